@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Vessel.Cli;
+
+/// <summary>
+/// Parses and runs a command, turning parse errors and <see cref="UserErrorException"/>s into one
+/// clear sentence on stderr with exit code 2 (usage) or 1 (runtime), never a stack trace.
+/// </summary>
+public static class CommandLineHost
+{
+    public const int UsageExitCode = 2;
+    public const int FailureExitCode = 1;
+
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        ParseResult result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            ParseError first = result.Errors[0];
+            Console.Error.WriteLine($"vessel: {Sentence(first.Message)} (see 'vessel {CommandPath(result)}--help')");
+            return UsageExitCode;
+        }
+
+        try
+        {
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UserErrorException e)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
+            return FailureExitCode;
+        }
+    }
+
+    private static string CommandPath(ParseResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? symbol = result.CommandResult; symbol is CommandResult command && command.Parent is not null; symbol = command.Parent)
+        {
+            names.Insert(0, command.Command.Name);
+        }
+
+        return names.Count == 0 ? string.Empty : string.Join(' ', names) + " ";
+    }
+
+    private static string Sentence(string message)
+    {
+        message = message.Trim();
+        if (message.Length == 0)
+        {
+            return "an unknown error occurred.";
+        }
+
+        return message.EndsWith('.') || message.EndsWith('?') || message.EndsWith(')') ? message : message + ".";
+    }
+}
+
+/// <summary>A mistake of the user's (a bad flag value, a missing file): reported as its message only.</summary>
+public sealed class UserErrorException(string message, int exitCode = CommandLineHost.FailureExitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
