@@ -1,0 +1,81 @@
+using Vessel.Machine.Memory;
+
+namespace Vessel.Cpu.Riscv.Decoding;
+
+/// <summary>
+/// Decoded instructions per physical page of guest RAM, shared by all harts: a page's slots
+/// (one per halfword, since instructions may start at any even address) are decoded lazily on
+/// first execution and kept until something writes to the page. The page is then marked as
+/// code in <see cref="GuestMemory"/>, so every write to it — by a hart's slow store path or a
+/// device's DMA — reaches <see cref="OnCodePageWritten"/>, which clears the slots in place.
+/// </summary>
+public sealed class DecodeCache : ICodeWriteObserver
+{
+    public const int SlotsPerPage = (int)(GuestMemory.PageSize / 2);
+
+    private readonly GuestMemory _memory;
+    private readonly Instruction[]?[] _pages;
+    private readonly Action<ulong> _onPageBecameCode;
+
+    /// <param name="memory">Guest RAM.</param>
+    /// <param name="onPageBecameCode">
+    /// Called with a physical page address when the page starts holding decoded code, so that
+    /// harts drop fast-path write entries for it (stores must then go through the slow path).
+    /// </param>
+    public DecodeCache(GuestMemory memory, Action<ulong> onPageBecameCode)
+    {
+        _memory = memory;
+        _pages = new Instruction[]?[memory.Size >> GuestMemory.PageShift];
+        _onPageBecameCode = onPageBecameCode;
+        memory.CodeWriteObserver = this;
+    }
+
+    /// <summary>Number of code-page invalidations so far (statistics).</summary>
+    public long Invalidations { get; private set; }
+
+    /// <summary>The decoded slots of the RAM page that holds <paramref name="physicalAddress"/>.</summary>
+    public Instruction[] GetPage(ulong physicalAddress)
+    {
+        ulong index = (physicalAddress - _memory.Base) >> GuestMemory.PageShift;
+        return _pages[index] ??= new Instruction[SlotsPerPage];
+    }
+
+    /// <summary>
+    /// Called before a slot of the page holding <paramref name="physicalAddress"/> is filled:
+    /// makes sure the page is marked as code so that later writes invalidate it.
+    /// </summary>
+    public void EnsureCodePage(ulong physicalAddress)
+    {
+        if ((_memory.GetPageFlags(physicalAddress) & PageFlags.Code) == 0)
+        {
+            ulong page = physicalAddress & ~(GuestMemory.PageSize - 1);
+            _memory.MarkCodePage(page);
+            _onPageBecameCode(page);
+        }
+    }
+
+    public void OnCodePageWritten(ulong pageAddress)
+    {
+        ulong index = (pageAddress - _memory.Base) >> GuestMemory.PageShift;
+        Instruction[]? page = _pages[index];
+        _memory.ClearCodePage(pageAddress);
+        if (page is not null)
+        {
+            Array.Clear(page);
+            Invalidations++;
+        }
+    }
+
+    /// <summary>Forgets every decoded instruction (fence.i on a system without coherent tracking, reset).</summary>
+    public void Clear()
+    {
+        for (int i = 0; i < _pages.Length; i++)
+        {
+            if (_pages[i] is { } page)
+            {
+                Array.Clear(page);
+                _memory.ClearCodePage(_memory.Base + ((ulong)i << GuestMemory.PageShift));
+            }
+        }
+    }
+}

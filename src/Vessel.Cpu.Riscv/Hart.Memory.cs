@@ -1,0 +1,554 @@
+using System.Runtime.CompilerServices;
+using Vessel.Cpu.Riscv.Decoding;
+using Vessel.Cpu.Riscv.Mmu;
+using Vessel.Machine.Memory;
+
+namespace Vessel.Cpu.Riscv;
+
+/// <summary>
+/// Loads, stores and instruction fetch through the software TLB. A TLB hit turns a guest
+/// virtual address into a host pointer with one compare and one add; a miss walks the page
+/// table (<c>Hart.PageWalk.cs</c>), and accesses to MMIO, to pages holding decoded code, and
+/// accesses that cross a page all take the slow path.
+/// </summary>
+public sealed unsafe partial class Hart
+{
+    // The TLB has one table per "MMU index" (translation context) and access kind, so that
+    // switching privilege or toggling SUM selects another table instead of flushing.
+    private const int TlbBits = 8;
+    private const int TlbSize = 1 << TlbBits;
+    private const int TlbMask = TlbSize - 1;
+    private const int MmuIndexCount = 4;
+    private const int AccessKinds = 3;
+    private const int TlbTotalEntries = TlbSize * MmuIndexCount * AccessKinds;
+
+    private const int MmuIndexMachine = 0;      // M-mode (no translation)
+    private const int MmuIndexSupervisor = 1;   // S-mode, SUM clear
+    private const int MmuIndexSupervisorSum = 2; // S-mode, SUM set (may touch user pages)
+    private const int MmuIndexUser = 3;
+
+    private const ulong PageOffsetMask = GuestMemory.PageSize - 1;
+
+    private TlbEntry* _tlb;
+    private TlbEntry* _tlbLoad;
+    private TlbEntry* _tlbStore;
+    private TlbEntry* _tlbFetch;
+    private int _dataMmuIndex;
+    private int _fetchMmuIndex;
+
+    // Virtual address range covered by entries made from superpages, so that an address-specific
+    // sfence.vma knows when a single-page flush is not enough.
+    private ulong _superpageLow = ulong.MaxValue;
+    private ulong _superpageHigh;
+
+    // The page of code being executed: its decoded slots and the guest virtual page they map.
+    private Instruction[]? _fetchSlots;
+    private ulong _fetchVirtualPage = TlbEntry.Invalid;
+    private byte* _fetchHostPage;
+    private ulong _fetchPhysicalPage;
+
+    // Why the last slow-path access failed.
+    private ExceptionCause _faultCause;
+    private ulong _faultValue;
+
+    private enum AccessKind
+    {
+        Load = 0,
+        Store = 1,
+        Fetch = 2,
+    }
+
+    private static int TableOffset(int mmuIndex, AccessKind kind) => ((mmuIndex * AccessKinds) + (int)kind) * TlbSize;
+
+    /// <summary>Recomputes which TLB tables loads, stores and fetches use after a change of privilege or mstatus.</summary>
+    private void UpdateMmuContext()
+    {
+        _fetchMmuIndex = MmuIndexFor(_privilege);
+        PrivilegeLevel dataPrivilege = _privilege;
+        if (_privilege == PrivilegeLevel.Machine && (_mstatus & MstatusMprv) != 0)
+        {
+            dataPrivilege = (PrivilegeLevel)((_mstatus >> 11) & 3);
+        }
+
+        _dataMmuIndex = MmuIndexFor(dataPrivilege);
+        _tlbLoad = _tlb + TableOffset(_dataMmuIndex, AccessKind.Load);
+        _tlbStore = _tlb + TableOffset(_dataMmuIndex, AccessKind.Store);
+        _tlbFetch = _tlb + TableOffset(_fetchMmuIndex, AccessKind.Fetch);
+        InvalidateFetchPage();
+    }
+
+    private int MmuIndexFor(PrivilegeLevel privilege) => privilege switch
+    {
+        PrivilegeLevel.Machine => MmuIndexMachine,
+        PrivilegeLevel.Supervisor => (_mstatus & MstatusSum) != 0 ? MmuIndexSupervisorSum : MmuIndexSupervisor,
+        PrivilegeLevel.User => MmuIndexUser,
+        _ => MmuIndexUser, // reserved MPP values are treated as U by the mstatus write path
+    };
+
+    /// <summary>Drops every TLB entry (satp change, sfence.vma without address, reset).</summary>
+    public void FlushTlb()
+    {
+        for (int i = 0; i < TlbTotalEntries; i++)
+        {
+            _tlb[i].Tag = TlbEntry.Invalid;
+        }
+
+        _superpageLow = ulong.MaxValue;
+        _superpageHigh = 0;
+        InvalidateFetchPage();
+    }
+
+    /// <summary>Drops the entries of translated contexts (S and U), keeping M-mode's identity entries.</summary>
+    private void FlushTranslatedTlb()
+    {
+        for (int i = TableOffset(MmuIndexSupervisor, AccessKind.Load); i < TlbTotalEntries; i++)
+        {
+            _tlb[i].Tag = TlbEntry.Invalid;
+        }
+
+        _superpageLow = ulong.MaxValue;
+        _superpageHigh = 0;
+        InvalidateFetchPage();
+    }
+
+    /// <summary>Drops the load entries of translated contexts (mstatus.MXR changed).</summary>
+    private void FlushTranslatedLoadTlb()
+    {
+        for (int index = MmuIndexSupervisor; index < MmuIndexCount; index++)
+        {
+            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Load);
+            for (int i = 0; i < TlbSize; i++)
+            {
+                table[i].Tag = TlbEntry.Invalid;
+            }
+        }
+    }
+
+    /// <summary>Drops every store entry (dirty logging turned on or reset).</summary>
+    private void FlushStoreTlb()
+    {
+        for (int index = 0; index < MmuIndexCount; index++)
+        {
+            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Store);
+            for (int i = 0; i < TlbSize; i++)
+            {
+                table[i].Tag = TlbEntry.Invalid;
+            }
+        }
+    }
+
+    /// <summary>Drops the entries for one virtual page (sfence.vma with an address).</summary>
+    private void FlushTlbPage(ulong virtualAddress)
+    {
+        if (virtualAddress >= _superpageLow && virtualAddress <= _superpageHigh)
+        {
+            FlushTranslatedTlb();
+            return;
+        }
+
+        ulong page = virtualAddress & ~PageOffsetMask;
+        int slot = (int)(virtualAddress >> GuestMemory.PageShift) & TlbMask;
+        for (int table = 0; table < MmuIndexCount * AccessKinds; table++)
+        {
+            ref TlbEntry entry = ref _tlb[(table * TlbSize) + slot];
+            if (entry.Tag == page)
+            {
+                entry.Tag = TlbEntry.Invalid;
+            }
+        }
+
+        if (page == _fetchVirtualPage)
+        {
+            InvalidateFetchPage();
+        }
+    }
+
+    /// <summary>
+    /// Drops store entries that point at the physical page <paramref name="physicalPage"/>: the
+    /// page now holds decoded code and its stores must go through the slow path. Called on the
+    /// thread that decoded the page; for harts on other threads the processor posts a
+    /// <see cref="RemoteRequest.FlushWriteTlb"/> instead.
+    /// </summary>
+    internal void DropStoreEntriesFor(ulong physicalPage)
+    {
+        long hostPage = (long)(_memory.HostPointer + (physicalPage - _memory.Base));
+        for (int index = 0; index < MmuIndexCount; index++)
+        {
+            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Store);
+            for (int i = 0; i < TlbSize; i++)
+            {
+                if (table[i].Tag != TlbEntry.Invalid && (long)table[i].Tag + table[i].Addend == hostPage)
+                {
+                    table[i].Tag = TlbEntry.Invalid;
+                }
+            }
+        }
+    }
+
+    private void InvalidateFetchPage()
+    {
+        _fetchVirtualPage = TlbEntry.Invalid;
+        _fetchSlots = null;
+    }
+
+    // ------------------------------------------------------------------ data accesses
+
+    /// <summary>
+    /// Looks up a host pointer for an aligned access of <paramref name="size"/> bytes. The tag
+    /// compare includes the low address bits so that a misaligned address misses.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Lookup(TlbEntry* table, ulong address, int size)
+    {
+        TlbEntry* entry = table + ((int)(address >> GuestMemory.PageShift) & TlbMask);
+        if ((address & (~PageOffsetMask | (ulong)(size - 1))) == entry->Tag)
+        {
+            return (byte*)(long)(address + (ulong)entry->Addend);
+        }
+
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoad8(ulong address, out ulong value)
+    {
+        byte* host = Lookup(_tlbLoad, address, 1);
+        if (host != null)
+        {
+            // Safe: a TLB entry only exists for a whole RAM page inside the guest mapping.
+            value = *host;
+            return true;
+        }
+
+        return LoadSlow(address, 1, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoad16(ulong address, out ulong value)
+    {
+        byte* host = Lookup(_tlbLoad, address, 2);
+        if (host != null)
+        {
+            value = *(ushort*)host;
+            return true;
+        }
+
+        return LoadSlow(address, 2, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoad32(ulong address, out ulong value)
+    {
+        byte* host = Lookup(_tlbLoad, address, 4);
+        if (host != null)
+        {
+            value = *(uint*)host;
+            return true;
+        }
+
+        return LoadSlow(address, 4, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoad64(ulong address, out ulong value)
+    {
+        byte* host = Lookup(_tlbLoad, address, 8);
+        if (host != null)
+        {
+            value = *(ulong*)host;
+            return true;
+        }
+
+        return LoadSlow(address, 8, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStore8(ulong address, ulong value)
+    {
+        byte* host = Lookup(_tlbStore, address, 1);
+        if (host != null)
+        {
+            *host = (byte)value;
+            return true;
+        }
+
+        return StoreSlow(address, 1, value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStore16(ulong address, ulong value)
+    {
+        byte* host = Lookup(_tlbStore, address, 2);
+        if (host != null)
+        {
+            *(ushort*)host = (ushort)value;
+            return true;
+        }
+
+        return StoreSlow(address, 2, value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStore32(ulong address, ulong value)
+    {
+        byte* host = Lookup(_tlbStore, address, 4);
+        if (host != null)
+        {
+            *(uint*)host = (uint)value;
+            return true;
+        }
+
+        return StoreSlow(address, 4, value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStore64(ulong address, ulong value)
+    {
+        byte* host = Lookup(_tlbStore, address, 8);
+        if (host != null)
+        {
+            *(ulong*)host = value;
+            return true;
+        }
+
+        return StoreSlow(address, 8, value);
+    }
+
+    /// <summary>
+    /// A load that missed the TLB: translates, fills the TLB for RAM, reads MMIO through the bus,
+    /// and splits accesses that are misaligned (misaligned loads are performed, not trapped,
+    /// as QEMU does).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadSlow(ulong address, int size, out ulong value)
+    {
+        value = 0;
+        if ((address & (ulong)(size - 1)) != 0)
+        {
+            if ((address & PageOffsetMask) + (ulong)size > GuestMemory.PageSize)
+            {
+                // Crosses a page: two translations, byte by byte (rare).
+                for (int i = 0; i < size; i++)
+                {
+                    if (!LoadSlow(address + (ulong)i, 1, out ulong part))
+                    {
+                        return false;
+                    }
+
+                    value |= part << (8 * i);
+                }
+
+                return true;
+            }
+        }
+
+        if (!Translate(address, AccessKind.Load, _dataMmuIndex, out ulong physical))
+        {
+            return false;
+        }
+
+        if (_memory.Contains(physical, (ulong)size))
+        {
+            byte* host = _memory.HostPointer + (physical - _memory.Base);
+            value = size switch
+            {
+                1 => *host,
+                2 => Unsafe.ReadUnaligned<ushort>(host),
+                4 => Unsafe.ReadUnaligned<uint>(host),
+                _ => Unsafe.ReadUnaligned<ulong>(host),
+            };
+            return true;
+        }
+
+        if (!_bus.TryRead(physical, size, out value))
+        {
+            return Fault(ExceptionCause.LoadAccessFault, address);
+        }
+
+        return true;
+    }
+
+    /// <summary>A store that missed the TLB: the counterpart of <see cref="LoadSlow"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool StoreSlow(ulong address, int size, ulong value)
+    {
+        if ((address & (ulong)(size - 1)) != 0 && (address & PageOffsetMask) + (ulong)size > GuestMemory.PageSize)
+        {
+            // Crosses a page: check both pages before writing anything, so a fault on the
+            // second page leaves memory untouched.
+            ulong secondPage = (address + (ulong)size - 1) & ~PageOffsetMask;
+            if (!Translate(address, AccessKind.Store, _dataMmuIndex, out _) ||
+                !Translate(secondPage, AccessKind.Store, _dataMmuIndex, out _))
+            {
+                return false;
+            }
+
+            for (int i = 0; i < size; i++)
+            {
+                if (!StoreSlow(address + (ulong)i, 1, value >> (8 * i)))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        if (!Translate(address, AccessKind.Store, _dataMmuIndex, out ulong physical))
+        {
+            return false;
+        }
+
+        if (_memory.Contains(physical, (ulong)size))
+        {
+            _memory.NoteWrite(physical, (ulong)size);
+            byte* host = _memory.HostPointer + (physical - _memory.Base);
+            switch (size)
+            {
+                case 1: *host = (byte)value; break;
+                case 2: Unsafe.WriteUnaligned(host, (ushort)value); break;
+                case 4: Unsafe.WriteUnaligned(host, (uint)value); break;
+                default: Unsafe.WriteUnaligned(host, value); break;
+            }
+
+            return true;
+        }
+
+        if (!_bus.TryWrite(physical, size, value))
+        {
+            return Fault(ExceptionCause.StoreAccessFault, address);
+        }
+
+        return true;
+    }
+
+    /// <summary>Records a fault for the trap path; always returns false so callers can return it.</summary>
+    private bool Fault(ExceptionCause cause, ulong value)
+    {
+        _faultCause = cause;
+        _faultValue = value;
+        return false;
+    }
+
+    /// <summary>
+    /// Translates <paramref name="address"/> for an access of the given kind in the context
+    /// <paramref name="mmuIndex"/>, checking permissions and updating A/D bits, and fills the
+    /// TLB when the target is an ordinary RAM page.
+    /// </summary>
+    private bool Translate(ulong address, AccessKind kind, int mmuIndex, out ulong physical)
+    {
+        ulong pageSize = GuestMemory.PageSize;
+        if (mmuIndex == MmuIndexMachine || (_satp >> 60) == SatpModeBare)
+        {
+            physical = address;
+        }
+        else if (!WalkPageTable(address, kind, mmuIndex, out physical, out pageSize))
+        {
+            return false;
+        }
+
+        ulong physicalPage = physical & ~PageOffsetMask;
+        if (!_memory.Contains(physicalPage, GuestMemory.PageSize))
+        {
+            return true; // MMIO or a hole: no TLB entry, the caller goes to the bus.
+        }
+
+        if (kind == AccessKind.Store)
+        {
+            PageFlags flags = _memory.GetPageFlags(physicalPage);
+            if ((flags & PageFlags.Code) != 0 || (_memory.DirtyLogging && (flags & PageFlags.Dirty) == 0))
+            {
+                return true; // Stores must be seen by the code cache or the dirty log.
+            }
+        }
+
+        ulong virtualPage = address & ~PageOffsetMask;
+        TlbEntry* entry = _tlb + TableOffset(mmuIndex, kind) + ((int)(address >> GuestMemory.PageShift) & TlbMask);
+        entry->Tag = virtualPage;
+        entry->Addend = (long)(_memory.HostPointer + (physicalPage - _memory.Base)) - (long)virtualPage;
+        if (pageSize > GuestMemory.PageSize)
+        {
+            ulong superpage = address & ~(pageSize - 1);
+            _superpageLow = Math.Min(_superpageLow, superpage);
+            _superpageHigh = Math.Max(_superpageHigh, superpage + pageSize - 1);
+        }
+
+        return true;
+    }
+
+    // ------------------------------------------------------------------ instruction fetch
+
+    /// <summary>
+    /// Makes the page holding <paramref name="pc"/> the current fetch page: translates it for
+    /// execution and finds its decoded slots. False (with the fault recorded) on a fetch fault.
+    /// </summary>
+    private bool SetFetchPage(ulong pc)
+    {
+        ulong virtualPage = pc & ~PageOffsetMask;
+        TlbEntry* entry = _tlbFetch + ((int)(pc >> GuestMemory.PageShift) & TlbMask);
+        ulong physicalPage;
+        if (entry->Tag == virtualPage)
+        {
+            physicalPage = (ulong)((long)virtualPage + entry->Addend - (long)_memory.HostPointer) + _memory.Base;
+        }
+        else
+        {
+            if (!Translate(pc, AccessKind.Fetch, _fetchMmuIndex, out ulong physical))
+            {
+                return false;
+            }
+
+            physicalPage = physical & ~PageOffsetMask;
+            if (!_memory.Contains(physicalPage, GuestMemory.PageSize))
+            {
+                return Fault(ExceptionCause.InstructionAccessFault, pc);
+            }
+        }
+
+        _fetchVirtualPage = virtualPage;
+        _fetchPhysicalPage = physicalPage;
+        _fetchHostPage = _memory.HostPointer + (physicalPage - _memory.Base);
+        _fetchSlots = _decodeCache.GetPage(physicalPage);
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes the instruction at <paramref name="pc"/> (inside the current fetch page) into its
+    /// slot. An instruction that straddles two pages is not cached: it is fetched through both
+    /// translations into <paramref name="uncached"/> and the method returns false in
+    /// <paramref name="cached"/>.
+    /// </summary>
+    private bool DecodeAt(ulong pc, out bool cached, out Instruction uncached)
+    {
+        uint offset = (uint)(pc & PageOffsetMask);
+        ushort low = *(ushort*)(_fetchHostPage + offset);
+        uncached = default;
+        if ((low & 3) == 3 && offset == GuestMemory.PageSize - 2)
+        {
+            // The upper half lives in the next page, which may fault on its own.
+            cached = false;
+            ulong next = pc + 2;
+            if (!Translate(next, AccessKind.Fetch, _fetchMmuIndex, out ulong physical))
+            {
+                return false;
+            }
+
+            if (!_memory.TryRead(physical, out ushort high))
+            {
+                return Fault(ExceptionCause.InstructionAccessFault, next);
+            }
+
+            uncached = Decoder.Decode(low | ((uint)high << 16));
+            return true;
+        }
+
+        cached = true;
+        uint bits = (low & 3) == 3 ? *(uint*)(_fetchHostPage + offset) : low;
+        _decodeCache.EnsureCodePage(_fetchPhysicalPage);
+        _fetchSlots![offset >> 1] = Decoder.Decode(bits);
+        return true;
+    }
+
+    /// <summary>Reads a doubleword at a virtual address in the current data context (legacy SBI calls).</summary>
+    internal bool TryReadVirtual64(ulong address, out ulong value) => TryLoad64(address, out value);
+}

@@ -1,0 +1,85 @@
+using Vessel.Cpu.Riscv.Decoding;
+using Vessel.Cpu.Riscv.Sbi;
+using Vessel.Machine.Bus;
+using Vessel.Machine.Memory;
+using Vessel.Machine.Timing;
+
+namespace Vessel.Cpu.Riscv;
+
+/// <summary>
+/// The RISC-V processor of one machine: its harts and what they share — guest RAM, the MMIO
+/// bus, the time base, the decode cache and, when no firmware file is used, the built-in SBI.
+/// </summary>
+public sealed class RiscvProcessor : IDisposable
+{
+    private readonly Hart[] _harts;
+    private readonly AutoResetEvent _activity = new(false);
+
+    public RiscvProcessor(GuestMemory memory, MmioBus bus, VirtualClock clock, int hartCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(hartCount, 1);
+        Memory = memory;
+        Bus = bus;
+        Clock = clock;
+        DecodeCache = new DecodeCache(memory, OnPageBecameCode);
+        _harts = new Hart[hartCount];
+        for (int i = 0; i < hartCount; i++)
+        {
+            _harts[i] = new Hart(this, i);
+        }
+    }
+
+    public GuestMemory Memory { get; }
+
+    public MmioBus Bus { get; }
+
+    public VirtualClock Clock { get; }
+
+    public DecodeCache DecodeCache { get; }
+
+    public IReadOnlyList<Hart> Harts => _harts;
+
+    /// <summary>The built-in SBI, when the machine boots without a firmware file.</summary>
+    public BuiltinSbi? Firmware { get; private set; }
+
+    /// <summary>Whether S-mode ecalls are served by <see cref="Firmware"/> instead of trapping to M-mode.</summary>
+    public bool BuiltinFirmware => Firmware is not null;
+
+    /// <summary>Signalled whenever a hart may have become runnable (interrupt pins, IPIs).</summary>
+    public WaitHandle Activity => _activity;
+
+    /// <summary>
+    /// Installs the built-in SBI and prepares every hart as OpenSBI would leave it: delegation
+    /// configured, hart 0 about to enter the kernel, the others stopped until HSM starts them.
+    /// </summary>
+    public void UseBuiltinFirmware(IFirmwarePlatform platform)
+    {
+        Firmware = new BuiltinSbi(this, platform);
+        foreach (Hart hart in _harts)
+        {
+            hart.ConfigureForBuiltinFirmware();
+        }
+    }
+
+    internal void NotifyActivity() => _activity.Set();
+
+    private void OnPageBecameCode(ulong physicalPage)
+    {
+        // Every hart may hold a fast store entry for the page; drop them so stores to it are
+        // seen by the decode cache. Harts share one host thread for now, so this is done here.
+        foreach (Hart hart in _harts)
+        {
+            hart.DropStoreEntriesFor(physicalPage);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Hart hart in _harts)
+        {
+            hart.Dispose();
+        }
+
+        _activity.Dispose();
+    }
+}
