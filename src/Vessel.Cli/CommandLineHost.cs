@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Vessel.Vmm;
 
 namespace Vessel.Cli;
 
@@ -30,6 +31,11 @@ public static class CommandLineHost
         {
             Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
             return e.ExitCode;
+        }
+        catch (VmmException e)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
+            return FailureExitCode;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -127,7 +127,7 @@ public sealed unsafe partial class Hart
                 value = csr switch
                 {
                     0xc00 => _instret,
-                    0xc01 => _clock.Now,
+                    0xc01 => _processor.ReadTime(),
                     0xc02 => _instret,
                     _ => 0,
                 };
@@ -177,7 +177,8 @@ public sealed unsafe partial class Hart
             case 0x343: value = _mtval; return true;
             case 0x344: value = ReadMip(); return true;
 
-            // Physical memory protection: stored, not enforced (see the class remarks in Hart.Pmp).
+            // Physical memory protection: the registers are kept with their WARL rules (OpenSBI programs
+            // them) but accesses are not checked against them.
             case >= 0x3a0 and <= 0x3af:
                 if ((csr & 1) != 0)
                 {
@@ -318,7 +319,7 @@ public sealed unsafe partial class Hart
         }
     }
 
-    /// <summary>Whether the CSR exists and may be written in the current mode (for csrrs/csrrc with a zero operand, only reads are checked).</summary>
+    /// <summary>Whether counter <paramref name="counter"/> (0 = cycle, 1 = time, 2 = instret, ...) may be read in the current mode.</summary>
     private bool CounterAccessible(int counter)
     {
         ulong bit = 1UL << counter;

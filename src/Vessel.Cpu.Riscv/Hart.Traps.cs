@@ -160,7 +160,7 @@ public sealed unsafe partial class Hart
     /// Puts the hart in S-mode at <paramref name="entry"/> with a0/a1 set, as firmware does
     /// before jumping to a kernel (built-in SBI boot and HSM hart_start).
     /// </summary>
-    internal void EnterSupervisor(ulong entry, ulong a0, ulong a1)
+    public void StartInSupervisorMode(ulong entry, ulong a0, ulong a1)
     {
         _s->X[10] = a0;
         _s->X[11] = a1;
@@ -171,6 +171,9 @@ public sealed unsafe partial class Hart
         SetPrivilege(PrivilegeLevel.Supervisor);
         RunState = HartRunState.Running;
     }
+
+    /// <summary>Stops the hart until the SBI HSM extension starts it (secondary harts at boot).</summary>
+    public void StopUntilStarted() => RunState = HartRunState.Stopped;
 
     /// <summary>
     /// Configures delegation and counters as firmware (OpenSBI) leaves them for an S-mode kernel,

@@ -22,6 +22,7 @@ public sealed class RiscvProcessor : IDisposable
         Bus = bus;
         Clock = clock;
         DecodeCache = new DecodeCache(memory, OnPageBecameCode);
+        ReadTime = () => clock.Now;
         _harts = new Hart[hartCount];
         for (int i = 0; i < hartCount; i++)
         {
@@ -36,6 +37,9 @@ public sealed class RiscvProcessor : IDisposable
     public VirtualClock Clock { get; }
 
     public DecodeCache DecodeCache { get; }
+
+    /// <summary>What the <c>time</c> CSR reads: the board sets it to the CLINT's <c>mtime</c>.</summary>
+    public Func<ulong> ReadTime { get; set; }
 
     public IReadOnlyList<Hart> Harts => _harts;
 

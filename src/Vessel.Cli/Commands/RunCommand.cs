@@ -1,13 +1,108 @@
 using System.CommandLine;
+using Vessel.Vmm;
+using Vessel.Vmm.Console;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary><c>vessel run</c>: boots one virtual machine in the foreground.</summary>
+/// <summary><c>vessel run</c>: boots one virtual machine in the foreground, with QEMU-like options.</summary>
 internal static class RunCommand
 {
+    private const ulong MiB = 1024 * 1024;
+
     public static Command Create()
     {
-        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).");
+        var kernel = new Option<string?>("--kernel") { Description = "Kernel to boot: a Linux Image or an ELF file (default: Vessel's own guest)", HelpName = "PATH" };
+        var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk handed to the kernel", HelpName = "PATH" };
+        var append = new Option<string?>("--append") { Description = "Kernel command line", HelpName = "CMDLINE" };
+        var memory = new Option<string>("--memory", "-m") { Description = "Guest RAM, e.g. 256M or 1G (a plain number is MiB)", HelpName = "SIZE", DefaultValueFactory = _ => "256M" };
+        var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
+
+        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
+        {
+            kernel, initrd, append, memory, cpus, bios,
+        };
+
+        command.SetAction(parseResult =>
+        {
+            VirtualMachineConfiguration configuration = BuildConfiguration(
+                parseResult.GetValue(kernel),
+                parseResult.GetValue(initrd),
+                parseResult.GetValue(append),
+                parseResult.GetValue(memory)!,
+                parseResult.GetValue(cpus),
+                parseResult.GetValue(bios)!);
+
+            using HostConsole console = HostConsole.OpenStandardStreams();
+            return VirtualMachine.Run(configuration, console);
+        });
         return command;
+    }
+
+    private static VirtualMachineConfiguration BuildConfiguration(
+        string? kernel, string? initrd, string? append, string memoryText, int cpus, string bios)
+    {
+        if (cpus is < 1 or > VirtualMachineConfiguration.MaxCpus)
+        {
+            throw new UserErrorException($"--cpus must be between 1 and {VirtualMachineConfiguration.MaxCpus}, not {cpus}.", CommandLineHost.UsageExitCode);
+        }
+
+        ulong memory = ParseMemorySize(memoryText);
+        (FirmwareKind firmware, string? firmwarePath) = bios switch
+        {
+            "builtin" => (FirmwareKind.Builtin, null),
+            "none" => (FirmwareKind.None, null),
+            _ => (FirmwareKind.File, bios),
+        };
+
+        if (kernel is null)
+        {
+            throw new UserErrorException("no --kernel given; pass the kernel to boot with --kernel PATH.", CommandLineHost.UsageExitCode);
+        }
+
+        return new VirtualMachineConfiguration
+        {
+            KernelPath = kernel,
+            InitrdPath = initrd,
+            CommandLine = append,
+            MemorySize = memory,
+            Cpus = cpus,
+            Firmware = firmware,
+            FirmwarePath = firmwarePath,
+        };
+    }
+
+    /// <summary>Parses a QEMU-style size (<c>256M</c>, <c>1G</c>, <c>512</c> = MiB) and checks it against the host.</summary>
+    internal static ulong ParseMemorySize(string text)
+    {
+        ulong? size = SizeParser.TryParse(text, defaultUnit: MiB);
+        if (size is null)
+        {
+            throw new UserErrorException($"--memory '{text}' is not a size; write it like 256M or 2G.", CommandLineHost.UsageExitCode);
+        }
+
+        ulong bytes = size.Value;
+        if (bytes < 16 * MiB)
+        {
+            throw new UserErrorException($"--memory {text} is too small; a VM needs at least 16M.", CommandLineHost.UsageExitCode);
+        }
+
+        if (bytes % (2 * MiB) != 0)
+        {
+            throw new UserErrorException($"--memory {text} is not a multiple of 2M.", CommandLineHost.UsageExitCode);
+        }
+
+        ulong host = HostMemory.TotalBytes();
+        if (host != 0 && bytes > host)
+        {
+            throw new UserErrorException($"--memory {text} is more than this host has ({host / MiB} MiB).");
+        }
+
+        if (bytes > 0x10_0000_0000UL)
+        {
+            throw new UserErrorException($"--memory {text} is more than the virt board can address (64G).");
+        }
+
+        return bytes;
     }
 }

@@ -140,7 +140,7 @@ public sealed class BuiltinSbi
                     return (ErrorAlreadyAvailable, 0);
                 }
 
-                target.EnterSupervisor(start, (ulong)target.HartId, hart.GetRegister(12));
+                target.StartInSupervisorMode(start, (ulong)target.HartId, hart.GetRegister(12));
                 _processor.NotifyActivity();
                 return (Success, 0);
             }

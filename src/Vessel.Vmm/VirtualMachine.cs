@@ -1,0 +1,48 @@
+using Vessel.Vmm.Boards.RiscvVirt;
+using Vessel.Vmm.Console;
+
+namespace Vessel.Vmm;
+
+/// <summary>
+/// Runs one VM in the foreground with its console on this process's terminal: builds the
+/// machine, runs it, rebuilds it when the guest reboots, and turns the way it ended into an
+/// exit code (0 after power-off, the guest's code after a reported failure).
+/// </summary>
+public static class VirtualMachine
+{
+    /// <summary>Exit code when the user quits with Ctrl-A x, as QEMU.</summary>
+    public const int QuitExitCode = 0;
+
+    public static int Run(VirtualMachineConfiguration configuration, HostConsole console)
+    {
+        while (true)
+        {
+            MachineExit exit;
+            using (var machine = new RiscvVirtMachine(configuration, console))
+            {
+                Action quit = machine.Stop;
+                console.QuitRequested += quit;
+                try
+                {
+                    exit = machine.Run();
+                }
+                finally
+                {
+                    console.QuitRequested -= quit;
+                }
+            }
+
+            switch (exit.Kind)
+            {
+                case MachineExitKind.PowerOff:
+                    return 0;
+                case MachineExitKind.Stopped:
+                    return QuitExitCode;
+                case MachineExitKind.Failure:
+                    return exit.Code == 0 ? 1 : exit.Code;
+                case MachineExitKind.Reset:
+                    continue; // a reboot: build the machine afresh, as a power cycle
+            }
+        }
+    }
+}
