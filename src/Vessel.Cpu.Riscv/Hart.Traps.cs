@@ -64,8 +64,15 @@ public sealed unsafe partial class Hart
         return false;
     }
 
+    private static readonly bool s_traceTraps = Environment.GetEnvironmentVariable("VESSEL_TRACE_TRAPS") == "1";
+
     private void EnterTrap(ulong code, ulong value, bool isInterrupt)
     {
+        if (s_traceTraps && !isInterrupt && code == 2)
+        {
+            Console.Error.WriteLine($"[trap] hart {HartId} priv {_privilege} pc {_s->Pc:x} cause {code} tval {value:x}");
+        }
+
         ulong pc = _s->Pc;
         ulong cause = isInterrupt ? code | InterruptBit : code;
         ulong delegation = isInterrupt ? _mideleg : _medeleg;
@@ -185,6 +192,7 @@ public sealed unsafe partial class Hart
         _medeleg = DelegableExceptions & ~(1UL << (int)ExceptionCause.EcallFromSupervisor);
         _mideleg = SupervisorInterrupts;
         _mcounteren = 0xffff_ffff;
+        _scounteren = 0xffff_ffff; // OpenSBI opens every counter to S and U mode (rdtime in user space)
         _mstatus |= MstatusFs & (1UL << 13); // FS = Initial, as OpenSBI leaves it
     }
 }

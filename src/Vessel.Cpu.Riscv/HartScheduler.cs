@@ -34,6 +34,12 @@ public sealed class HartScheduler
     /// <summary>Total instructions executed (statistics).</summary>
     public long InstructionsExecuted { get; private set; }
 
+    /// <summary>Rounds over the harts (statistics).</summary>
+    public long Rounds { get; private set; }
+
+    /// <summary>Times the scheduler slept because every hart was idle (statistics).</summary>
+    public long Sleeps { get; private set; }
+
     /// <summary>Makes <see cref="Run"/> return after the current slice. Thread-safe.</summary>
     public void RequestStop()
     {
@@ -48,6 +54,7 @@ public sealed class HartScheduler
         VirtualClock clock = _processor.Clock;
         while (!_stopRequested)
         {
+            Rounds++;
             bool anyRan = false;
             ulong nextDeadline = ulong.MaxValue;
             for (int i = 0; i < harts.Count && !_stopRequested; i++)
@@ -78,6 +85,7 @@ public sealed class HartScheduler
                     : VirtualClock.ToTimeSpan(nextDeadline > now ? nextDeadline - now : 0);
                 if (wait > TimeSpan.Zero)
                 {
+                    Sleeps++;
                     _processor.Activity.WaitOne(wait < TimeSpan.FromMilliseconds(100) ? wait : TimeSpan.FromMilliseconds(100));
                 }
             }

@@ -22,6 +22,7 @@ public static class VirtualMachine
             {
                 Action quit = machine.Stop;
                 console.QuitRequested += quit;
+                var stopwatch = System.Diagnostics.Stopwatch.StartNew();
                 try
                 {
                     exit = machine.Run();
@@ -29,6 +30,14 @@ public static class VirtualMachine
                 finally
                 {
                     console.QuitRequested -= quit;
+                    if (Environment.GetEnvironmentVariable("VESSEL_STATS") == "1")
+                    {
+                        double seconds = stopwatch.Elapsed.TotalSeconds;
+                        System.Console.Error.WriteLine(
+                            $"vessel: {machine.InstructionsExecuted:N0} instructions in {seconds:F2} s ({machine.InstructionsExecuted / seconds / 1e6:F1} MIPS), " +
+                            $"{machine.Processor.DecodeCache.Invalidations:N0} code page invalidations, " +
+                            $"{machine.Scheduler.Rounds:N0} rounds, {machine.Scheduler.Sleeps:N0} sleeps");
+                    }
                 }
             }
 

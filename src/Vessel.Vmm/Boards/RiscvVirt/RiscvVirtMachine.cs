@@ -74,6 +74,9 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     /// <summary>Instructions executed so far.</summary>
     public long InstructionsExecuted => _scheduler.InstructionsExecuted;
 
+    /// <summary>The scheduler, for statistics.</summary>
+    public HartScheduler Scheduler => _scheduler;
+
     /// <summary>Runs the guest until it powers off, resets or fails, or <see cref="Stop"/> is called.</summary>
     public MachineExit Run()
     {
