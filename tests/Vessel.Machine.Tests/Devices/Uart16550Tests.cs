@@ -220,6 +220,47 @@ public sealed class Uart16550Tests : IDisposable
     }
 
     [Fact]
+    public async Task AConsoleThreadAndAGuestThreadMoveEveryByteInOrder()
+    {
+        Out(Fcr, 0x87);
+        byte[] input = new byte[64 * 1024];
+        new Random(1234).NextBytes(input);
+        using var room = new SemaphoreSlim(0);
+        _uart.InputSpaceAvailable += () => room.Release();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+
+        var console = Task.Run(() =>
+        {
+            int sent = 0;
+            while (sent < input.Length)
+            {
+                int accepted = _uart.EnqueueInput(input.AsSpan(sent, Math.Min(1000, input.Length - sent)));
+                sent += accepted;
+                if (accepted == 0 && !room.Wait(TimeSpan.FromMinutes(1)))
+                {
+                    throw new TimeoutException("The guest never made room.");
+                }
+            }
+        });
+
+        var received = new List<byte>(input.Length);
+        while (received.Count < input.Length && DateTime.UtcNow < deadline)
+        {
+            if ((In(Lsr) & LsrDr) != 0)
+            {
+                received.Add(In(Rbr));
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+
+        await console.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(input, received);
+    }
+
+    [Fact]
     public void WithoutFifoEachByteWaitsInRbr()
     {
         Out(Ier, IerRdi);

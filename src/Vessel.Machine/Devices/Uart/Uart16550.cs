@@ -122,8 +122,10 @@ public sealed class Uart16550 : IMmioDevice, IDisposable
     }
 
     /// <summary>
-    /// Raised (outside the device lock) when room has appeared in the host input queue after
-    /// an <see cref="EnqueueInput"/> call could not take all of its bytes.
+    /// Raised (outside the device lock, on the guest's thread) when room has appeared in the
+    /// host input queue after an <see cref="EnqueueInput"/> call could not take all of its
+    /// bytes. It can fire before the console starts waiting, so wait on a signal that
+    /// remembers (a semaphore or an auto-reset event).
     /// </summary>
     public event Action? InputSpaceAvailable;
 
