@@ -77,6 +77,22 @@ public sealed class GoldfishRtcTests : IDisposable
     }
 
     [Fact]
+    public void AlarmFiresOnTheHostClock()
+    {
+        var line = new RecordingInterruptLine();
+        using var rtc = new GoldfishRtc(line);
+        rtc.Write(TimeLow, 4, 0); // the guest's clock may be anything
+        ulong low = rtc.Read(TimeLow, 4);
+        ulong due = ((rtc.Read(TimeHigh, 4) << 32) | low) + 20_000_000;
+        rtc.Write(IrqEnabled, 4, 1);
+        rtc.Write(AlarmHigh, 4, due >> 32);
+        rtc.Write(AlarmLow, 4, (uint)due);
+
+        Assert.True(SpinWait.SpinUntil(() => line.Level, TimeSpan.FromSeconds(30)), "The alarm never fired.");
+        Assert.Equal(0UL, rtc.Read(AlarmStatus, 4));
+    }
+
+    [Fact]
     public void AnAlarmInThePastFiresAtOnce()
     {
         Write(IrqEnabled, 1);

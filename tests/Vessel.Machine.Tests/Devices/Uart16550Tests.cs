@@ -167,6 +167,26 @@ public sealed class Uart16550Tests : IDisposable
     }
 
     [Fact]
+    public void CharacterTimeoutFiresOnTheHostClock()
+    {
+        // The production path: the system clock and a real timer, at 115200 baud (a timeout
+        // shorter than a timer tick).
+        var line = new RecordingInterruptLine();
+        using var uart = new Uart16550(line, _ => { });
+        uart.Write(Lcr, 1, 0x83);
+        uart.Write(Dll, 1, 2);
+        uart.Write(Lcr, 1, 0x03);
+        uart.Write(Fcr, 1, 0x87);
+        uart.Write(Ier, 1, IerRdi);
+        uart.EnqueueInput("k"u8);
+
+        Assert.True(SpinWait.SpinUntil(() => line.Level, TimeSpan.FromSeconds(30)), "The character timeout never fired.");
+        Assert.Equal(IirFifo | IirCti, (byte)uart.Read(Iir, 1));
+        Assert.Equal((byte)'k', (byte)uart.Read(Rbr, 1));
+        Assert.False(line.Level);
+    }
+
+    [Fact]
     public void TimeoutIsMaskedByIerRdiAsOnRealHardware()
     {
         Out(Fcr, 0x81);
