@@ -255,9 +255,10 @@ public sealed class GoldfishRtc : IMmioDevice, IDisposable
             return;
         }
 
-        // Round up so the timer never fires before the deadline; cap at what a timer accepts.
+        // At least the 1 ms a host timer resolves, at most a year (a later alarm is reached in
+        // steps: the callback re-arms for the rest).
         ulong ticks = Math.Min((nanoseconds + 99) / 100, (ulong)TimeSpan.FromDays(365).Ticks);
-        _alarmTimer.Change(TimeSpan.FromTicks((long)Math.Max(1, ticks)), Timeout.InfiniteTimeSpan);
+        _alarmTimer.Change(TimeSpan.FromTicks((long)Math.Max((ulong)TimeSpan.TicksPerMillisecond, ticks)), Timeout.InfiniteTimeSpan);
     }
 
     private void OnAlarmTimer(object? state)

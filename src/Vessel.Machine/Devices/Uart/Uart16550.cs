@@ -122,8 +122,10 @@ public sealed class Uart16550 : IMmioDevice, IDisposable
     }
 
     /// <summary>
-    /// Raised (outside the device lock) when room has appeared in the host input queue after
-    /// an <see cref="EnqueueInput"/> call could not take all of its bytes.
+    /// Raised (outside the device lock, on the guest's thread) when room has appeared in the
+    /// host input queue after an <see cref="EnqueueInput"/> call could not take all of its
+    /// bytes. It can fire before the console starts waiting, so wait on a signal that
+    /// remembers (a semaphore or an auto-reset event).
     /// </summary>
     public event Action? InputSpaceAvailable;
 
@@ -654,8 +656,10 @@ public sealed class Uart16550 : IMmioDevice, IDisposable
             return;
         }
 
+        // Four character times, but at least the 1 ms a host timer can resolve (at 115200
+        // baud four characters take 0.35 ms; a guest cannot tell the difference).
         long nanoseconds = _charTimeNanoseconds * 4;
-        TimeSpan due = TimeSpan.FromTicks(Math.Max(1, nanoseconds / 100));
+        TimeSpan due = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, nanoseconds / 100));
         _timeoutDeadline = _timeProvider.GetTimestamp() + (long)(due.TotalSeconds * _timeProvider.TimestampFrequency);
         _timeoutArmed = true;
         _timeoutTimer.Change(due, Timeout.InfiniteTimeSpan);
@@ -674,9 +678,18 @@ public sealed class Uart16550 : IMmioDevice, IDisposable
     {
         lock (_gate)
         {
-            // A callback already on its way when the timeout was re-armed or cancelled is stale.
-            if (!_timeoutArmed || _timeProvider.GetTimestamp() < _timeoutDeadline)
+            // A callback already on its way when the timeout was cancelled is stale.
+            if (!_timeoutArmed)
             {
+                return;
+            }
+
+            // Early (re-armed meanwhile, or a timer coarser than the clock): wait for the rest.
+            long remaining = _timeoutDeadline - _timeProvider.GetTimestamp();
+            if (remaining > 0)
+            {
+                TimeSpan rest = TimeSpan.FromSeconds((double)remaining / _timeProvider.TimestampFrequency);
+                _timeoutTimer.Change(rest < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : rest, Timeout.InfiniteTimeSpan);
                 return;
             }
 
