@@ -73,6 +73,13 @@ public sealed unsafe partial class Hart
     /// <summary>The current value of <c>mip</c>: software-written bits and device-driven pins.</summary>
     private ulong ReadMip() => (ulong)(Volatile.Read(ref _mipSoftware) | Volatile.Read(ref _mipPins));
 
+    /// <summary><paramref name="mip"/> with SEIP taken from the software-written bit only.</summary>
+    private ulong SoftwareMipForModify(ulong mip)
+    {
+        const ulong seip = 1UL << 9;
+        return (mip & ~seip) | ((ulong)Volatile.Read(ref _mipSoftware) & seip);
+    }
+
     /// <summary><c>mstatus</c> with SD computed from FS.</summary>
     private ulong ReadMstatus() => (_mstatus & MstatusFs) == FsDirty ? _mstatus | MstatusSd : _mstatus;
 

@@ -568,7 +568,10 @@ public sealed unsafe partial class Hart
                 // With rs1 = x0 (or uimm = 0) nothing is written, so read-only CSRs are fine.
                 if (ins.Rs1 != 0)
                 {
-                    ulong updated = ins.Op is Opcode.Csrrs or Opcode.Csrrsi ? old | operand : old & ~operand;
+                    // Only the software-writable SEIP bit takes part in a read-modify-write of
+                    // mip; otherwise the PLIC's line would be latched into it (priv. spec 3.1.9).
+                    ulong basis = ins.Imm == 0x344 ? SoftwareMipForModify(old) : old;
+                    ulong updated = ins.Op is Opcode.Csrrs or Opcode.Csrrsi ? basis | operand : basis & ~operand;
                     if (!TryWriteCsr(ins.Imm, updated))
                     {
                         goto Illegal;

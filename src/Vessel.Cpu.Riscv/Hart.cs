@@ -246,6 +246,11 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
         }
     }
 
+    /// <summary>A one-line summary of the hart's control state, for diagnostics.</summary>
+    public string DescribeState() =>
+        $"hart {HartId}: {RunState} {_privilege} pc={_s->Pc:x} mstatus={ReadMstatus():x} mip={ReadMip():x} mie={_mie:x} " +
+        $"mideleg={_mideleg:x} satp={_satp:x} sepc={_sepc:x} scause={_scause:x} stvec={_stvec:x} instret={_instret}";
+
     public void Dispose()
     {
         if (_s != null)

@@ -80,6 +80,9 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     /// <summary>Runs the guest until it powers off, resets or fails, or <see cref="Stop"/> is called.</summary>
     public MachineExit Run()
     {
+        using var dump = Environment.GetEnvironmentVariable("VESSEL_DEBUG_DUMP") == "1"
+            ? new Timer(_ => DumpState(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))
+            : null;
         _console.Attach(this);
         _scheduler.Run();
         _console.Flush();
@@ -87,6 +90,17 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         {
             return _exit ?? MachineExit.Stopped;
         }
+    }
+
+    private void DumpState()
+    {
+        foreach (Hart hart in _processor.Harts)
+        {
+            System.Console.Error.WriteLine(hart.DescribeState());
+        }
+
+        System.Console.Error.WriteLine($"uart: {_uart.SaveState()} fifo={_uart.SaveState().ReceiveFifo.Length}");
+        System.Console.Error.WriteLine($"plic: pending={string.Join(',', _plic.SaveState().Pending)} claimed={string.Join(',', _plic.SaveState().Claimed)}");
     }
 
     /// <summary>Stops the machine from any thread (the user quit).</summary>
