@@ -27,9 +27,12 @@ public sealed class RecordingDevice(ushort queueSize = 16, bool inline = false)
         }
     }
 
-    public override VirtioDeviceState SaveState() => throw new NotSupportedException();
+    // The recording device has no state of its own; any record stands in for it.
+    public override VirtioDeviceState SaveState() => new Vessel.Machine.Virtio.Entropy.VirtioRngState();
 
-    public override void RestoreState(VirtioDeviceState state) => throw new NotSupportedException();
+    public override void RestoreState(VirtioDeviceState state)
+    {
+    }
 
     protected override bool ProcessesInline(int queueIndex) => inline;
 
