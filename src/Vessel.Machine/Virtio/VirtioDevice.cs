@@ -386,6 +386,10 @@ public abstract class VirtioDevice : IVirtioDevice
         {
             _active = false;
             _disposed = true;
+
+            // Callers from other threads (a network backend delivering a frame) finish before
+            // the owner goes on to unmap guest RAM; later ones see the device inactive.
+            WaitForQueuesIdle();
             _wake.Set();
         }
 
@@ -394,7 +398,8 @@ public abstract class VirtioDevice : IVirtioDevice
             _worker.Join(TimeSpan.FromSeconds(30));
         }
 
-        _wake.Dispose();
+        // _wake is deliberately not disposed: another thread may still be about to Set it
+        // (a late EnqueueInput), and an undisposed event costs nothing once collected.
     }
 
     private sealed class DisconnectedInterrupt : IVirtioInterrupt

@@ -25,8 +25,26 @@ public sealed class MemoryBlockDevice(int length, bool readOnly = false) : IBloc
     /// <summary>When set, writes block until it is released (to observe a request in flight).</summary>
     public ManualResetEventSlim? WriteGate { get; set; }
 
+    /// <summary>When set, each read records the calling thread's allocated bytes here (to show the device allocates nothing between requests).</summary>
+    public long[]? AllocationProbe
+    {
+        get;
+        set
+        {
+            field = value;
+            ProbeCount = 0;
+        }
+    }
+
+    public int ProbeCount { get; private set; }
+
     public void Read(long offset, Span<byte> buffer)
     {
+        if (AllocationProbe is { } probe && ProbeCount < probe.Length)
+        {
+            probe[ProbeCount++] = GC.GetAllocatedBytesForCurrentThread();
+        }
+
         lock (_lock)
         {
             ThrowIfFailing();

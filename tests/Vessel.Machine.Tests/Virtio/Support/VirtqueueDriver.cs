@@ -56,6 +56,8 @@ public sealed class VirtqueueDriver
 
     public ushort AvailableIndex => _availIndex;
 
+    public int FreeDescriptors => _free.Count;
+
     public ushort UsedIndex => _memory.Read<ushort>(UsedRing + 2);
 
     /// <summary>avail_event, written by the device when VIRTIO_F_EVENT_IDX is negotiated.</summary>
