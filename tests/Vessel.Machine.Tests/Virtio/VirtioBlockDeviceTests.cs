@@ -94,6 +94,22 @@ public sealed class VirtioBlockDeviceTests
     }
 
     [Fact]
+    public void DataInTheWrongDirectionFailsTheRequest()
+    {
+        var disk = new MemoryBlockDevice(DiskSize);
+        disk.Data.AsSpan().Fill(0x21);
+        using var h = new VirtioHarness(new VirtioBlockDevice(disk));
+        VirtqueueDriver q = h.Start()[0];
+        ulong data = h.Allocator.Place(Enumerable.Repeat((byte)0x43, 512).ToArray());
+
+        // A write whose data the device may only write, and a read whose buffer it may only read.
+        Assert.Equal(VirtioBlockRequest.StatusIoError, Submit(h, q, VirtioBlockRequest.TypeOut, 0, Buffer.Writable(data, 512)));
+        Assert.Equal(VirtioBlockRequest.StatusIoError, Submit(h, q, VirtioBlockRequest.TypeIn, 0, Buffer.Readable(data, 512)));
+        Assert.All(disk.Data, x => Assert.Equal(0x21, x));
+        Assert.All(h.Memory.GetReadSpan(data, 512).ToArray(), x => Assert.Equal(0x43, x));
+    }
+
+    [Fact]
     public void FlushReachesTheDisk()
     {
         var disk = new MemoryBlockDevice(DiskSize);
@@ -328,7 +344,7 @@ public sealed class VirtioBlockDeviceTests
     {
         var disk = new MemoryBlockDevice(DiskSize);
         Assert.Contains("serial", Assert.Throws<ArgumentException>(() => new VirtioBlockDevice(disk, new VirtioBlockOptions { Serial = new string('x', 21) })).Message);
-        Assert.Contains("block size", Assert.Throws<ArgumentException>(() => new VirtioBlockDevice(disk, new VirtioBlockOptions { LogicalBlockSize = 1000 })).Message);
+        Assert.Contains("block size", Assert.Throws<ArgumentException>(() => new VirtioBlockDevice(disk, new VirtioBlockOptions { LogicalBlockSize = 8192 })).Message);
         Assert.Contains("queue size", Assert.Throws<ArgumentException>(() => new VirtioBlockDevice(disk, new VirtioBlockOptions { QueueSize = 100 })).Message);
     }
 

@@ -127,8 +127,10 @@ public sealed class VirtioBlockDevice : VirtioDevice
 
     private byte Read(DescriptorChain chain, ulong sector)
     {
+        // Data the driver made device-readable has no place in a read: it is a driver bug, and
+        // treating it as an empty read would let the driver believe its buffer was filled.
         long length = chain.WritableLength - 1;
-        if (!TryGetDiskRange(sector, length, out long offset))
+        if (chain.ReadableLength != VirtioBlockRequest.HeaderSize || !TryGetDiskRange(sector, length, out long offset))
         {
             return VirtioBlockRequest.StatusIoError;
         }
@@ -144,8 +146,9 @@ public sealed class VirtioBlockDevice : VirtioDevice
 
     private byte Write(DescriptorChain chain, ulong sector)
     {
+        // Likewise a write's data must be device-readable; only the status byte is writable.
         long length = chain.ReadableLength - VirtioBlockRequest.HeaderSize;
-        if (_readOnly || !TryGetDiskRange(sector, length, out long offset))
+        if (_readOnly || chain.WritableLength != 1 || !TryGetDiskRange(sector, length, out long offset))
         {
             return VirtioBlockRequest.StatusIoError;
         }
@@ -285,9 +288,10 @@ public sealed class VirtioBlockDevice : VirtioDevice
         }
 
         uint blockSize = options.LogicalBlockSize;
-        if (blockSize < 512 || blockSize > 65536 || (blockSize & (blockSize - 1)) != 0)
+        // Linux refuses a blk_size larger than its page size (4 KiB on riscv64 and x86-64).
+        if (blockSize < 512 || blockSize > 4096 || (blockSize & (blockSize - 1)) != 0)
         {
-            throw new ArgumentException($"The logical block size {blockSize} must be a power of two between 512 and 65536.");
+            throw new ArgumentException($"The logical block size {blockSize} must be 512, 1024, 2048 or 4096.");
         }
 
         ushort queueSize = options.QueueSize;
