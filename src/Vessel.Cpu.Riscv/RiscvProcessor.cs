@@ -43,6 +43,9 @@ public sealed class RiscvProcessor : IDisposable
 
     public IReadOnlyList<Hart> Harts => _harts;
 
+    /// <summary>Which engine runs guest code; set before the first instruction.</summary>
+    public ExecutionEngine Engine { get; set; } = ExecutionEngine.Interpreter;
+
     /// <summary>The built-in SBI, when the machine boots without a firmware file.</summary>
     public BuiltinSbi? Firmware { get; private set; }
 

@@ -22,6 +22,9 @@ public sealed record VirtualMachineConfiguration
     /// <summary>Which firmware runs in M-mode.</summary>
     public FirmwareKind Firmware { get; init; } = FirmwareKind.Builtin;
 
+    /// <summary>How the harts execute guest code.</summary>
+    public Vessel.Cpu.Riscv.ExecutionEngine Engine { get; init; } = Vessel.Cpu.Riscv.ExecutionEngine.Interpreter;
+
     /// <summary>The firmware file when <see cref="Firmware"/> is <see cref="FirmwareKind.File"/>.</summary>
     public string? FirmwarePath { get; init; }
 }

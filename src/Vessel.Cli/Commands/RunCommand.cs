@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Vessel.Cpu.Riscv;
 using Vessel.Vmm;
 using Vessel.Vmm.Console;
 
@@ -16,11 +17,13 @@ internal static class RunCommand
         var append = new Option<string?>("--append") { Description = "Kernel command line", HelpName = "CMDLINE" };
         var memory = new Option<string>("--memory", "-m") { Description = "Guest RAM, e.g. 256M or 1G (a plain number is MiB)", HelpName = "SIZE", DefaultValueFactory = _ => "256M" };
         var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: interpreter or jit", HelpName = "interpreter|jit", DefaultValueFactory = _ => "interpreter" };
+        engine.AcceptOnlyFromAmong("interpreter", "jit");
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios,
+            kernel, initrd, append, memory, cpus, bios, engine,
         };
 
         command.SetAction(parseResult =>
@@ -31,7 +34,10 @@ internal static class RunCommand
                 parseResult.GetValue(append),
                 parseResult.GetValue(memory)!,
                 parseResult.GetValue(cpus),
-                parseResult.GetValue(bios)!);
+                parseResult.GetValue(bios)!) with
+            {
+                Engine = parseResult.GetValue(engine) == "jit" ? ExecutionEngine.Jit : ExecutionEngine.Interpreter,
+            };
 
             using HostConsole console = HostConsole.OpenStandardStreams();
             return VirtualMachine.Run(configuration, console);
@@ -57,7 +63,16 @@ internal static class RunCommand
 
         if (kernel is null)
         {
-            throw new UserErrorException("no --kernel given; pass the kernel to boot with --kernel PATH.", CommandLineHost.UsageExitCode);
+            // No kernel: boot Vessel's own guest, built from Debian's packages on first use.
+            if (initrd is not null)
+            {
+                throw new UserErrorException("--initrd needs --kernel; without --kernel Vessel boots its own guest.", CommandLineHost.UsageExitCode);
+            }
+
+            DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error);
+            kernel = guest.Kernel;
+            initrd = guest.Initrd;
+            append ??= guest.CommandLine;
         }
 
         return new VirtualMachineConfiguration

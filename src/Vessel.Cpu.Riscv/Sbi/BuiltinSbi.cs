@@ -194,6 +194,7 @@ public sealed class BuiltinSbi
 
         SystemResetKind kind = type == 0 ? (reason == 1 ? SystemResetKind.Failure : SystemResetKind.Shutdown) : SystemResetKind.Reboot;
         _platform.SystemReset(kind);
+        hart.StopUntilStarted(); // a successful reset call does not return to the caller
         return (Success, 0);
     }
 
@@ -295,6 +296,7 @@ public sealed class BuiltinSbi
 
             case 8:
                 _platform.SystemReset(SystemResetKind.Shutdown);
+                hart.StopUntilStarted();
                 break;
         }
 

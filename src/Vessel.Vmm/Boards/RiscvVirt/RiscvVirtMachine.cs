@@ -43,7 +43,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _memory = AllocateRam(configuration.MemorySize);
         try
         {
-            _processor = new RiscvProcessor(_memory, _bus, _clock, configuration.Cpus);
+            _processor = new RiscvProcessor(_memory, _bus, _clock, configuration.Cpus) { Engine = configuration.Engine };
             IReadOnlyList<IHartInterruptPins> pins = _processor.Harts;
             _clint = new Clint(_clock, pins);
             _processor.ReadTime = _clint.ReadTime;
