@@ -25,19 +25,10 @@ public static class Fpu32
         double x = Widen(a);
         double y = Widen(b);
         double sum = x + y;
-        if (double.IsFinite(sum))
-        {
-            if (sum == 0)
-            {
-                return rm == RoundingMode.Down ? (a | b) & SignBit : SignOfZero(sum);
-            }
 
-            double yVirtual = sum - x;
-            double error = (x - (sum - yVirtual)) + (y - yVirtual); // TwoSum: exact
-            return RoundToSingle(sum, error, rm, ref flags);
-        }
-
-        return SoftFloat32.Add(a, b, rm, ref flags);
+        // Most sums are off the binary32 grid and its midpoints, where the error's sign is not
+        // needed (inexact either way); the error-free TwoSum is computed only for the others.
+        return TryRoundQuickly(sum, 1, rm, ref flags, out uint result) ? result : AddSlowly(a, b, x, y, sum, rm, ref flags);
     }
 
     public static uint Sub(uint a, uint b, RoundingMode rm, ref FloatFlags flags) => Add(a, b ^ SignBit, rm, ref flags);
@@ -45,12 +36,7 @@ public static class Fpu32
     public static uint Mul(uint a, uint b, RoundingMode rm, ref FloatFlags flags)
     {
         double product = Widen(a) * Widen(b); // exact: 24 × 24 bits
-        if (double.IsFinite(product))
-        {
-            return product == 0 ? (a ^ b) & SignBit : RoundToSingle(product, 0, rm, ref flags);
-        }
-
-        return SoftFloat32.Mul(a, b, rm, ref flags);
+        return TryRoundQuickly(product, 0, rm, ref flags, out uint result) ? result : MulSlowly(a, b, product, rm, ref flags);
     }
 
     public static uint Div(uint a, uint b, RoundingMode rm, ref FloatFlags flags)
@@ -60,12 +46,11 @@ public static class Fpu32
             double x = Widen(a);
             double y = Widen(b);
             double quotient = x / y;
-            if (double.IsFinite(quotient) && quotient != 0)
-            {
-                double remainder = Math.FusedMultiplyAdd(-quotient, y, x); // exact: x − quotient·y
-                double error = remainder == 0 ? 0 : (remainder > 0) == (y > 0) ? 1.0 : -1.0;
-                return RoundToSingle(quotient, error, rm, ref flags);
-            }
+
+            // x − quotient·y exactly; x/y − quotient has the sign of remainder/y, so of remainder·y
+            // (which cannot underflow or overflow for binary32 operands).
+            double error = Math.FusedMultiplyAdd(-quotient, y, x) * y;
+            return TryRoundQuickly(quotient, error, rm, ref flags, out uint result) ? result : DivSlowly(a, b, quotient, error, rm, ref flags);
         }
 
         return SoftFloat32.Div(a, b, rm, ref flags);
@@ -77,7 +62,8 @@ public static class Fpu32
         {
             double x = Widen(a);
             double root = Math.Sqrt(x);
-            return RoundToSingle(root, Math.FusedMultiplyAdd(-root, root, x), rm, ref flags); // x − root², exact
+            double error = Math.FusedMultiplyAdd(-root, root, x); // x − root², exact
+            return TryRoundQuickly(root, error, rm, ref flags, out uint result) ? result : RoundToSingle(root, error, rm, ref flags);
         }
 
         return SoftFloat32.Sqrt(a, rm, ref flags);
@@ -89,20 +75,9 @@ public static class Fpu32
         double product = Widen(a) * Widen(b); // exact
         double z = Widen(c);
         double sum = product + z;
-        if (double.IsFinite(sum))
-        {
-            if (sum == 0)
-            {
-                ulong signs = BitConverter.DoubleToUInt64Bits(product) | BitConverter.DoubleToUInt64Bits(z);
-                return rm == RoundingMode.Down ? (uint)(signs >> 32) & SignBit : SignOfZero(sum);
-            }
-
-            double zVirtual = sum - product;
-            double error = (product - (sum - zVirtual)) + (z - zVirtual); // TwoSum: exact
-            return RoundToSingle(sum, error, rm, ref flags);
-        }
-
-        return SoftFloat32.MulAdd(a, b, c, rm, ref flags);
+        double zVirtual = sum - product;
+        double error = (product - (sum - zVirtual)) + (z - zVirtual); // TwoSum: exact when sum is finite
+        return TryRoundQuickly(sum, error, rm, ref flags, out uint result) ? result : MulAddSlowly(a, b, c, product, z, sum, error, rm, ref flags);
     }
 
     public static uint Min(uint a, uint b, ref FloatFlags flags) => SoftFloat32.Min(a, b, ref flags);
@@ -153,8 +128,96 @@ public static class Fpu32
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint SignOfZero(double zero) => (uint)(BitConverter.DoubleToUInt64Bits(zero) >> 32);
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint AddSlowly(uint a, uint b, double x, double y, double sum, RoundingMode rm, ref FloatFlags flags)
+    {
+        double yVirtual = sum - x;
+        double error = (x - (sum - yVirtual)) + (y - yVirtual); // TwoSum: exact when sum is finite
+        if (TryRoundQuickly(sum, error, rm, ref flags, out uint result))
+        {
+            return result;
+        }
+
+        if (!double.IsFinite(sum))
+        {
+            return SoftFloat32.Add(a, b, rm, ref flags); // a NaN or ∞ operand
+        }
+
+        if (sum == 0)
+        {
+            // An exact zero: the host's sign is right except when rounding down.
+            return rm == RoundingMode.Down ? (a | b) & SignBit : SignOfZero(sum);
+        }
+
+        return RoundToSingle(sum, error, rm, ref flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint MulSlowly(uint a, uint b, double product, RoundingMode rm, ref FloatFlags flags)
+    {
+        if (!double.IsFinite(product))
+        {
+            return SoftFloat32.Mul(a, b, rm, ref flags);
+        }
+
+        return product == 0 ? (a ^ b) & SignBit : RoundToSingle(product, 0, rm, ref flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint DivSlowly(uint a, uint b, double quotient, double error, RoundingMode rm, ref FloatFlags flags)
+    {
+        // Zero, ∞ and NaN operands (and division by zero) go to the integer path.
+        return double.IsFinite(quotient) && quotient != 0
+            ? RoundToSingle(quotient, error, rm, ref flags)
+            : SoftFloat32.Div(a, b, rm, ref flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint MulAddSlowly(uint a, uint b, uint c, double product, double z, double sum, double error, RoundingMode rm, ref FloatFlags flags)
+    {
+        if (!double.IsFinite(sum))
+        {
+            return SoftFloat32.MulAdd(a, b, c, rm, ref flags);
+        }
+
+        if (sum == 0)
+        {
+            ulong signs = BitConverter.DoubleToUInt64Bits(product) | BitConverter.DoubleToUInt64Bits(z);
+            return rm == RoundingMode.Down ? (uint)(signs >> 32) & SignBit : SignOfZero(sum);
+        }
+
+        return RoundToSingle(sum, error, rm, ref flags);
+    }
+
     /// <summary>
-    /// Rounds exact = value + error to binary32 in mode rm, where value is the binary64 number
+    /// The common case of <see cref="RoundToSingle"/>, kept small enough to inline: value in
+    /// binary32's normal range [2^−126, 2^127), where nothing overflows or is tiny, and either
+    /// exact (on the binary32 grid with no error), or rounded to nearest-even from a point that is
+    /// neither on the grid nor on a midpoint (then the exact result lies strictly between the same
+    /// two binary32 neighbours, on the same side of their midpoint, and the host's conversion is
+    /// right; with no error the host's conversion is right anyway). Fails for zero, ∞ and NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryRoundQuickly(double value, double error, RoundingMode rm, ref FloatFlags flags, out uint result)
+    {
+        ulong bits = BitConverter.DoubleToUInt64Bits(value);
+        uint field = (uint)(bits >> 52) & 0x7FF;
+        ulong dropped = bits & ((1UL << 29) - 1); // the fraction bits binary32 lacks
+        bool exact = (dropped == 0) & (error == 0);
+        bool offGridAndMidpoints = (dropped & ~(1UL << 28)) != 0;
+        if ((field - 897 <= 1149 - 897) & (exact | (rm == RoundingMode.NearestEven & ((error == 0) | offGridAndMidpoints))))
+        {
+            flags |= Fpu64.InexactIf(!exact);
+            result = BitConverter.SingleToUInt32Bits((float)value);
+            return true;
+        }
+
+        result = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// Rounds exact = value + error to binary32 in mode rm, exactly, where value is the binary64 number
     /// nearest the exact result (a normal binary64, as results of binary32 operands always are),
     /// and error is zero or has the sign of exact − value.
     /// </summary>
@@ -162,24 +225,6 @@ public static class Fpu32
     {
         ulong bits = BitConverter.DoubleToUInt64Bits(value);
         uint field = (uint)(bits >> 52) & 0x7FF;
-        ulong dropped = bits & ((1UL << 29) - 1); // the fraction bits binary32 lacks
-
-        // In binary32's normal range [2^−126, 2^127) nothing overflows or is tiny. If value is on
-        // the binary32 grid and exact, that is the result; if it is off the grid and not on a
-        // midpoint, exact lies strictly between the same two binary32 neighbours as value and on
-        // the same side of their midpoint, so the host's nearest-even conversion of value is right.
-        if (field - 897 <= 1149 - 897)
-        {
-            if (error == 0 ? dropped == 0 || rm == RoundingMode.NearestEven : rm == RoundingMode.NearestEven && dropped != 0 && dropped != 1UL << 28)
-            {
-                if (dropped != 0)
-                {
-                    flags |= FloatFlags.Inexact;
-                }
-
-                return BitConverter.SingleToUInt32Bits((float)value);
-            }
-        }
 
         // Exact integer rounding: the significand with ten zero guard bits, nudged by one unit to
         // record which side of value the exact result lies on (every rounding threshold is a

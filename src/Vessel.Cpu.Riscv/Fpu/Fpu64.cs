@@ -39,27 +39,22 @@ public static class Fpu64
         double sum = x + y;
         ulong bits = BitConverter.DoubleToUInt64Bits(sum);
         uint field = ExponentField(bits);
+        if (field - 2 <= 0x7FD - 2)
+        {
+            // TwoSum (Knuth): error = (x + y) − sum exactly; no step can overflow here.
+            double yVirtual = sum - x;
+            double error = (x - (sum - yVirtual)) + (y - yVirtual);
+            flags |= InexactIf(error != 0);
+            return rm == RoundingMode.NearestEven || error == 0
+                ? bits
+                : Redirect(bits, error, rm, rm == RoundingMode.NearestMaxMagnitude && IsHalfUlp(bits, error));
+        }
+
         if (field <= 1)
         {
             // |sum| < 2^−1021: both operands are multiples of 2^−1074 and so is their sum, which
             // is therefore representable: exact in every mode, only a zero's sign depends on it.
             return sum == 0 && rm == RoundingMode.Down ? (a | b) & SignBit : bits;
-        }
-
-        if (field < 0x7FE)
-        {
-            // TwoSum (Knuth): error = (x + y) − sum exactly; no step can overflow here.
-            double yVirtual = sum - x;
-            double error = (x - (sum - yVirtual)) + (y - yVirtual);
-            if (error == 0)
-            {
-                return bits;
-            }
-
-            flags |= FloatFlags.Inexact;
-            return rm == RoundingMode.NearestEven
-                ? bits
-                : Redirect(bits, error, rm, rm == RoundingMode.NearestMaxMagnitude && IsHalfUlp(bits, error));
         }
 
         return SoftFloat64.Add(a, b, rm, ref flags);
@@ -79,13 +74,8 @@ public static class Fpu64
             if (ExponentField(bits) - MinResidualField <= 0x7FD - MinResidualField)
             {
                 double error = Math.FusedMultiplyAdd(x, y, -product); // exact: x·y − product
-                if (error == 0)
-                {
-                    return bits;
-                }
-
-                flags |= FloatFlags.Inexact;
-                return rm == RoundingMode.NearestEven
+                flags |= InexactIf(error != 0);
+                return rm == RoundingMode.NearestEven || error == 0
                     ? bits
                     : Redirect(bits, error, rm, rm == RoundingMode.NearestMaxMagnitude && IsHalfUlp(bits, error));
             }
@@ -110,16 +100,11 @@ public static class Fpu64
             if (ExponentField(bits) - 2 <= 0x7FD - 2 && ExponentField(a) >= MinResidualField)
             {
                 double remainder = Math.FusedMultiplyAdd(-quotient, y, x); // exact: x − quotient·y
-                if (remainder == 0)
-                {
-                    return bits;
-                }
-
-                flags |= FloatFlags.Inexact;
+                flags |= InexactIf(remainder != 0);
 
                 // A quotient is never exactly halfway between two binary64 numbers, so RMM
                 // rounds like RNE; x/y − quotient has the sign of remainder/y.
-                return rm is RoundingMode.NearestEven or RoundingMode.NearestMaxMagnitude
+                return rm is RoundingMode.NearestEven or RoundingMode.NearestMaxMagnitude || remainder == 0
                     ? bits
                     : Redirect(bits, (remainder > 0) == (y > 0) ? 1.0 : -1.0, rm, tie: false);
             }
@@ -137,15 +122,10 @@ public static class Fpu64
             double root = Math.Sqrt(x);
             ulong bits = BitConverter.DoubleToUInt64Bits(root);
             double remainder = Math.FusedMultiplyAdd(-root, root, x); // exact: x − root²
-            if (remainder == 0)
-            {
-                return bits;
-            }
-
-            flags |= FloatFlags.Inexact;
+            flags |= InexactIf(remainder != 0);
 
             // A square root is never exactly halfway either; √x − root has the sign of remainder.
-            return rm is RoundingMode.NearestEven or RoundingMode.NearestMaxMagnitude
+            return rm is RoundingMode.NearestEven or RoundingMode.NearestMaxMagnitude || remainder == 0
                 ? bits
                 : Redirect(bits, remainder, rm, tie: false);
         }
@@ -156,7 +136,9 @@ public static class Fpu64
     /// <summary>a × b + c with one rounding. FMSUB, FNMSUB and FNMADD are this with the sign bits of a and/or c flipped.</summary>
     public static ulong MulAdd(ulong a, ulong b, ulong c, RoundingMode rm, ref FloatFlags flags)
     {
-        if (HostFloatingPoint.HasFusedMultiplyAdd)
+        // Only round-to-nearest-even has a fast path: proving the direction of an FMA's error
+        // costs more than the integer path, and directed modes are rare in FMA-heavy code.
+        if (HostFloatingPoint.HasFusedMultiplyAdd && rm == RoundingMode.NearestEven)
         {
             double result = Math.FusedMultiplyAdd(
                 BitConverter.UInt64BitsToDouble(a), BitConverter.UInt64BitsToDouble(b), BitConverter.UInt64BitsToDouble(c));
@@ -166,15 +148,10 @@ public static class Fpu64
             // A normal, finite result that is not close to tiny (so no operand was NaN or ∞).
             if (field - 2 <= 0x7FE - 2)
             {
-                Exactness exactness = MulAddExactness(a, b, c, field);
-                if (exactness == Exactness.Exact)
+                int lowest = LowestBitOfMulAdd(a, b, c);
+                if (lowest != int.MinValue)
                 {
-                    return bits; // the same in every rounding mode
-                }
-
-                if (exactness == Exactness.Inexact && rm == RoundingMode.NearestEven)
-                {
-                    flags |= FloatFlags.Inexact;
+                    flags |= InexactIf(lowest < (int)field - 1075);
                     return bits;
                 }
             }
@@ -290,14 +267,12 @@ public static class Fpu64
         _ => double.NaN,
     };
 
+    /// <summary>NX when <paramref name="inexact"/>, without a branch (NX is bit 0 of fflags).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RaiseInexactUnless(bool exact, ref FloatFlags flags)
-    {
-        if (!exact)
-        {
-            flags |= FloatFlags.Inexact;
-        }
-    }
+    internal static FloatFlags InexactIf(bool inexact) => (FloatFlags)(inexact ? 1 : 0);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RaiseInexactUnless(bool exact, ref FloatFlags flags) => flags |= InexactIf(!exact);
 
     /// <summary>
     /// Turns the nearest-even result r into the result of mode rm, given the sign of the exact
@@ -327,52 +302,38 @@ public static class Fpu64
         return (BitConverter.DoubleToUInt64Bits(error) & ~SignBit) == half;
     }
 
-    private enum Exactness
-    {
-        Exact,
-        Inexact,
-        Unknown,
-    }
-
     /// <summary>
-    /// Whether a × b + c equals r = RNE(a × b + c), given that r is normal with exponent field
-    /// rField. Every finite binary64 number is an odd integer times a power of two; the exact
-    /// sum is a multiple of 2^L for L its lowest set bit, and as r is normal the sum is
-    /// representable (so equals r) exactly when L is at least the exponent of r's last place.
+    /// The exponent of the lowest set bit of the exact a × b + c (finite operands), or
+    /// int.MinValue when it is not cheaply known. Every finite binary64 number is an odd integer
+    /// times a power of two, so the exact sum is a multiple of 2^L for L this exponent; a normal
+    /// result r = RNE(a × b + c) equals the sum exactly when L is at least the exponent of r's
+    /// last place (the sum is then representable), and differs from it otherwise.
     /// </summary>
-    private static Exactness MulAddExactness(ulong a, ulong b, ulong c, uint rField)
+    private static int LowestBitOfMulAdd(ulong a, ulong b, ulong c)
     {
         ulong magnitudeA = a & ~SignBit;
         ulong magnitudeB = b & ~SignBit;
         ulong magnitudeC = c & ~SignBit;
         if (magnitudeA == 0 || magnitudeB == 0)
         {
-            return Exactness.Exact; // the product is zero and r is c itself
+            return int.MaxValue; // the product is zero and r is c itself
         }
 
         int lowProduct = LowestBit(magnitudeA, out ulong oddA) + LowestBit(magnitudeB, out ulong oddB);
-        int lowSum = lowProduct;
-        if (magnitudeC != 0)
+        if (magnitudeC == 0)
         {
-            int lowC = LowestBit(magnitudeC, out ulong oddC);
-            if (lowC != lowProduct)
-            {
-                lowSum = Math.Min(lowC, lowProduct); // odd + even multiple of 2^min
-            }
-            else
-            {
-                // 2^low × (odd ± odd): the trailing zeros of the even sum show in its low 64 bits.
-                ulong low64 = ((a ^ b ^ c) & SignBit) == 0 ? oddA * oddB + oddC : oddA * oddB - oddC;
-                if (low64 == 0)
-                {
-                    return Exactness.Unknown;
-                }
-
-                lowSum = lowProduct + BitOperations.TrailingZeroCount(low64);
-            }
+            return lowProduct;
         }
 
-        return lowSum >= (int)rField - 1075 ? Exactness.Exact : Exactness.Inexact;
+        int lowC = LowestBit(magnitudeC, out ulong oddC);
+        if (lowC != lowProduct)
+        {
+            return Math.Min(lowC, lowProduct); // an odd plus an even multiple of 2^min
+        }
+
+        // 2^low × (odd ± odd): the trailing zeros of the even sum show in its low 64 bits.
+        ulong low64 = ((a ^ b ^ c) & SignBit) == 0 ? oddA * oddB + oddC : oddA * oddB - oddC;
+        return low64 == 0 ? int.MinValue : lowProduct + BitOperations.TrailingZeroCount(low64);
     }
 
     /// <summary>For a finite nonzero magnitude: its lowest set bit's exponent, and its odd part.</summary>

@@ -25,36 +25,39 @@ internal static partial class SoftFloat<TFormat>
     /// <summary>Bit position of the leading one of a normalised internal significand.</summary>
     internal const int LeadingBit = 62;
 
-    internal static int FractionBits => TFormat.FractionBits;
+    internal static int FractionBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TFormat.FractionBits; }
 
-    internal static int Bias => (1 << (TFormat.ExponentBits - 1)) - 1;
+    internal static int Bias { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (1 << (TFormat.ExponentBits - 1)) - 1; }
 
     /// <summary>emin: the exponent of the smallest normal number.</summary>
-    internal static int MinExponent => 1 - Bias;
+    internal static int MinExponent { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 1 - Bias; }
 
     /// <summary>emax: the exponent of the largest finite number.</summary>
-    internal static int MaxExponent => Bias;
+    internal static int MaxExponent { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Bias; }
 
-    internal static ulong SignBit => 1UL << (TFormat.FractionBits + TFormat.ExponentBits);
+    internal static ulong SignBit { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 1UL << (TFormat.FractionBits + TFormat.ExponentBits); }
 
-    internal static ulong FractionMask => (1UL << TFormat.FractionBits) - 1;
+    internal static ulong FractionMask { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (1UL << TFormat.FractionBits) - 1; }
 
-    internal static ulong InfinityBits => ((1UL << TFormat.ExponentBits) - 1) << TFormat.FractionBits;
+    internal static ulong InfinityBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => ((1UL << TFormat.ExponentBits) - 1) << TFormat.FractionBits; }
 
-    internal static ulong MaxFiniteBits => InfinityBits - 1;
+    internal static ulong MaxFiniteBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => InfinityBits - 1; }
 
-    internal static ulong QuietBit => 1UL << (TFormat.FractionBits - 1);
+    internal static ulong QuietBit { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 1UL << (TFormat.FractionBits - 1); }
 
     /// <summary>The RISC-V canonical NaN: positive, quiet bit set, the rest of the payload clear.</summary>
-    internal static ulong CanonicalNaN => InfinityBits | QuietBit;
+    internal static ulong CanonicalNaN { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => InfinityBits | QuietBit; }
 
     /// <summary>Internal significand bits below the format's precision.</summary>
-    private static int GuardBits => LeadingBit - TFormat.FractionBits;
+    private static int GuardBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => LeadingBit - TFormat.FractionBits; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsNaN(ulong bits) => (bits & ~SignBit) > InfinityBits;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsSignalingNaN(ulong bits) => IsNaN(bits) && (bits & QuietBit) == 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsNegative(ulong bits) => (bits & SignBit) != 0;
 
     /// <summary>
