@@ -13,8 +13,9 @@ namespace Vessel.Cpu.Riscv.Fpu;
 /// multiply-add comes out as a binary64 value v nearest the exact result together with the sign
 /// of the (exact, error-free) remainder. Because every binary32 number and every midpoint between
 /// two of them is a binary64 number, v and that sign decide the binary32 rounding in every mode
-/// with no double-rounding error; <see cref="RoundToSingle"/> does it, with the host's conversion
-/// when it is provably the same. NaN, ∞ and zero operands take the exact integer path.
+/// with no double-rounding error: <see cref="TryRoundQuickly"/> lets the host convert when that
+/// is provably the same, <see cref="RoundToSingle"/> rounds with integers otherwise. NaN, ∞ and
+/// zero operands take the exact integer path in <see cref="SoftFloat32"/>.
 /// </remarks>
 public static class Fpu32
 {
@@ -75,9 +76,9 @@ public static class Fpu32
         double product = Widen(a) * Widen(b); // exact
         double z = Widen(c);
         double sum = product + z;
-        double zVirtual = sum - product;
-        double error = (product - (sum - zVirtual)) + (z - zVirtual); // TwoSum: exact when sum is finite
-        return TryRoundQuickly(sum, error, rm, ref flags, out uint result) ? result : MulAddSlowly(a, b, c, product, z, sum, error, rm, ref flags);
+
+        // As in Add: the TwoSum error is only computed when the quick test needs it.
+        return TryRoundQuickly(sum, 1, rm, ref flags, out uint result) ? result : MulAddSlowly(a, b, c, product, z, sum, rm, ref flags);
     }
 
     public static uint Min(uint a, uint b, ref FloatFlags flags) => SoftFloat32.Min(a, b, ref flags);
@@ -173,8 +174,15 @@ public static class Fpu32
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static uint MulAddSlowly(uint a, uint b, uint c, double product, double z, double sum, double error, RoundingMode rm, ref FloatFlags flags)
+    private static uint MulAddSlowly(uint a, uint b, uint c, double product, double z, double sum, RoundingMode rm, ref FloatFlags flags)
     {
+        double zVirtual = sum - product;
+        double error = (product - (sum - zVirtual)) + (z - zVirtual); // TwoSum: exact when sum is finite
+        if (TryRoundQuickly(sum, error, rm, ref flags, out uint result))
+        {
+            return result;
+        }
+
         if (!double.IsFinite(sum))
         {
             return SoftFloat32.MulAdd(a, b, c, rm, ref flags);

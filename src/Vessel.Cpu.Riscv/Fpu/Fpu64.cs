@@ -9,13 +9,16 @@ namespace Vessel.Cpu.Riscv.Fpu;
 /// </summary>
 /// <remarks>
 /// Each operation first lets the host's hardware (which rounds to nearest-even) compute the
-/// result, then proves with an error-free transformation (TwoSum, or an FMA residual) what the
-/// exact result was relative to it: equal (no flags), or above/below it. That settles the inexact
-/// flag and, by stepping one unit in the last place, the directed rounding modes. The proof
-/// needs the result to be a normal number away from the ends of the range and the residual not
-/// to underflow; everything else (NaN, ∞, zeros, subnormal or huge results, RMM ties that cannot
-/// be told apart cheaply) goes to the exact integer path in <see cref="SoftFloat64"/>.
-/// Host NaNs never escape: any NaN result comes from the integer path as the canonical NaN.
+/// result, then proves with an error-free transformation (TwoSum, or an FMA residual) where the
+/// exact result lies relative to it: equal (no flags), or above/below it. That settles the
+/// inexact flag and, by stepping one unit in the last place, the directed rounding modes. For
+/// fused multiply-add, exactness is read off the operands' lowest set bits instead, and only
+/// round-to-nearest-even has a fast path. The proofs need the result to be a normal number away
+/// from the ends of the range and the residual not to underflow; everything else (NaN, ∞, zeros,
+/// subnormal or huge results) goes to the exact integer path in <see cref="SoftFloat64"/>, as
+/// does everything needing a fused multiply-add on hosts without one. Host NaNs never escape:
+/// any NaN result comes from the integer path as the canonical NaN. Reserved rounding-mode
+/// encodings (5–7) must be rejected by the decoder; they are not a mode here.
 /// </remarks>
 public static class Fpu64
 {
