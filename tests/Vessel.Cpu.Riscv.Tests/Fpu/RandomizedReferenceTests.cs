@@ -12,7 +12,7 @@ namespace Vessel.Cpu.Riscv.Tests.Fpu;
 /// </summary>
 public sealed class RandomizedReferenceTests(ITestOutputHelper output)
 {
-    private const int CasesPerMode = 6000;
+    private const int CasesPerMode = 12000;
 
     public static TheoryData<Operation, string> Cases()
     {
@@ -40,7 +40,8 @@ public sealed class RandomizedReferenceTests(ITestOutputHelper output)
         int cases = OperationTable.IsRounding(op) ? CasesPerMode : CasesPerMode * 3;
         foreach (RoundingMode rm in modes)
         {
-            var generator = new OperandGenerator(HashCode.Combine(op.ToString(), format.Name, rm.ToString()).GetHashCode() ^ 0x5EED, format);
+            // A fixed seed per (operation, format, mode): a failure reproduces on every run.
+            var generator = new OperandGenerator((((int)op * 7) + format.Precision) * 11 + (int)rm + 0x5EED, format);
             for (int i = 0; i < cases; i++)
             {
                 (ulong a, ulong b, ulong c) = generator.Next(op);
