@@ -171,7 +171,6 @@ public sealed class ThroughputReportTests(ITestOutputHelper output)
 
     private static float S(uint bits) => BitConverter.UInt32BitsToSingle(bits);
 
-#pragma warning disable SA1201, SA1649 // the operations are tiny and belong with this report
     private struct HostAdd64 : IOperation { public bool Single => false; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => BitConverter.DoubleToUInt64Bits(D(a) + D(b)); }
     private struct HostMul64 : IOperation { public bool Single => false; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => BitConverter.DoubleToUInt64Bits(D(a) * D(b)); }
     private struct HostMulAdd64 : IOperation { public bool Single => false; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => BitConverter.DoubleToUInt64Bits(Math.FusedMultiplyAdd(D(a), D(b), D(c))); }
@@ -198,5 +197,4 @@ public sealed class ThroughputReportTests(ITestOutputHelper output)
     private struct SoftAdd32 : IOperation { public bool Single => true; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => SoftFloat32.Add((uint)a, (uint)b, RoundingMode.NearestEven, ref f); }
     private struct SoftMul32 : IOperation { public bool Single => true; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => SoftFloat32.Mul((uint)a, (uint)b, RoundingMode.NearestEven, ref f); }
     private struct SoftMulAdd32 : IOperation { public bool Single => true; public ulong Run(ulong a, ulong b, ulong c, ref FloatFlags f) => SoftFloat32.MulAdd((uint)a, (uint)b, (uint)c, RoundingMode.NearestEven, ref f); }
-#pragma warning restore SA1201, SA1649
 }

@@ -153,10 +153,15 @@ public sealed class QemuOracleTests(ITestOutputHelper output)
             process.StandardInput.Close();
         });
         Task<string> errors = process.StandardError.ReadToEndAsync();
-        using var results = new MemoryStream();
-        process.StandardOutput.BaseStream.CopyTo(results);
-        writer.GetAwaiter().GetResult();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "qemu-riscv64 did not finish");
+        var results = new MemoryStream();
+        Task reader = process.StandardOutput.BaseStream.CopyToAsync(results);
+        if (!Task.WaitAll([writer, reader], TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("qemu-riscv64 did not finish within five minutes");
+        }
+
+        process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"the oracle program exited with {process.ExitCode}: {errors.Result}");
         return results.ToArray();
     }
