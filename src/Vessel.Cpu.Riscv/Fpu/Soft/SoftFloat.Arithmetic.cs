@@ -148,9 +148,8 @@ internal static partial class SoftFloat<TFormat>
             dividend = (UInt128)significandA << 62;
         }
 
-        (UInt128 quotient, UInt128 remainder) = UInt128.DivRem(dividend, significandB);
-        ulong significand = (ulong)quotient | (remainder != UInt128.Zero ? 1UL : 0);
-        return RoundPack(sign != 0, exponent, significand, rm, ref flags);
+        ulong quotient = DivideWithRemainder(dividend, significandB, out bool exact);
+        return RoundPack(sign != 0, exponent, quotient | (exact ? 0UL : 1UL), rm, ref flags);
     }
 
     internal static ulong SquareRoot(ulong a, RoundingMode rm, ref FloatFlags flags)
@@ -199,15 +198,49 @@ internal static partial class SoftFloat<TFormat>
         return RoundPack(false, rootExponent, root | (exact ? 0UL : 1UL), rm, ref flags);
     }
 
+    /// <summary>
+    /// floor(n / d) for a quotient below 2^63, and whether the division was exact. A binary64
+    /// estimate is within a few thousand units; an exact 128-bit remainder turns it into a
+    /// correction within a unit or two, and the remainder's sign settles the rest. The host's
+    /// division only makes guesses here: the integer remainders make the answer exact.
+    /// </summary>
+    private static ulong DivideWithRemainder(UInt128 n, ulong d, out bool exact)
+    {
+        ulong quotient = (ulong)(Estimate(n) / d);
+        Int128 remainder = (Int128)n - (Int128)((UInt128)quotient * d);
+        quotient = (ulong)((long)quotient + (long)Math.Floor(Estimate(remainder) / d));
+        remainder = (Int128)n - (Int128)((UInt128)quotient * d);
+        while (remainder < 0)
+        {
+            quotient--;
+            remainder += d;
+        }
+
+        while (remainder >= d)
+        {
+            quotient++;
+            remainder -= d;
+        }
+
+        exact = remainder == 0;
+        return quotient;
+    }
+
+    /// <summary>Roughly n, from its two halves (the runtime's exact 128-bit conversion is much slower).</summary>
+    private static double Estimate(UInt128 n) => ((double)(ulong)(n >> 64) * 18446744073709551616.0) + (ulong)n;
+
+    /// <summary>Roughly n, from its two halves (the upper one signed).</summary>
+    private static double Estimate(Int128 n) => ((double)(long)(n >> 64) * 18446744073709551616.0) + (ulong)n;
+
     /// <summary>floor(√n) for n in [2^124, 2^126).</summary>
     private static ulong IntegerSquareRoot(UInt128 n)
     {
-        // A double's square root is within a few hundred units of the answer; one Newton step in
-        // exact integers brings it within one, and the loops settle it. The host's sqrt is only a
-        // starting guess here: the loops make the result exact whatever the guess.
-        ulong guess = (ulong)Math.Sqrt((double)n);
+        // The binary64 square root is within a few hundred units; one Newton step, with the exact
+        // residual n − g² and a binary64 division, brings it within a unit or two, and the loops
+        // settle it on exact integer comparisons: the host's arithmetic only makes guesses here.
+        ulong guess = (ulong)Math.Sqrt(Estimate(n));
         Int128 residual = (Int128)n - (Int128)((UInt128)guess * guess);
-        guess = (ulong)((Int128)guess + residual / (Int128)(2 * (UInt128)guess));
+        guess = (ulong)((long)guess + (long)Math.Round(Estimate(residual) / (2.0 * guess)));
         while ((UInt128)guess * guess > n)
         {
             guess--;
