@@ -97,6 +97,7 @@ public static class Fpu32
     // all the conversion looks at), so these share the binary64 code.
     public static int ToInt32(uint a, RoundingMode rm, ref FloatFlags flags) => Fpu64.ToInt32(WidenBits(a), rm, ref flags);
 
+    /// <summary>FCVT.WU: on RV64 the caller sign-extends the 32-bit result into rd, as for FCVT.W (so 2^32−1 becomes all ones).</summary>
     public static uint ToUInt32(uint a, RoundingMode rm, ref FloatFlags flags) => Fpu64.ToUInt32(WidenBits(a), rm, ref flags);
 
     public static long ToInt64(uint a, RoundingMode rm, ref FloatFlags flags) => Fpu64.ToInt64(WidenBits(a), rm, ref flags);

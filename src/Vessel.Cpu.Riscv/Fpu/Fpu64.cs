@@ -188,6 +188,7 @@ public static class Fpu64
         return SoftFloat64.ToInt32(a, rm, ref flags);
     }
 
+    /// <summary>FCVT.WU: on RV64 the caller sign-extends the 32-bit result into rd, as for FCVT.W (so 2^32−1 becomes all ones).</summary>
     public static uint ToUInt32(ulong a, RoundingMode rm, ref FloatFlags flags)
     {
         double x = BitConverter.UInt64BitsToDouble(a);

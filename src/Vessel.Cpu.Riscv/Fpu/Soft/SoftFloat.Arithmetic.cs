@@ -315,7 +315,7 @@ internal static partial class SoftFloat<TFormat>
         UInt128 addend = (UInt128)significandC << 62;
 
         // Align to the larger exponent. Bits only fall off (and are jammed) when the shift
-        // exceeds the trailing zeros of the shifted operand (at least 20 for the product, 62 for
+        // exceeds the trailing zeros of the shifted operand (at least 20 for the product, 72 for
         // the addend); by then the two differ so much in size that a subtraction cancels at
         // most one leading bit, so the jammed bit stays far below the rounding position.
         int exponent;
