@@ -259,6 +259,26 @@ internal sealed class HostFile : IDisposable
         throw new StorageException($"freeing space in disk image '{Path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}");
     }
 
+    /// <summary>Reserves host storage for a range (fallocate); the file grows to cover it.</summary>
+    public void Allocate(long offset, long length)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        if (LibC.FAllocate(_handle, 0, offset, length) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new StorageException($"reserving space in disk image '{Path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        if (_endOfFile >= 0 && offset + length > _endOfFile)
+        {
+            _endOfFile = offset + length;
+        }
+    }
+
     /// <summary>Makes a range read as zeroes without writing them; false when the file system cannot.</summary>
     public bool ZeroRange(long offset, long length)
     {

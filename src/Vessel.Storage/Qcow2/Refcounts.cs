@@ -590,14 +590,19 @@ internal sealed class Refcounts
         return -1;
     }
 
-    public ulong ReadEntry(ReadOnlySpan<byte> block, long index)
+    public ulong ReadEntry(ReadOnlySpan<byte> block, long index) => ReadEntry(_g, block, index);
+
+    public void WriteEntry(Span<byte> block, long index, ulong value) => WriteEntry(_g, block, index, value);
+
+    /// <summary>Reads entry <paramref name="index"/> of a refcount block of any width (sub-byte widths: bit 0 is the least significant).</summary>
+    public static ulong ReadEntry(Qcow2Geometry g, ReadOnlySpan<byte> block, long index)
     {
-        switch (_g.RefcountOrder)
+        switch (g.RefcountOrder)
         {
             case 0:
             case 1:
             case 2:
-                int bits = _g.RefcountBits;
+                int bits = g.RefcountBits;
                 long bit = index * bits;
                 return (ulong)((block[(int)(bit >> 3)] >> (int)(bit & 7)) & ((1 << bits) - 1));
             case 3:
@@ -611,14 +616,14 @@ internal sealed class Refcounts
         }
     }
 
-    public void WriteEntry(Span<byte> block, long index, ulong value)
+    public static void WriteEntry(Qcow2Geometry g, Span<byte> block, long index, ulong value)
     {
-        switch (_g.RefcountOrder)
+        switch (g.RefcountOrder)
         {
             case 0:
             case 1:
             case 2:
-                int bits = _g.RefcountBits;
+                int bits = g.RefcountBits;
                 long bit = index * bits;
                 int mask = ((1 << bits) - 1) << (int)(bit & 7);
                 ref byte b = ref block[(int)(bit >> 3)];
