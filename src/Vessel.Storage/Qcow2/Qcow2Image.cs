@@ -363,7 +363,10 @@ public sealed partial class Qcow2Image : DiskImage
         _freedClusters.Add(cluster);
     }
 
-    /// <summary>Gives the host the space of clusters that became free, in contiguous runs.</summary>
+    /// <summary>
+    /// Gives the host the space of clusters that became free, in contiguous runs. Only clusters
+    /// still free now are punched: one freed earlier may have been allocated again since.
+    /// </summary>
     private void PunchFreedClusters()
     {
         if (_freedClusters.Count == 0)
@@ -372,36 +375,41 @@ public sealed partial class Qcow2Image : DiskImage
         }
 
         _freedClusters.Sort();
-        long runStart = _freedClusters[0];
-        long runEnd = runStart + 1;
-        for (int i = 1; i <= _freedClusters.Count; i++)
+        long fileEnd = FileEnd;
+        long runStart = -1;
+        long runEnd = -1;
+        foreach (long cluster in _freedClusters)
         {
-            if (i < _freedClusters.Count && _freedClusters[i] == runEnd)
-            {
-                runEnd++;
-                continue;
-            }
-
-            if (i < _freedClusters.Count && _freedClusters[i] < runEnd)
+            if (cluster < runEnd || _refcounts.Get(cluster) != 0)
             {
                 continue;
             }
 
-            long offset = runStart << _g.ClusterBits;
-            long fileEnd = FileEnd;
-            if (offset < fileEnd)
+            if (cluster != runEnd)
             {
-                _file.PunchHole(offset, Math.Min(runEnd << _g.ClusterBits, fileEnd) - offset);
+                PunchRun(runStart, runEnd, fileEnd);
+                runStart = cluster;
             }
 
-            if (i < _freedClusters.Count)
-            {
-                runStart = _freedClusters[i];
-                runEnd = runStart + 1;
-            }
+            runEnd = cluster + 1;
         }
 
+        PunchRun(runStart, runEnd, fileEnd);
         _freedClusters.Clear();
+    }
+
+    private void PunchRun(long startCluster, long endCluster, long fileEnd)
+    {
+        if (startCluster < 0)
+        {
+            return;
+        }
+
+        long offset = startCluster << _g.ClusterBits;
+        if (offset < fileEnd)
+        {
+            _file.PunchHole(offset, Math.Min(endCluster << _g.ClusterBits, fileEnd) - offset);
+        }
     }
 
     private void MarkL1Dirty(long index)
