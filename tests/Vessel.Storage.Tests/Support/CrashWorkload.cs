@@ -72,8 +72,11 @@ public static class CrashWorkload
         }
     }
 
-    /// <summary>Applies an op to the in-memory model (discard reads back as zeroes, as Vessel's qcow2 does).</summary>
-    public static void Apply(byte[] model, CrashOp op)
+    /// <summary>
+    /// Applies an op to the in-memory model. A discard zeroes the whole clusters inside its range
+    /// and leaves partial ones alone, exactly as Vessel's qcow2 does.
+    /// </summary>
+    public static void Apply(byte[] model, CrashOp op, int clusterSize)
     {
         switch (op.Kind)
         {
@@ -81,9 +84,23 @@ public static class CrashWorkload
                 Pattern(op).CopyTo(model, op.Offset);
                 break;
             case CrashOpKind.Discard:
+                (long start, long end) = DiscardedRange(op, clusterSize, model.Length);
+                if (end > start)
+                {
+                    Array.Clear(model, (int)start, (int)(end - start));
+                }
+
+                break;
             case CrashOpKind.WriteZeroes:
                 Array.Clear(model, (int)op.Offset, op.Length);
                 break;
         }
+    }
+
+    public static (long Start, long End) DiscardedRange(CrashOp op, int clusterSize, long diskSize)
+    {
+        long start = (op.Offset + clusterSize - 1) / clusterSize * clusterSize;
+        long end = op.Offset + op.Length == diskSize ? diskSize : (op.Offset + op.Length) / clusterSize * clusterSize;
+        return (start, end);
     }
 }
