@@ -25,8 +25,11 @@ public sealed record ImageOpenOptions
     /// <summary>Open an image whose corrupt bit is set, read-write (check -r uses this to repair it).</summary>
     internal bool AllowCorrupt { get; init; }
 
-    /// <summary>Skip the automatic refcount repair of a dirty image (check does its own).</summary>
-    internal bool SkipDirtyRepair { get; init; }
+    /// <summary>
+    /// Opened by check: a dirty image is not repaired on open (check does it, and reports it)
+    /// and autoclear feature bits are kept (check changes no guest data).
+    /// </summary>
+    internal bool OpenForRepair { get; init; }
 
     internal ImageLockMode LockMode => ForceShare ? ImageLockMode.None : ReadOnly ? ImageLockMode.Shared : ImageLockMode.Exclusive;
 }

@@ -226,14 +226,14 @@ public sealed partial class Qcow2Image : DiskImage
     {
         // Unknown autoclear features (and bitmaps, which Vessel does not keep up to date) must be
         // cleared before the first write, so that their owners know the data went stale.
-        if (_header.Version >= 3 && _header.AutoclearFeatures != 0)
+        if (_header.Version >= 3 && _header.AutoclearFeatures != 0 && !options.OpenForRepair)
         {
             _header.AutoclearFeatures = 0;
             WriteHeaderUInt64(Qcow2Header.AutoclearFeaturesOffset, 0);
             _file.DataSync();
         }
 
-        if (_header.IsDirty && !options.SkipDirtyRepair)
+        if (_header.IsDirty && !options.OpenForRepair)
         {
             // Refcounts may be stale after a crash with lazy refcounts: rebuild them first.
             Qcow2Check.Run(this, CheckRepair.All);
