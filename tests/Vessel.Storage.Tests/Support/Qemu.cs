@@ -13,6 +13,14 @@ public static class Qemu
         return result.Stdout;
     }
 
+    /// <summary>Runs qemu-img in a directory (relative names as the user would type them) and requires success.</summary>
+    public static string ImgOkIn(string directory, params string[] arguments)
+    {
+        ProcessResult result = ProcessRunner.Run("qemu-img", arguments, directory);
+        Assert.True(result.ExitCode == 0, $"qemu-img {string.Join(' ', arguments)} failed: {result}");
+        return result.Stdout;
+    }
+
     /// <summary>Runs qemu-io commands (-c each) on an image.</summary>
     public static void Io(string image, string format, params string[] commands)
     {
