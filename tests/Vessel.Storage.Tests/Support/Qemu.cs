@@ -1,0 +1,51 @@
+namespace Vessel.Storage.Tests.Support;
+
+/// <summary>qemu-img and qemu-io, the oracles for qcow2 interoperability.</summary>
+public static class Qemu
+{
+    public static ProcessResult Img(params string[] arguments) => ProcessRunner.Run("qemu-img", arguments);
+
+    /// <summary>Runs qemu-img and fails the test when it does not exit with 0.</summary>
+    public static string ImgOk(params string[] arguments)
+    {
+        ProcessResult result = Img(arguments);
+        Assert.True(result.ExitCode == 0, $"qemu-img {string.Join(' ', arguments)} failed: {result}");
+        return result.Stdout;
+    }
+
+    /// <summary>Runs qemu-img in a directory (relative names as the user would type them) and requires success.</summary>
+    public static string ImgOkIn(string directory, params string[] arguments)
+    {
+        ProcessResult result = ProcessRunner.Run("qemu-img", arguments, directory);
+        Assert.True(result.ExitCode == 0, $"qemu-img {string.Join(' ', arguments)} failed: {result}");
+        return result.Stdout;
+    }
+
+    /// <summary>Runs qemu-io commands (-c each) on an image.</summary>
+    public static void Io(string image, string format, params string[] commands)
+    {
+        var arguments = new List<string> { "-f", format };
+        foreach (string command in commands)
+        {
+            arguments.Add("-c");
+            arguments.Add(command);
+        }
+
+        arguments.Add(image);
+        ProcessResult result = ProcessRunner.Run("qemu-io", arguments);
+        Assert.True(result.ExitCode == 0 && !result.Stdout.Contains("failed", StringComparison.OrdinalIgnoreCase), $"qemu-io {string.Join(' ', arguments)}: {result}");
+    }
+
+    /// <summary>qemu-img check's exit code (0 clean, 2 corruptions, 3 leaks).</summary>
+    public static ProcessResult Check(string image) => Img("check", image);
+
+    /// <summary>The guest-visible content of any image, as qemu-img converts it to raw.</summary>
+    public static byte[] Content(string image, string directory)
+    {
+        string raw = Path.Combine(directory, "content-" + Guid.NewGuid().ToString("N")[..8] + ".raw");
+        ImgOk("convert", "-O", "raw", image, raw);
+        byte[] bytes = File.ReadAllBytes(raw);
+        File.Delete(raw);
+        return bytes;
+    }
+}
