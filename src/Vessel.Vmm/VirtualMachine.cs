@@ -1,5 +1,6 @@
 using Vessel.Vmm.Boards.RiscvVirt;
 using Vessel.Vmm.Console;
+using Vessel.Vmm.Control;
 
 namespace Vessel.Vmm;
 
@@ -15,11 +16,13 @@ public static class VirtualMachine
 
     public static int Run(VirtualMachineConfiguration configuration, HostConsole console)
     {
+        using ControlServer? control = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
         while (true)
         {
             MachineExit exit;
             using (var machine = new RiscvVirtMachine(configuration, console))
             {
+                control?.Attach(machine);
                 Action quit = machine.Stop;
                 console.QuitRequested += quit;
                 var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -29,6 +32,7 @@ public static class VirtualMachine
                 }
                 finally
                 {
+                    control?.Attach(null);
                     console.QuitRequested -= quit;
                     if (Environment.GetEnvironmentVariable("VESSEL_STATS") == "1")
                     {

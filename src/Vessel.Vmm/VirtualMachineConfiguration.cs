@@ -27,6 +27,46 @@ public sealed record VirtualMachineConfiguration
 
     /// <summary>The firmware file when <see cref="Firmware"/> is <see cref="FirmwareKind.File"/>.</summary>
     public string? FirmwarePath { get; init; }
+
+    /// <summary>Virtual disks, in the order the guest sees them (vda, vdb, ...).</summary>
+    public IReadOnlyList<DriveConfiguration> Drives { get; init; } = [];
+
+    /// <summary>A virtio-rng device fed from the host's CSPRNG.</summary>
+    public bool EntropyDevice { get; init; }
+
+    /// <summary>A virtio-balloon device.</summary>
+    public bool BalloonDevice { get; init; }
+
+    /// <summary>Where the guest's console is: the UART (ttyS0) or virtio-console (hvc0).</summary>
+    public ConsoleDevice Console { get; init; } = ConsoleDevice.Serial;
+
+    /// <summary>A Unix socket for control commands (balloon, status, quit), or null.</summary>
+    public string? ControlSocketPath { get; init; }
+}
+
+/// <summary>One <c>--drive</c>: an image file and how the guest sees it.</summary>
+public sealed record DriveConfiguration
+{
+    public required string Path { get; init; }
+
+    /// <summary>The image format; detected from the file when null.</summary>
+    public Vessel.Storage.ImageFormat? Format { get; init; }
+
+    /// <summary>The guest sees a read-only disk and the file is opened read-only.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>The serial number the guest reads (VIRTIO_BLK_T_GET_ID); generated when null.</summary>
+    public string? Serial { get; init; }
+}
+
+/// <summary>The device that carries the guest's console.</summary>
+public enum ConsoleDevice
+{
+    /// <summary>The 16550 UART (ttyS0).</summary>
+    Serial,
+
+    /// <summary>virtio-console (hvc0).</summary>
+    Virtio,
 }
 
 /// <summary>The <c>--bios</c> choices.</summary>

@@ -50,17 +50,6 @@ public sealed class LinuxBootTests
     }
 
     [Fact]
-    public void GuestFailureThroughTheTestDeviceIsTheExitCode()
-    {
-        using VesselProcess vm = ReferenceGuest.StartInitramfs();
-        vm.WaitFor(ReferenceGuest.Prompt);
-
-        // The virt board's test device: 0x3333 reports failure, the code is in bits 16 and up.
-        vm.SendLine("devmem 0x100000 32 0x00053333");
-        Assert.Equal(5, vm.WaitForExit());
-    }
-
-    [Fact]
     public void UserSpaceSeesTimeAndIntegerArithmetic()
     {
         using VesselProcess vm = ReferenceGuest.StartInitramfs();

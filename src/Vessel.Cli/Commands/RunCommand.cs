@@ -19,11 +19,16 @@ internal static class RunCommand
         var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
         var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: interpreter or jit", HelpName = "interpreter|jit", DefaultValueFactory = _ => "interpreter" };
         engine.AcceptOnlyFromAmong("interpreter", "jit");
+        var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
+        var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
+        var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio (hvc0; add console=hvc0 to --append)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
+        consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
+        var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios, engine,
+            kernel, initrd, append, memory, cpus, bios, engine, drives, devices, consoleDevice, control,
         };
 
         command.SetAction(parseResult =>
@@ -37,7 +42,19 @@ internal static class RunCommand
                 parseResult.GetValue(bios)!) with
             {
                 Engine = parseResult.GetValue(engine) == "jit" ? ExecutionEngine.Jit : ExecutionEngine.Interpreter,
+                Drives = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray(),
+                Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
+                ControlSocketPath = parseResult.GetValue(control),
             };
+            foreach (string device in parseResult.GetValue(devices) ?? [])
+            {
+                configuration = device switch
+                {
+                    "virtio-rng" or "virtio-rng-device" => configuration with { EntropyDevice = true },
+                    "virtio-balloon" or "virtio-balloon-device" => configuration with { BalloonDevice = true },
+                    _ => throw new UserErrorException($"--device '{device}' is not a device Vessel has; use virtio-rng or virtio-balloon.", CommandLineHost.UsageExitCode),
+                };
+            }
 
             using HostConsole console = HostConsole.OpenStandardStreams();
             return VirtualMachine.Run(configuration, console);

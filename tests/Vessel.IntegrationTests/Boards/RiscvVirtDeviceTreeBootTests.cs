@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Vessel.Vmm.Boards.RiscvVirt;
 
+using Vessel.IntegrationTests.Infrastructure;
+
 namespace Vessel.IntegrationTests.Boards;
 
 /// <summary>

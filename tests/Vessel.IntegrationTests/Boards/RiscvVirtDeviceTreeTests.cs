@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using Vessel.Vmm.Boards.RiscvVirt;
 
+using Vessel.IntegrationTests.Infrastructure;
+
 namespace Vessel.IntegrationTests.Boards;
 
 /// <summary>

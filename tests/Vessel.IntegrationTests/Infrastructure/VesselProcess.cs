@@ -140,6 +140,21 @@ public sealed class VesselProcess : IDisposable
         _process.StandardInput.Flush();
     }
 
+    /// <summary>The VMM process's resident memory (VmRSS) in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (string line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException("no VmRSS in /proc/PID/status");
+    }
+
     /// <summary>Waits for the process to end and returns its exit code.</summary>
     public int WaitForExit(TimeSpan? timeout = null)
     {

@@ -5,6 +5,12 @@ using Vessel.Machine.Devices;
 using Vessel.Machine.Interrupts;
 using Vessel.Machine.Memory;
 using Vessel.Machine.Timing;
+using Vessel.Machine.Virtio;
+using Vessel.Machine.Virtio.Balloon;
+using Vessel.Machine.Virtio.Block;
+using Vessel.Machine.Virtio.Entropy;
+using Vessel.Machine.Virtio.Mmio;
+using Vessel.Storage;
 using Vessel.Vmm.Boot;
 using Vessel.Vmm.Console;
 using static Vessel.Vmm.Boards.RiscvVirt.RiscvVirtMemoryMap;
@@ -33,7 +39,11 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     private readonly Uart16550 _uart;
     private readonly GoldfishRtc _rtc;
     private readonly HartScheduler _scheduler;
+    private readonly List<VirtioMmioTransport> _virtioTransports = [];
+    private readonly List<int> _virtioSlots = [];
+    private readonly List<DiskImage> _disks = [];
     private readonly object _exitGate = new();
+    private Vessel.Machine.Virtio.Console.VirtioConsoleDevice? _virtioConsole;
     private MachineExit? _exit;
 
     public RiscvVirtMachine(VirtualMachineConfiguration configuration, HostConsole console)
@@ -57,16 +67,24 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             _bus.Map(ClintBase, ClintSize, _clint, "clint");
             _bus.Map(PlicBase, PlicSize, _plic, "plic");
             _bus.Map(UartBase, UartSize, _uart, "uart0");
+            AttachVirtioDevices();
 
             _scheduler = new HartScheduler(_processor, _clint.UpdateTimer, console.Flush);
             Boot();
         }
         catch
         {
+            DisposeDevices();
             _memory.Dispose();
             throw;
         }
     }
+
+    /// <summary>The balloon, when the machine has one.</summary>
+    public VirtioBalloonDevice? Balloon { get; private set; }
+
+    /// <summary>Guest RAM size in bytes.</summary>
+    public ulong MemorySize => _memory.Size;
 
     /// <summary>The harts, for statistics and tests.</summary>
     public RiscvProcessor Processor => _processor;
@@ -101,6 +119,10 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
 
         System.Console.Error.WriteLine($"uart: {_uart.SaveState()} fifo={_uart.SaveState().ReceiveFifo.Length}");
         System.Console.Error.WriteLine($"plic: pending={string.Join(',', _plic.SaveState().Pending)} claimed={string.Join(',', _plic.SaveState().Claimed)}");
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            System.Console.Error.WriteLine($"virtio: {System.Text.Json.JsonSerializer.Serialize(transport.SaveState())}");
+        }
     }
 
     /// <summary>Stops the machine from any thread (the user quit).</summary>
@@ -116,6 +138,93 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         {
             throw new VmmException(e.Message);
         }
+    }
+
+    // ------------------------------------------------------------------ virtio
+
+    /// <summary>
+    /// Puts the configured virtio devices on the virtio-mmio slots. As on QEMU, the first device
+    /// goes in the highest slot: the device tree lists slots from the top down, so Linux probes
+    /// that one first and the first disk becomes vda.
+    /// </summary>
+    private void AttachVirtioDevices()
+    {
+        var devices = new List<IVirtioDevice>();
+        try
+        {
+            foreach (DriveConfiguration drive in _configuration.Drives)
+            {
+                // Opening checks the file, its format, its backing chain and the lock before
+                // the guest starts, each failure as one sentence.
+                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly });
+                _disks.Add(image);
+                devices.Add(new VirtioBlockDevice(image, new VirtioBlockOptions
+                {
+                    Serial = drive.Serial ?? string.Empty,
+                    ReadOnly = drive.ReadOnly || image.IsReadOnly,
+                }));
+            }
+
+            if (_configuration.EntropyDevice)
+            {
+                devices.Add(new VirtioRngDevice());
+            }
+
+            if (_configuration.BalloonDevice)
+            {
+                Balloon = new VirtioBalloonDevice();
+                devices.Add(Balloon);
+            }
+
+            if (_configuration.Console == ConsoleDevice.Virtio)
+            {
+                _virtioConsole = new Vessel.Machine.Virtio.Console.VirtioConsoleDevice(_console.Write);
+                devices.Add(_virtioConsole);
+            }
+
+            if (devices.Count > VirtioSlots)
+            {
+                throw new VmmException($"the virt board has {VirtioSlots} virtio slots, and this VM asks for {devices.Count} devices.");
+            }
+
+            int slot = VirtioSlots - 1;
+            foreach (IVirtioDevice device in devices)
+            {
+                var transport = new VirtioMmioTransport(device, _memory, _plic.GetLine(VirtioFirstIrq + slot));
+                _virtioTransports.Add(transport);
+                _bus.Map(VirtioSlotBase(slot), VirtioMmioTransport.WindowSize, transport, $"virtio-mmio@{VirtioSlotBase(slot):x}");
+                _virtioSlots.Add(slot);
+                slot--;
+            }
+        }
+        catch
+        {
+            foreach (IVirtioDevice device in devices)
+            {
+                if (!_virtioTransports.Exists(t => ReferenceEquals(t.Device, device)))
+                {
+                    (device as IDisposable)?.Dispose();
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private void DisposeDevices()
+    {
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            transport.Dispose();
+        }
+
+        _virtioTransports.Clear();
+        foreach (DiskImage disk in _disks)
+        {
+            disk.Dispose();
+        }
+
+        _disks.Clear();
     }
 
     // ------------------------------------------------------------------ boot
@@ -242,6 +351,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             RamSize = _memory.Size,
             Harts = RiscvVirtHart.Uniform(_configuration.Cpus),
             Bootargs = _configuration.CommandLine,
+            VirtioSlots = _virtioSlots,
             InitrdStart = initrd?.Start,
             InitrdEnd = initrd?.End,
         };
@@ -273,7 +383,8 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _ => MachineExit.PowerOff,
     });
 
-    int IConsoleInput.Offer(ReadOnlySpan<byte> data) => _uart.EnqueueInput(data);
+    int IConsoleInput.Offer(ReadOnlySpan<byte> data) =>
+        _virtioConsole is not null ? _virtioConsole.EnqueueInput(data) : _uart.EnqueueInput(data);
 
     private void SetExit(MachineExit exit)
     {
@@ -290,6 +401,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _uart.InputSpaceAvailable -= _console.NotifyInputSpace;
         _uart.Dispose();
         _rtc.Dispose();
+        DisposeDevices();
         _processor.Dispose();
         _memory.Dispose();
     }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace Vessel.IntegrationTests.Boards;
+namespace Vessel.IntegrationTests.Infrastructure;
 
 /// <summary>Runs a host tool the tests use as an oracle (installed by scripts/setup).</summary>
-internal static class ExternalTool
+public static class ExternalTool
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
 

@@ -1,7 +1,7 @@
-namespace Vessel.IntegrationTests.Boards;
+namespace Vessel.IntegrationTests.Infrastructure;
 
 /// <summary>A directory of its own for one test, deleted afterwards.</summary>
-internal sealed class TempDirectory : IDisposable
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {

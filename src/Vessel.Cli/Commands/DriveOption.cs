@@ -1,0 +1,73 @@
+using Vessel.Storage;
+using Vessel.Vmm;
+
+namespace Vessel.Cli.Commands;
+
+/// <summary>Parses <c>--drive file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID][,if=virtio]</c> as QEMU users write it.</summary>
+internal static class DriveOption
+{
+    public static DriveConfiguration Parse(string text)
+    {
+        string? path = null;
+        ImageFormat? format = null;
+        bool readOnly = false;
+        string? serial = null;
+        foreach ((string key, string? value) in KeyValueOptions.Parse(text))
+        {
+            switch (key)
+            {
+                case "file":
+                    path = Require(key, value);
+                    break;
+                case "format":
+                    format = Require(key, value) switch
+                    {
+                        "raw" => ImageFormat.Raw,
+                        "qcow2" => ImageFormat.Qcow2,
+                        _ => throw Usage($"--drive format '{value}' is not supported; use raw or qcow2."),
+                    };
+                    break;
+                case "readonly":
+                    readOnly = KeyValueOptions.ParseSwitch(value ?? "on")
+                        ?? throw Usage($"--drive readonly={value} is not on or off.");
+                    break;
+                case "serial":
+                    serial = Require(key, value);
+                    if (serial.Length > 20)
+                    {
+                        throw Usage($"--drive serial '{serial}' is longer than the 20 characters virtio-blk can carry.");
+                    }
+
+                    break;
+                case "if":
+                    if (value != "virtio")
+                    {
+                        throw Usage($"--drive if={value} is not supported; disks are virtio (if=virtio).");
+                    }
+
+                    break;
+                case "media":
+                    if (value != "disk")
+                    {
+                        throw Usage($"--drive media={value} is not supported; only disks are.");
+                    }
+
+                    break;
+                default:
+                    throw Usage($"--drive does not know '{key}'; use file=, format=, readonly=, serial=.");
+            }
+        }
+
+        if (path is null)
+        {
+            throw Usage($"--drive '{text}' has no file=PATH.");
+        }
+
+        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, Serial = serial };
+    }
+
+    private static string Require(string key, string? value) =>
+        string.IsNullOrEmpty(value) ? throw Usage($"--drive {key}= needs a value.") : value;
+
+    private static UserErrorException Usage(string message) => new(message, CommandLineHost.UsageExitCode);
+}
