@@ -72,6 +72,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
     private int _rcvScale;
     private bool _windowScaling;
     private int _lastAdvertisedWindow;
+    private uint _rcvAdvertisedEdge;
     private bool _guestFin;
     private bool _ackPending;
 
@@ -1178,7 +1179,26 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
     private void SendControl(uint seq, TcpFlags flags) =>
         SendSegment(seq, _rcvNxt, flags, default, 0, 0, AdvertisedWindow());
 
-    private ushort AdvertisedWindow() => (ushort)Math.Min(ReceiveWindow() >> _rcvScale, ushort.MaxValue);
+    /// <summary>
+    /// The window field for the next segment. Receiver-side silly window avoidance (RFC 9293,
+    /// 3.8.6.2.2): the right edge moves only by at least min(MSS, half the buffer), so a host
+    /// reader taking a few bytes at a time does not make the guest send tiny segments; and
+    /// it never moves left.
+    /// </summary>
+    private ushort AdvertisedWindow()
+    {
+        int free = ReceiveWindow();
+        int threshold = Math.Min(_receiveRing.Capacity / 2, _mss);
+        uint edge = _rcvNxt + (uint)free;
+        if (Ge(_rcvAdvertisedEdge, _rcvNxt) && Lt(edge, _rcvAdvertisedEdge + (uint)threshold))
+        {
+            free = (int)(_rcvAdvertisedEdge - _rcvNxt);
+        }
+
+        int field = Math.Min(free >> _rcvScale, ushort.MaxValue);
+        _rcvAdvertisedEdge = _rcvNxt + (uint)(field << _rcvScale);
+        return (ushort)field;
+    }
 
     private void SendReset(uint seq, uint ack, TcpFlags flags) =>
         _nat.SendReset(Key, GuestMac, seq, ack, flags);
