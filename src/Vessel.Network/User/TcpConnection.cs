@@ -125,6 +125,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         var c = new TcpConnection(nat, key, guestMac, socket, nat.BufferSize) { State = TcpState.SynReceived };
         c._rcvNxt = syn.SequenceNumber + 1;
         c._rcvBase = c._rcvNxt;
+        c._rcvAdvertisedEdge = c._rcvNxt;
         TcpOptions options = syn.ReadOptions();
         c.UseOptions(options, scalingOffered: true);
         c._sndWnd = syn.Window; // never scaled in a SYN
@@ -386,6 +387,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
 
         _rcvNxt = segment.SequenceNumber + 1;
         _rcvBase = _rcvNxt;
+        _rcvAdvertisedEdge = _rcvNxt;
         TcpOptions options = segment.ReadOptions();
         UseOptions(options, scalingOffered: true);
         _sndUna = _iss + 1;
@@ -1192,7 +1194,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         uint edge = _rcvNxt + (uint)free;
         if (Ge(_rcvAdvertisedEdge, _rcvNxt) && Lt(edge, _rcvAdvertisedEdge + (uint)threshold))
         {
-            free = (int)(_rcvAdvertisedEdge - _rcvNxt);
+            free = Math.Min((int)(_rcvAdvertisedEdge - _rcvNxt), free);
         }
 
         int field = Math.Min(free >> _rcvScale, ushort.MaxValue);
