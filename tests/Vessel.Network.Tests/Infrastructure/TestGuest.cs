@@ -45,12 +45,21 @@ public sealed class TestGuest : IDisposable
     public void SendUdp(byte[] dstIp, int srcPort, int dstPort, byte[] data, byte[]? srcIp = null) =>
         SendIp(dstIp, 17, Wire.Udp(srcIp ?? GuestIp, dstIp, srcPort, dstPort, data), srcIp);
 
+    /// <summary>ARP for the gateway, retrying as a real guest does (a request may meet a full input queue).</summary>
     public byte[] ResolveGateway()
     {
-        Send(Wire.ArpRequest(Wire.GuestMac, GuestIp, GatewayIp));
-        ParsedFrame reply = Expect(f => f.EtherType == 0x0806 && f.ArpOperation == 2);
-        GatewayMac = reply.ArpSenderMac;
-        return GatewayMac;
+        for (int attempt = 0; attempt < 15; attempt++)
+        {
+            Send(Wire.ArpRequest(Wire.GuestMac, GuestIp, GatewayIp));
+            if (TryExpect(f => f.EtherType == 0x0806 && f.ArpOperation == 2, TimeSpan.FromSeconds(1)) is { } reply)
+            {
+                GatewayMac = reply.ArpSenderMac;
+                return GatewayMac;
+            }
+        }
+
+        Assert.Fail("no ARP reply for the gateway");
+        return [];
     }
 
     public ParsedFrame Expect(Func<ParsedFrame, bool> match, TimeSpan? timeout = null)

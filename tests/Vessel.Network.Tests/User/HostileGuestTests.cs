@@ -74,7 +74,8 @@ public sealed class HostileGuestTests
 
         guest.Send(new byte[70_000]);
 
-        // Still alive and well: ARP and ping are answered.
+        // Still alive and well: ARP and ping are answered (once the flood is worked off: a
+        // full input queue drops frames, as a NIC would).
         guest.Discard(_ => true);
         guest.ResolveGateway();
         guest.SendIp(gateway, 1, Wire.IcmpEcho(5, 6, [1]));
