@@ -238,6 +238,10 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         if (segment.Data.Length > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
             ReceiveData(seq, segment.Data);
+            if (State == TcpState.Closed)
+            {
+                return; // the host connection failed while taking the data
+            }
         }
 
         if ((flags & TcpFlags.Fin) != 0)
