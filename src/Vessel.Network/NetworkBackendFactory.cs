@@ -14,6 +14,7 @@ public static class NetworkBackendFactory
         TapNetworkOptions tap => new TapBackend(tap.InterfaceName),
         SocketNetworkOptions { Listen: { } listen } => SocketLinkBackend.Listen(listen),
         SocketNetworkOptions { Connect: { } connect } => SocketLinkBackend.Connect(connect),
+        SwitchNetworkOptions @switch => SocketLinkBackend.ConnectToSwitch(@switch.Path),
         _ => throw new NetworkOptionsException($"unsupported network options {options.GetType().Name}"),
     };
 

@@ -12,6 +12,7 @@ namespace Vessel.Network;
 /// <item><c>user[,net=10.0.2.0/24][,host=A][,dns=A][,dhcpstart=A][,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...</c></item>
 /// <item><c>tap,ifname=NAME</c></item>
 /// <item><c>socket,listen=[ADDR]:PORT</c> or <c>socket,connect=ADDR:PORT</c></item>
+/// <item><c>switch,path=PATH</c></item>
 /// </list>
 /// Every kind also takes <c>mac=52:54:00:12:34:56</c>. Mistakes raise
 /// <see cref="NetworkOptionsException"/> with one sentence.
@@ -28,7 +29,7 @@ public abstract record NetworkOptions
         string kind = parts[0].Trim();
         if (kind.Length == 0)
         {
-            throw new NetworkOptionsException("the --net option is empty (expected user, tap,ifname=NAME or socket,listen=|connect=ADDR:PORT)");
+            throw new NetworkOptionsException("the --net option is empty (expected user, tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH)");
         }
 
         var settings = new List<KeyValuePair<string, string>>();
@@ -48,7 +49,8 @@ public abstract record NetworkOptions
             "user" => ParseUser(settings),
             "tap" => ParseTap(settings),
             "socket" => ParseSocket(settings),
-            _ => throw new NetworkOptionsException($"unknown network kind '{kind}' (expected user, tap or socket)"),
+            "switch" => ParseSwitch(settings),
+            _ => throw new NetworkOptionsException($"unknown network kind '{kind}' (expected user, tap, socket or switch)"),
         };
     }
 
@@ -199,6 +201,31 @@ public abstract record NetworkOptions
         }
 
         return new SocketNetworkOptions { Listen = listen, Connect = connect, Mac = mac };
+    }
+
+    private static SwitchNetworkOptions ParseSwitch(List<KeyValuePair<string, string>> settings)
+    {
+        CheckKeys("switch", settings, ["path", "mac"], repeatable: null);
+        string? path = null;
+        MacAddress? mac = null;
+        foreach ((string key, string value) in settings)
+        {
+            if (key == "path")
+            {
+                path = value;
+            }
+            else
+            {
+                mac = MacAddress.Parse(value);
+            }
+        }
+
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new NetworkOptionsException("--net switch needs path=PATH (the socket of a running 'vessel switch')");
+        }
+
+        return new SwitchNetworkOptions(path) { Mac = mac };
     }
 
     private static IPEndPoint ParseEndPoint(string key, string value, IPAddress? defaultAddress)

@@ -47,6 +47,7 @@ public sealed class NetworkOptionsTests
         Assert.Equal(new IPEndPoint(IPAddress.Any, 4000), listen.Listen);
         var connect = Assert.IsType<SocketNetworkOptions>(NetworkOptions.Parse("socket,connect=127.0.0.1:4000"));
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 4000), connect.Connect);
+        Assert.Equal(new SwitchNetworkOptions("/run/vessel/sw0.sock"), NetworkOptions.Parse("switch,path=/run/vessel/sw0.sock"));
     }
 
     [Theory]
@@ -75,6 +76,8 @@ public sealed class NetworkOptionsTests
     [InlineData("socket,listen=:1,connect=127.0.0.1:2", "--net socket needs exactly one of")]
     [InlineData("socket,connect=:4000", "connect=:4000 needs an address")]
     [InlineData("socket,connect=127.0.0.1", "connect=127.0.0.1 is not of the form ADDR:PORT")]
+    [InlineData("switch", "--net switch needs path=PATH")]
+    [InlineData("switch,path=/a,ifname=x", "--net switch has no option 'ifname'")]
     public void MistakesAreOneClearSentence(string text, string expected)
     {
         var error = Assert.Throws<NetworkOptionsException>(() => NetworkOptions.Parse(text));

@@ -1,16 +1,16 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Vessel.Network.Io;
-using Vessel.Network.Packets;
 
 namespace Vessel.Network.SocketLink;
 
 /// <summary>
-/// A point-to-point Ethernet link to another VM over one TCP connection, without root
-/// (<c>--net socket,listen=ADDR:PORT</c> on one VM, <c>--net socket,connect=ADDR:PORT</c> on the
-/// other). Each frame travels as a 4-byte big-endian length and the frame, the format of QEMU's
-/// <c>-netdev socket</c>/<c>-netdev stream</c>, so a Vessel VM can also talk to a QEMU VM.
+/// A point-to-point Ethernet link over one stream connection, without root: to another VM
+/// over TCP (<c>--net socket,listen=ADDR:PORT</c> on one VM, <c>--net socket,connect=ADDR:PORT</c>
+/// on the other), or to a port of a <see cref="Switch.VirtualSwitch"/> over a Unix socket
+/// (<c>--net switch,path=PATH</c>). Each frame travels as a 4-byte big-endian length and the
+/// frame, the format of QEMU's <c>-netdev socket</c>/<c>-netdev stream</c>, so a Vessel VM can
+/// also talk to a QEMU VM.
 /// </summary>
 /// <remarks>
 /// The listening side accepts one peer at a time and accepts the next when it goes away.
@@ -20,33 +20,26 @@ namespace Vessel.Network.SocketLink;
 public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
 {
     public const int MaxQueuedBytes = 1024 * 1024;
-    private const int MaxFrameLength = EthernetFrame.MaxFrameLength;
-    private const int LengthPrefix = 4;
 
     private readonly EventLoop _loop;
     private readonly Socket? _listener;
-    private readonly object _sendLock = new();
-    private readonly byte[] _receiveBuffer = new byte[2 * (MaxFrameLength + LengthPrefix)];
     private readonly ListenerHandler? _listenerHandler;
+    private readonly LengthPrefixedReader _reader = new();
+    private readonly object _sendLock = new();
+    private readonly LengthPrefixedWriter _writer = new(MaxQueuedBytes); // guarded by _sendLock
     private IFrameReceiver? _receiver;
     private Socket? _peer;
     private int _peerRegistration = -1;
-    private int _receiveStart;
-    private int _receiveEnd;
     private bool _receiverFull;
-
-    // Bytes waiting to go to the peer, guarded by _sendLock (Send runs on the NIC's thread).
-    private byte[] _sendBuffer = new byte[64 * 1024];
-    private int _sendStart;
-    private int _sendEnd;
-    private bool _wantWrite;
+    private bool _wantWrite; // guarded by _sendLock: the loop is to watch for EPOLLOUT
     private int _disposed;
+    private long _droppedFrames;
 
     private SocketLinkBackend(Socket? listener, Socket? peer)
     {
         _listener = listener;
         _peer = peer;
-        _loop = new EventLoop("vessel-net-socket");
+        _loop = new EventLoop("vessel-net-link");
         _loop.Woken = OnWoken;
         if (listener is not null)
         {
@@ -55,11 +48,12 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
     }
 
     /// <summary>The listening end point (for <c>listen=</c> with port 0, the port chosen).</summary>
-    public IPEndPoint? ListenEndPoint => (IPEndPoint?)_listener?.LocalEndPoint;
+    public IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
     public bool IsConnected => Volatile.Read(ref _peer) is not null;
 
-    public long DroppedFrames { get; private set; }
+    /// <summary>Frames dropped because no peer was connected or it did not keep up.</summary>
+    public long DroppedFrames => Interlocked.Read(ref _droppedFrames);
 
     public Action<Exception> UnhandledException
     {
@@ -93,34 +87,14 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
     }
 
     /// <summary>Connects to the other VM's listening end; throws <see cref="NetworkBackendException"/> when it cannot.</summary>
-    public static SocketLinkBackend Connect(IPEndPoint endPoint, TimeSpan? timeout = null)
-    {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            IAsyncResult pending = socket.BeginConnect(endPoint, null, null);
-            if (!pending.AsyncWaitHandle.WaitOne(timeout ?? TimeSpan.FromSeconds(10)))
-            {
-                throw new NetworkBackendException($"cannot connect to {endPoint}: no answer (is the other VM listening?)");
-            }
+    public static SocketLinkBackend Connect(IPEndPoint endPoint, TimeSpan? timeout = null) =>
+        Connect(endPoint, timeout, e => e.SocketErrorCode == SocketError.ConnectionRefused
+            ? $"cannot connect to {endPoint}: connection refused (is the other VM listening?)"
+            : $"cannot connect to {endPoint}: {e.Message}");
 
-            socket.EndConnect(pending);
-            socket.Blocking = false;
-            return new SocketLinkBackend(null, socket);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new NetworkBackendException(e.SocketErrorCode == SocketError.ConnectionRefused
-                ? $"cannot connect to {endPoint}: connection refused (is the other VM listening?)"
-                : $"cannot connect to {endPoint}: {e.Message}");
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Connects to a <see cref="Switch.VirtualSwitch"/> listening on a Unix socket.</summary>
+    public static SocketLinkBackend ConnectToSwitch(string path, TimeSpan? timeout = null) =>
+        Connect(new UnixDomainSocketEndPoint(path), timeout, _ => $"no virtual switch is running at {path} (start one with 'vessel switch {path}')");
 
     public void Attach(IFrameReceiver receiver) => _receiver = receiver;
 
@@ -142,34 +116,31 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
     /// <summary>Queues the frame for the peer and writes what the socket takes right away; never blocks.</summary>
     public void Send(ReadOnlySpan<byte> frame)
     {
-        if (frame.Length is 0 or > MaxFrameLength || Volatile.Read(ref _disposed) != 0)
+        if (frame.Length is 0 or > LengthPrefixedReader.MaxFrameLength || Volatile.Read(ref _disposed) != 0)
         {
             return;
         }
 
-        bool wake;
+        bool wake = false;
         lock (_sendLock)
         {
             Socket? peer = _peer;
-            if (peer is null || _sendEnd - _sendStart + LengthPrefix + frame.Length > MaxQueuedBytes)
+            if (peer is null || !_writer.TryAppend(frame))
             {
-                DroppedFrames++;
+                _droppedFrames++;
                 return;
             }
 
-            EnsureSendSpace(LengthPrefix + frame.Length);
-            BinaryPrimitives.WriteUInt32BigEndian(_sendBuffer.AsSpan(_sendEnd), (uint)frame.Length);
-            frame.CopyTo(_sendBuffer.AsSpan(_sendEnd + LengthPrefix));
-            _sendEnd += LengthPrefix + frame.Length;
             if (!_wantWrite)
             {
-                FlushLocked(peer);
-            }
-
-            wake = _sendEnd > _sendStart && !_wantWrite;
-            if (wake)
-            {
-                _wantWrite = true; // the loop watches for EPOLLOUT and writes the rest
+                // Nothing queued before this frame: write now, from the caller's thread (a
+                // non-blocking send), and leave any rest to the loop.
+                _writer.Flush(peer);
+                if (!_writer.IsEmpty)
+                {
+                    _wantWrite = true;
+                    wake = true;
+                }
             }
         }
 
@@ -193,16 +164,13 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
         {
             lock (_sendLock)
             {
-                if (!FlushLocked(peer))
+                if (!_writer.Flush(peer))
                 {
                     DropPeer();
                     return;
                 }
 
-                if (_sendEnd == _sendStart)
-                {
-                    _wantWrite = false;
-                }
+                _wantWrite = !_writer.IsEmpty;
             }
         }
 
@@ -240,56 +208,79 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
         _loop.Dispose();
     }
 
+    private static SocketLinkBackend Connect(EndPoint endPoint, TimeSpan? timeout, Func<SocketException, string> describe)
+    {
+        bool tcp = endPoint is IPEndPoint;
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, tcp ? ProtocolType.Tcp : ProtocolType.Unspecified);
+        try
+        {
+            if (tcp)
+            {
+                socket.NoDelay = true;
+            }
+
+            Task connect = socket.ConnectAsync(endPoint);
+            if (!connect.Wait(timeout ?? TimeSpan.FromSeconds(10)))
+            {
+                throw new NetworkBackendException($"cannot connect to {endPoint}: no answer (is the other side listening?)");
+            }
+
+            socket.Blocking = false;
+            return new SocketLinkBackend(null, socket);
+        }
+        catch (AggregateException e) when (e.InnerException is SocketException inner)
+        {
+            socket.Dispose();
+            throw new NetworkBackendException(describe(inner));
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new NetworkBackendException(describe(e));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     private void ReadFromPeer(Socket peer)
     {
         while (true)
         {
             if (!DeliverFrames())
             {
-                return; // the guest is full; reading resumes on NotifyReceiveSpace
+                return; // the guest is full (reading resumes on NotifyReceiveSpace) or the peer was dropped
             }
 
-            if (_receiveStart > 0)
-            {
-                _receiveBuffer.AsSpan(_receiveStart, _receiveEnd - _receiveStart).CopyTo(_receiveBuffer);
-                _receiveEnd -= _receiveStart;
-                _receiveStart = 0;
-            }
-
-            int n = peer.Receive(_receiveBuffer.AsSpan(_receiveEnd), SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
-            {
-                return;
-            }
-
-            if (error != SocketError.Success || n == 0)
+            if (!_reader.Fill(peer, out bool wouldBlock))
             {
                 DropPeer();
                 return;
             }
 
-            _receiveEnd += n;
+            if (wouldBlock)
+            {
+                return;
+            }
         }
     }
 
-    /// <summary>Hands every complete frame in the receive buffer to the guest; false when the guest refused one.</summary>
+    /// <summary>Hands every complete frame read to the guest; false when the guest refused one or the peer is bad.</summary>
     private bool DeliverFrames()
     {
-        while (_receiveEnd - _receiveStart >= LengthPrefix)
+        while (true)
         {
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(_receiveBuffer.AsSpan(_receiveStart));
-            if (length is 0 or > MaxFrameLength)
+            switch (_reader.TryPeek(out ReadOnlySpan<byte> frame))
             {
-                DropPeer(); // not our framing: a confused or hostile peer
-                return false;
+                case LengthPrefixedReader.Result.NeedMore:
+                    return true;
+                case LengthPrefixedReader.Result.Invalid:
+                    DropPeer(); // not our framing: a confused or hostile peer
+                    return false;
             }
 
-            if (_receiveEnd - _receiveStart < LengthPrefix + length)
-            {
-                return true;
-            }
-
-            ReadOnlySpan<byte> frame = _receiveBuffer.AsSpan(_receiveStart + LengthPrefix, (int)length);
             if (_receiver is not null && !_receiver.TryReceive(frame))
             {
                 _receiverFull = true;
@@ -297,10 +288,8 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
                 return false;
             }
 
-            _receiveStart += LengthPrefix + (int)length;
+            _reader.Advance(frame.Length);
         }
-
-        return true;
     }
 
     private void OnWoken()
@@ -334,44 +323,6 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
         _loop.Modify(_peerRegistration, events);
     }
 
-    /// <summary>Writes queued bytes without blocking; false when the connection failed.</summary>
-    private bool FlushLocked(Socket peer)
-    {
-        while (_sendEnd > _sendStart)
-        {
-            int n = peer.Send(_sendBuffer.AsSpan(_sendStart, _sendEnd - _sendStart), SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
-            {
-                return true;
-            }
-
-            if (error != SocketError.Success)
-            {
-                return false;
-            }
-
-            _sendStart += n;
-        }
-
-        _sendStart = _sendEnd = 0;
-        return true;
-    }
-
-    private void EnsureSendSpace(int needed)
-    {
-        if (_sendEnd + needed <= _sendBuffer.Length)
-        {
-            return;
-        }
-
-        int pending = _sendEnd - _sendStart;
-        byte[] target = pending + needed <= _sendBuffer.Length ? _sendBuffer : new byte[Math.Max(_sendBuffer.Length * 2, pending + needed)];
-        _sendBuffer.AsSpan(_sendStart, pending).CopyTo(target);
-        _sendBuffer = target;
-        _sendStart = 0;
-        _sendEnd = pending;
-    }
-
     private void DropPeer()
     {
         if (_peerRegistration >= 0)
@@ -384,11 +335,11 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
         {
             _peer?.Dispose();
             _peer = null;
-            _sendStart = _sendEnd = 0;
+            _writer.Clear();
             _wantWrite = false;
         }
 
-        _receiveStart = _receiveEnd = 0;
+        _reader.Clear();
         _receiverFull = false;
     }
 
