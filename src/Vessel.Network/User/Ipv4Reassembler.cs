@@ -26,16 +26,14 @@ internal sealed class Ipv4Reassembler
     {
         buffer = null;
         length = 0;
-        _entries.RemoveAll(e =>
+        for (int i = _entries.Count - 1; i >= 0; i--)
         {
-            if (now < e.Expires)
+            if (now >= _entries[i].Expires)
             {
-                return false;
+                _entries[i].Dispose();
+                _entries.RemoveAt(i);
             }
-
-            e.Dispose();
-            return true;
-        });
+        }
 
         int offset = fragment.FragmentOffset;
         Span<byte> data = fragment.Payload;
