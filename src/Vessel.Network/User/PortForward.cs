@@ -3,13 +3,6 @@ using Vessel.Network.Packets;
 
 namespace Vessel.Network.User;
 
-/// <summary>Which transport a port forward carries.</summary>
-public enum ForwardProtocol
-{
-    Tcp,
-    Udp,
-}
-
 /// <summary>
 /// One <c>hostfwd=</c> rule: connections (or datagrams) to <see cref="HostAddress"/>:<see cref="HostPort"/>
 /// on the host reach <see cref="GuestAddress"/>:<see cref="GuestPort"/> in the guest. A null guest

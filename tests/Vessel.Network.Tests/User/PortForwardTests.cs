@@ -49,6 +49,34 @@ public sealed class PortForwardTests
     }
 
     [Fact]
+    public void AGuestThatHasNotSpokenYetIsFoundByArp()
+    {
+        using var guest = new TestGuest(Forward("tcp:127.0.0.1:0-:8080"));
+        using var host = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        host.Connect(guest.Network.ForwardedEndPoints[0]);
+
+        ParsedFrame request = guest.Expect(f => f.EtherType == 0x0806 && f.ArpOperation == 1);
+        Assert.Equal(TestGuest.GuestIp, request.ArpTargetIp);
+        Assert.Equal(TestGuest.GatewayIp, request.ArpSenderIp);
+
+        // The guest answers; the retransmitted SYN then goes to its MAC.
+        byte[] reply = new byte[28];
+        Wire.Put16(reply, 0, 1);
+        Wire.Put16(reply, 2, 0x0800);
+        reply[4] = 6;
+        reply[5] = 4;
+        Wire.Put16(reply, 6, 2);
+        Wire.GuestMac.CopyTo(reply, 8);
+        TestGuest.GuestIp.CopyTo(reply, 14);
+        request.ArpSenderMac.CopyTo(reply, 18);
+        TestGuest.GatewayIp.CopyTo(reply, 24);
+        guest.Send(Wire.Ethernet(request.ArpSenderMac, Wire.GuestMac, 0x0806, reply));
+
+        ParsedFrame syn = guest.Expect(f => f.IsTcp && f.Has(Wire.Syn) && f.Destination.SequenceEqual(Wire.GuestMac));
+        Assert.Equal(8080, syn.DestinationPort);
+    }
+
+    [Fact]
     public void GuestRefusingAForwardedConnectionResetsTheHostClient()
     {
         using var guest = new TestGuest(Forward("tcp::0-10.0.2.15:22"));

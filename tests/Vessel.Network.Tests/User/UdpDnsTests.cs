@@ -40,6 +40,23 @@ public sealed class UdpDnsTests
     }
 
     [Fact]
+    public void IdleUdpFlowsAreClosed()
+    {
+        using Socket server = LoopbackUdp();
+        int port = ((IPEndPoint)server.LocalEndPoint!).Port;
+        using var guest = new TestGuest(new UserNetworkOptions { UdpIdleTimeout = TimeSpan.FromMilliseconds(300) });
+        guest.ResolveGateway();
+
+        guest.SendUdp(TestGuest.GatewayIp, 7000, port, [1]);
+        guest.SendUdp(TestGuest.GatewayIp, 7001, port, [2]);
+        var buffer = new byte[16];
+        server.Receive(buffer);
+        server.Receive(buffer);
+        Assert.Equal(2, guest.Network.UdpFlowCount);
+        Assert.True(SpinWait.SpinUntil(() => guest.Network.UdpFlowCount == 0, TestGuest.Timeout));
+    }
+
+    [Fact]
     public void FragmentedDatagramFromTheGuestIsReassembled()
     {
         using Socket server = LoopbackUdp();
