@@ -31,6 +31,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private bool _closed;
     private int _sleeping;
     private int _wakeRequested;
+    private long _allocatedBytes;
 
     public EventLoop(string name)
     {
@@ -70,6 +71,9 @@ internal sealed unsafe class EventLoop : IDisposable
     public static long Now => Environment.TickCount64;
 
     public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Bytes the loop thread has allocated so far (as of its last iteration): tests use it to check the hot paths allocate nothing.</summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
 
     public void Start()
     {
@@ -153,6 +157,11 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>Makes the loop call <see cref="Woken"/> soon. Any thread; cheap when the loop is awake.</summary>
     public void Wake()
     {
+        if (_stopping)
+        {
+            return; // a late Send or notification while the backend is being disposed
+        }
+
         if (Interlocked.Exchange(ref _wakeRequested, 1) == 0 && Volatile.Read(ref _sleeping) == 1)
         {
             ulong one = 1;
@@ -234,6 +243,7 @@ internal sealed unsafe class EventLoop : IDisposable
         Invoke(Woken);
         RunTimers();
         Invoke(IterationEnd);
+        Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread());
     }
 
     private void Dispatch(ulong token, uint events)

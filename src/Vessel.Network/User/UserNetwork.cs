@@ -83,6 +83,8 @@ public sealed class UserNetwork : INetworkBackend
 
     internal int TcpConnectionCount => _tcp.Count;
 
+    internal long LoopAllocatedBytes => _loop.AllocatedBytes;
+
     internal int UdpFlowCount => _udp.Count;
 
     public void Attach(IFrameReceiver receiver) => _link.Attach(receiver);
