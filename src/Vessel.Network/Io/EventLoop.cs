@@ -165,7 +165,7 @@ internal sealed unsafe class EventLoop : IDisposable
         if (Interlocked.Exchange(ref _wakeRequested, 1) == 0 && Volatile.Read(ref _sleeping) == 1)
         {
             ulong one = 1;
-            // The eventfd is non-blocking; a full counter (impossible in practice) only means a
+            // Eight bytes from the stack to the eventfd, which is non-blocking; a full counter (impossible in practice) only means a
             // wake-up is already pending.
             LibC.Write(_wakeFd, (byte*)&one, sizeof(ulong));
         }
@@ -213,6 +213,7 @@ internal sealed unsafe class EventLoop : IDisposable
         }
 
         int count;
+        // _events is pinned for the wait and sized for MaxEvents entries of the kernel's layout.
         fixed (byte* events = _events)
         {
             count = LibC.EpollWait(_epollFd, events, MaxEvents, timeout);
@@ -339,6 +340,8 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private int Control(int op, int fd, uint events, ulong token)
     {
+        // One epoll_event on the stack (16 bytes covers both layouts), read by the kernel
+        // during the call only.
         byte* ev = stackalloc byte[16];
         *(uint*)ev = events;
         *(ulong*)(ev + 4 + (s_eventSize - 12)) = token;

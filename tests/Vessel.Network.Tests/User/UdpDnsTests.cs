@@ -110,6 +110,25 @@ public sealed class UdpDnsTests
     }
 
     [Fact]
+    public void DnsOverTcpToTheVirtualServerReachesTheResolver()
+    {
+        using var resolver = new LoopbackServer();
+        using var guest = new TestGuest(new UserNetworkOptions { DnsServers = [new IPEndPoint(IPAddress.Loopback, resolver.Port)] });
+        guest.ResolveGateway();
+        var tcp = new GuestTcp(guest, TestGuest.DnsIp, 53, 40300);
+        tcp.Connect();
+        using Socket host = resolver.Accept();
+
+        byte[] query = [0, 12, 0x43, 0x21, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        tcp.SendData(query);
+        Assert.Equal(query, LoopbackServer.ReadExactly(host, query.Length));
+
+        // Any other port of the DNS address is closed.
+        guest.SendTcp(TestGuest.DnsIp, 40301, 80, 1, 0, Wire.Syn, 65535);
+        Assert.True(guest.Expect(f => f.IsTcp && f.DestinationPort == 40301).Has(Wire.Rst));
+    }
+
+    [Fact]
     public void AnswersFromStrangersAndResponsesFromTheGuestAreIgnored()
     {
         using Socket resolver = LoopbackUdp();
