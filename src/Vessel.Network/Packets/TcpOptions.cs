@@ -1,7 +1,7 @@
 namespace Vessel.Network.Packets;
 
-/// <summary>The TCP options the stack uses from a SYN: maximum segment size and window scale.</summary>
-public readonly record struct TcpOptions(int MaxSegmentSize, int WindowScale)
+/// <summary>The TCP options the stack uses from a SYN: maximum segment size, window scale, SACK permitted.</summary>
+public readonly record struct TcpOptions(int MaxSegmentSize, int WindowScale, bool SackPermitted = false)
 {
     /// <summary>No window scale option present.</summary>
     public const int NoWindowScale = -1;

@@ -62,6 +62,7 @@ public readonly ref struct TcpSegment
     {
         int mss = TcpOptions.DefaultMaxSegmentSize;
         int scale = TcpOptions.NoWindowScale;
+        bool sack = false;
         ReadOnlySpan<byte> options = Options;
         int i = 0;
         while (i < options.Length)
@@ -98,11 +99,15 @@ public readonly ref struct TcpSegment
                 // RFC 7323: a shift above 14 is treated as 14.
                 scale = Math.Min((int)options[i + 2], 14);
             }
+            else if (kind == 4 && length == 2)
+            {
+                sack = true;
+            }
 
             i += length;
         }
 
-        return new TcpOptions(mss, scale);
+        return new TcpOptions(mss, scale, sack);
     }
 
     /// <summary>
@@ -133,21 +138,52 @@ public readonly ref struct TcpSegment
         BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(InternetChecksum.Add(sum, segment)));
     }
 
-    /// <summary>Encodes an MSS option and, when <paramref name="windowScale"/> is not negative, a window scale option.</summary>
-    public static int WriteSynOptions(Span<byte> options, int maxSegmentSize, int windowScale)
+    /// <summary>
+    /// Encodes the options of a SYN: MSS; a window scale option when <paramref name="windowScale"/>
+    /// is not negative; SACK permitted when asked. Up to 12 bytes, padded with NOPs to a
+    /// multiple of four.
+    /// </summary>
+    public static int WriteSynOptions(Span<byte> options, int maxSegmentSize, int windowScale, bool sackPermitted = false)
     {
         options[0] = 2;
         options[1] = 4;
         BinaryPrimitives.WriteUInt16BigEndian(options[2..], (ushort)maxSegmentSize);
-        if (windowScale < 0)
+        int length = 4;
+        if (windowScale >= 0)
         {
-            return 4;
+            options[length] = 1;
+            options[length + 1] = 3;
+            options[length + 2] = 3;
+            options[length + 3] = (byte)windowScale;
+            length += 4;
         }
 
-        options[4] = 1; // NOP, to keep the options a multiple of four bytes
-        options[5] = 3;
-        options[6] = 3;
-        options[7] = (byte)windowScale;
-        return 8;
+        if (sackPermitted)
+        {
+            options[length] = 1;
+            options[length + 1] = 1;
+            options[length + 2] = 4;
+            options[length + 3] = 2;
+            length += 4;
+        }
+
+        return length;
+    }
+
+    /// <summary>Encodes a SACK option (RFC 2018) with up to four blocks, after two NOPs; returns its length.</summary>
+    public static int WriteSackOption(Span<byte> options, ReadOnlySpan<(uint Start, uint End)> blocks)
+    {
+        int count = Math.Min(blocks.Length, 4);
+        options[0] = 1;
+        options[1] = 1;
+        options[2] = 5;
+        options[3] = (byte)(2 + (8 * count));
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(options[(4 + (8 * i))..], blocks[i].Start);
+            BinaryPrimitives.WriteUInt32BigEndian(options[(8 + (8 * i))..], blocks[i].End);
+        }
+
+        return 4 + (8 * count);
     }
 }

@@ -71,6 +71,8 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
     private uint _rcvBase; // sequence number of the first byte in _receiveRing
     private int _rcvScale;
     private bool _windowScaling;
+    private bool _sack;
+    private int _latestOutOfOrder = -1; // index of the range the latest out-of-order segment went to
     private int _lastAdvertisedWindow;
     private uint _rcvAdvertisedEdge;
     private bool _guestFin;
@@ -355,6 +357,12 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         }
     }
 
+    /// <summary>The connection's state for diagnostics (racy when read off the loop thread).</summary>
+    public override string ToString() =>
+        $"{Key.GuestAddress}:{Key.GuestPort}<->{Key.RemoteAddress}:{Key.RemotePort} {State} " +
+        $"snd una={_sndUna - _iss} nxt={_sndNxt - _iss} wnd={_sndWnd} cwnd={_cwnd} ring={_sendRing.Count} rto={_rto} retx={_retransmissions} eof={_hostEof} fin={_finSent} | " +
+        $"rcv nxt={_rcvNxt} base={_rcvBase} ring={_receiveRing.Count} ooo={_outOfOrder.Count} guestFin={_guestFin} shut={_hostWriteShut} socket={_socket is not null}";
+
     /// <summary>Tears the connection down at once (the network is being disposed).</summary>
     public void Abort()
     {
@@ -408,6 +416,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
     private void UseOptions(TcpOptions options, bool scalingOffered)
     {
         _mss = Math.Clamp(options.MaxSegmentSize, 64, OurMaxSegmentSize);
+        _sack = options.SackPermitted;
         if (scalingOffered && options.WindowScale != TcpOptions.NoWindowScale)
         {
             _windowScaling = true;
@@ -657,7 +666,8 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         uint end = seq + (uint)data.Length;
         if (Le(end, _rcvNxt))
         {
-            return; // a duplicate: just acknowledge again
+            SendControl(_sndNxt, TcpFlags.Ack); // a duplicate: acknowledge again at once
+            return;
         }
 
         if (Lt(seq, _rcvNxt))
@@ -680,9 +690,14 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
 
         if (seq != _rcvNxt)
         {
+            // Out of order: a duplicate ACK at once, one per segment (RFC 5681, 4.2), so the
+            // guest's fast retransmit can work; with SACK it also says what arrived.
             StoreOutOfOrder(seq, data);
+            SendControl(_sndNxt, TcpFlags.Ack);
             return;
         }
+
+        bool fillingHole = _outOfOrder.Count > 0;
 
         if (_receiveRing.Count == 0 && _outOfOrder.Count == 0 && _socket is not null && !_hostConnecting)
         {
@@ -711,6 +726,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         {
             (uint _, uint rangeEnd) = _outOfOrder[0];
             _outOfOrder.RemoveAt(0);
+            _latestOutOfOrder--;
             if (Gt(rangeEnd, _rcvNxt))
             {
                 _receiveRing.Commit((int)(rangeEnd - _rcvNxt));
@@ -719,6 +735,10 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         }
 
         WriteToHost();
+        if (fillingHole && _socket is not null)
+        {
+            SendControl(_sndNxt, TcpFlags.Ack); // a hole filled: tell the guest at once
+        }
     }
 
     private void StoreOutOfOrder(uint seq, ReadOnlySpan<byte> data)
@@ -730,9 +750,16 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
             index++;
         }
 
+        bool mergesLeft = index > 0 && Ge(_outOfOrder[index - 1].End, seq);
+        bool mergesRight = index < _outOfOrder.Count && Le(_outOfOrder[index].Start, end);
+        if (!mergesLeft && !mergesRight && _outOfOrder.Count >= MaxOutOfOrderRanges)
+        {
+            return; // too fragmented: drop, the guest will retransmit
+        }
+
         // Merge with overlapping or adjacent neighbours.
         uint start = seq;
-        if (index > 0 && Ge(_outOfOrder[index - 1].End, seq))
+        if (mergesLeft)
         {
             index--;
             start = _outOfOrder[index].Start;
@@ -746,13 +773,9 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
             _outOfOrder.RemoveAt(index);
         }
 
-        if (_outOfOrder.Count >= MaxOutOfOrderRanges)
-        {
-            return; // too fragmented: drop, the guest will retransmit
-        }
-
         _receiveRing.WriteAt((int)(seq - _rcvBase), data);
         _outOfOrder.Insert(index, (start, end));
+        _latestOutOfOrder = index;
     }
 
     private void ReceiveFin(uint finSeq)
@@ -1162,16 +1185,16 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
 
     private void SendSyn()
     {
-        Span<byte> options = stackalloc byte[8];
-        int optionsLength = TcpSegment.WriteSynOptions(options, OurMaxSegmentSize, OurWindowScale(_receiveRing.Capacity));
+        Span<byte> options = stackalloc byte[12];
+        int optionsLength = TcpSegment.WriteSynOptions(options, OurMaxSegmentSize, OurWindowScale(_receiveRing.Capacity), sackPermitted: true);
         SendSegment(_iss, 0, TcpFlags.Syn, options[..optionsLength], 0, 0, (ushort)Math.Min(ReceiveWindow(), ushort.MaxValue));
     }
 
     private void SendSynAck()
     {
-        Span<byte> options = stackalloc byte[8];
+        Span<byte> options = stackalloc byte[12];
         int scale = _windowScaling ? _rcvScale : -1;
-        int optionsLength = TcpSegment.WriteSynOptions(options, OurMaxSegmentSize, scale);
+        int optionsLength = TcpSegment.WriteSynOptions(options, OurMaxSegmentSize, scale, _sack);
         SendSegment(_iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, options[..optionsLength], 0, 0, (ushort)Math.Min(ReceiveWindow(), ushort.MaxValue));
     }
 
@@ -1182,8 +1205,30 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
         SendSegment(seq, _rcvNxt, flags, default, (int)(seq - _sendBase), length, AdvertisedWindow());
     }
 
-    private void SendControl(uint seq, TcpFlags flags) =>
-        SendSegment(seq, _rcvNxt, flags, default, 0, 0, AdvertisedWindow());
+    /// <summary>A segment without data; an ACK carries SACK blocks while out-of-order data waits (most recent first, RFC 2018).</summary>
+    private void SendControl(uint seq, TcpFlags flags)
+    {
+        Span<byte> options = stackalloc byte[36];
+        int optionsLength = 0;
+        if (_sack && _outOfOrder.Count > 0 && (flags & TcpFlags.Ack) != 0)
+        {
+            Span<(uint Start, uint End)> blocks = stackalloc (uint, uint)[4];
+            int count = 0;
+            int latest = Math.Clamp(_latestOutOfOrder, 0, _outOfOrder.Count - 1);
+            blocks[count++] = _outOfOrder[latest];
+            for (int i = 0; i < _outOfOrder.Count && count < 4; i++)
+            {
+                if (i != latest)
+                {
+                    blocks[count++] = _outOfOrder[i];
+                }
+            }
+
+            optionsLength = TcpSegment.WriteSackOption(options, blocks[..count]);
+        }
+
+        SendSegment(seq, _rcvNxt, flags, options[..optionsLength], 0, 0, AdvertisedWindow());
+    }
 
     /// <summary>
     /// The window field for the next segment. Receiver-side silly window avoidance (RFC 9293,

@@ -43,6 +43,9 @@ internal sealed class TcpNat
 
     public int Count => _connections.Count;
 
+    /// <summary>One line per connection, for diagnostics (racy when read off the loop thread).</summary>
+    public string Describe() => string.Join(Environment.NewLine, _connections.Values.ToArray().Select(c => c.ToString()));
+
     /// <summary>Finds the MAC of a guest address the NAT sends to first (port forwards); set by the network.</summary>
     public Func<Ipv4Address, MacAddress>? ResolveGuest { get; set; }
 

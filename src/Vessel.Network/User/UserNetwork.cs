@@ -85,6 +85,8 @@ public sealed class UserNetwork : INetworkBackend
 
     internal long LoopAllocatedBytes => _loop.AllocatedBytes;
 
+    internal string DescribeTcp() => _tcp.Describe();
+
     internal int UdpFlowCount => _udp.Count;
 
     public void Attach(IFrameReceiver receiver) => _link.Attach(receiver);

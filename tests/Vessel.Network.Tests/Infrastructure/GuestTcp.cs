@@ -16,10 +16,15 @@ public sealed class GuestTcp(TestGuest guest, byte[] remoteIp, int remotePort, i
     public bool Matches(ParsedFrame f) =>
         f.IsTcp && f.SourcePort == remotePort && f.DestinationPort == localPort && f.SourceIp.SequenceEqual(remoteIp);
 
-    /// <summary>SYN with MSS 1460 (and window scale when given), SYN-ACK, ACK.</summary>
-    public ParsedFrame Connect(int windowScale = -1)
+    /// <summary>SYN with MSS 1460 (and window scale, SACK permitted when asked), SYN-ACK, ACK.</summary>
+    public ParsedFrame Connect(int windowScale = -1, bool sack = false)
     {
         byte[] options = windowScale < 0 ? [2, 4, 0x05, 0xB4] : [2, 4, 0x05, 0xB4, 1, 3, 3, (byte)windowScale];
+        if (sack)
+        {
+            options = [.. options, 1, 1, 4, 2];
+        }
+
         guest.SendTcp(remoteIp, localPort, remotePort, Snd, 0, Wire.Syn, Window, null, options);
         ParsedFrame synAck = guest.Expect(f => Matches(f) && f.Has(Wire.Syn | Wire.Ack));
         Assert.Equal(Snd + 1, synAck.AckNumber);

@@ -31,7 +31,11 @@ public sealed class KernelGuest : IDisposable
     /// <summary>A temporary directory for files the guest tools read and write.</summary>
     public string Directory { get; }
 
-    public static KernelGuest? TryCreate(UserNetworkOptions options, out string reason)
+    /// <summary>
+    /// Makes the guest, optionally over a bad wire: <paramref name="impairment"/> drops,
+    /// reorders and duplicates frames in both directions (deterministically, from a seed).
+    /// </summary>
+    public static KernelGuest? TryCreate(UserNetworkOptions options, out string reason, Impairment? impairment = null)
     {
         if (NetNamespace.Run("busybox", "true").Code != 0)
         {
@@ -58,8 +62,8 @@ public sealed class KernelGuest : IDisposable
         }
 
         var network = new UserNetwork(options);
-        tap.Attach(new Pipe(network));
-        network.Attach(new Pipe(tap));
+        tap.Attach(new Pipe(network, impairment, 1));
+        network.Attach(new Pipe(tap, impairment, 2));
         network.Start();
         tap.Start();
         Assert.Equal(0, NetNamespace.Run("ip", $"link set {tap.InterfaceName} netns {ns.Name}").Code);
@@ -99,11 +103,47 @@ public sealed class KernelGuest : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private sealed class Pipe(INetworkBackend target) : IFrameReceiver
+    /// <summary>How bad the wire between the guest and the NAT is, in percent of frames.</summary>
+    public sealed record Impairment(double DropPercent, double ReorderPercent, double DuplicatePercent, int Seed = 1);
+
+    /// <summary>One direction of the wire; called on one backend's thread only.</summary>
+    private sealed class Pipe(INetworkBackend target, Impairment? impairment, int direction) : IFrameReceiver
     {
+        private readonly Random _random = new((impairment?.Seed ?? 0) * 31 + direction);
+        private byte[]? _held;
+
         public bool TryReceive(ReadOnlySpan<byte> frame)
         {
+            if (impairment is null)
+            {
+                target.Send(frame);
+                return true;
+            }
+
+            double roll = _random.NextDouble() * 100;
+            if (roll < impairment.DropPercent)
+            {
+                return true;
+            }
+
+            if (_held is null && roll < impairment.DropPercent + impairment.ReorderPercent)
+            {
+                _held = frame.ToArray(); // goes out after the next frame
+                return true;
+            }
+
             target.Send(frame);
+            if (roll >= 100 - impairment.DuplicatePercent)
+            {
+                target.Send(frame);
+            }
+
+            if (_held is not null)
+            {
+                target.Send(_held);
+                _held = null;
+            }
+
             return true;
         }
     }

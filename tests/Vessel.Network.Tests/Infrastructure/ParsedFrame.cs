@@ -164,6 +164,44 @@ public sealed class ParsedFrame
         return (mss, scale);
     }
 
+    /// <summary>The SACK-permitted option of a SYN and the blocks of a SACK option, decoded by hand.</summary>
+    public (bool Permitted, List<(uint Start, uint End)> Blocks) Sack()
+    {
+        bool permitted = false;
+        var blocks = new List<(uint, uint)>();
+        for (int i = 0; i < TcpOptions.Length;)
+        {
+            byte kind = TcpOptions[i];
+            if (kind == 0)
+            {
+                break;
+            }
+
+            if (kind == 1)
+            {
+                i++;
+                continue;
+            }
+
+            int length = TcpOptions[i + 1];
+            if (kind == 4)
+            {
+                permitted = true;
+            }
+            else if (kind == 5)
+            {
+                for (int b = i + 2; b + 8 <= i + length; b += 8)
+                {
+                    blocks.Add((Wire.Get32(TcpOptions, b), Wire.Get32(TcpOptions, b + 4)));
+                }
+            }
+
+            i += length;
+        }
+
+        return (permitted, blocks);
+    }
+
     /// <summary>DHCP options of a reply (after the 240-byte fixed part and cookie).</summary>
     public Dictionary<byte, byte[]> DhcpOptions()
     {

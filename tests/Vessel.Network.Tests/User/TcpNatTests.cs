@@ -202,6 +202,45 @@ public sealed class TcpNatTests
     }
 
     [Fact]
+    public void WithSackTheDuplicateAcksSayWhatArrived()
+    {
+        using var server = new LoopbackServer();
+        using var guest = new TestGuest();
+        guest.ResolveGateway();
+        var tcp = new GuestTcp(guest, TestGuest.GatewayIp, server.Port, 40012);
+        Assert.True(tcp.Connect(sack: true).Sack().Permitted);
+        using Socket host = server.Accept();
+
+        uint start = tcp.Snd;
+        guest.SendTcp(TestGuest.GatewayIp, 40012, server.Port, start + 1000, tcp.Rcv, Wire.Ack, 65535, Pattern(500));
+        ParsedFrame first = guest.Expect(f => tcp.Matches(f) && f.AckNumber == start);
+        Assert.Equal([(start + 1000, start + 1500)], first.Sack().Blocks);
+
+        guest.SendTcp(TestGuest.GatewayIp, 40012, server.Port, start + 2000, tcp.Rcv, Wire.Ack, 65535, Pattern(500));
+        ParsedFrame second = guest.Expect(f => tcp.Matches(f) && f.AckNumber == start);
+        Assert.Equal([(start + 2000, start + 2500), (start + 1000, start + 1500)], second.Sack().Blocks); // latest first
+
+        guest.SendTcp(TestGuest.GatewayIp, 40012, server.Port, start, tcp.Rcv, Wire.Ack, 65535, Pattern(1000));
+        ParsedFrame third = guest.Expect(f => tcp.Matches(f) && f.AckNumber == start + 1500);
+        Assert.Equal([(start + 2000, start + 2500)], third.Sack().Blocks);
+    }
+
+    [Fact]
+    public void WithoutSackPermittedNoSackIsSent()
+    {
+        using var server = new LoopbackServer();
+        using var guest = new TestGuest();
+        guest.ResolveGateway();
+        var tcp = new GuestTcp(guest, TestGuest.GatewayIp, server.Port, 40013);
+        Assert.False(tcp.Connect().Sack().Permitted);
+        using Socket host = server.Accept();
+
+        guest.SendTcp(TestGuest.GatewayIp, 40013, server.Port, tcp.Snd + 1000, tcp.Rcv, Wire.Ack, 65535, Pattern(500));
+        ParsedFrame dupAck = guest.Expect(f => tcp.Matches(f) && f.AckNumber == tcp.Snd);
+        Assert.Empty(dupAck.Sack().Blocks);
+    }
+
+    [Fact]
     public void ResetFromTheGuestResetsTheHostConnection()
     {
         using var server = new LoopbackServer();
