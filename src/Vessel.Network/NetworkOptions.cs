@@ -9,7 +9,7 @@ namespace Vessel.Network;
 /// A parsed <c>--net</c> option: which backend and its settings. <see cref="Parse"/> reads
 /// QEMU-like strings:
 /// <list type="bullet">
-/// <item><c>user[,net=10.0.2.0/24][,host=A][,dns=A][,dhcpstart=A][,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...</c></item>
+/// <item><c>user[,net=10.0.2.0/24][,host=A][,dns=A][,dhcpstart=A][,restrict=on|off][,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...</c></item>
 /// <item><c>tap,ifname=NAME</c></item>
 /// <item><c>socket,listen=[ADDR]:PORT</c> or <c>socket,connect=ADDR:PORT</c></item>
 /// <item><c>switch,path=PATH</c></item>
@@ -56,7 +56,7 @@ public abstract record NetworkOptions
 
     private static UserNetworkOptions ParseUser(List<KeyValuePair<string, string>> settings)
     {
-        CheckKeys("user", settings, ["net", "host", "dns", "dhcpstart", "hostfwd", "mac"], repeatable: "hostfwd");
+        CheckKeys("user", settings, ["net", "host", "dns", "dhcpstart", "hostfwd", "restrict", "mac"], repeatable: "hostfwd");
         var options = new UserNetworkOptions();
         var forwards = new List<PortForward>();
         foreach ((string key, string value) in settings)
@@ -68,6 +68,7 @@ public abstract record NetworkOptions
                 "dns" => options with { Dns = ParseAddress("dns", value) },
                 "dhcpstart" => options with { DhcpStart = ParseAddress("dhcpstart", value) },
                 "mac" => options with { Mac = MacAddress.Parse(value) },
+                "restrict" => options with { Restrict = ParseOnOff("restrict", value) },
                 _ => options,
             };
             if (key == "hostfwd")
@@ -249,6 +250,13 @@ public abstract record NetworkOptions
 
         return new IPEndPoint(address, ParsePort($"{key}={value}", value[(colon + 1)..], allowZero: key == "listen"));
     }
+
+    private static bool ParseOnOff(string key, string value) => value switch
+    {
+        "on" or "yes" or "y" => true,
+        "off" or "no" or "n" => false,
+        _ => throw new NetworkOptionsException($"{key}={value} must be on or off"),
+    };
 
     private static Ipv4Address ParseAddress(string what, string text)
     {

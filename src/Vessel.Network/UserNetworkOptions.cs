@@ -26,6 +26,12 @@ public sealed record UserNetworkOptions : NetworkOptions
     public IReadOnlyList<PortForward> PortForwards { get; init; } = [];
 
     /// <summary>
+    /// QEMU's <c>restrict=on</c>: the guest reaches neither the host nor the outside (no NAT, no
+    /// DNS relay); only DHCP, ARP, pings of the gateway and port forwards work.
+    /// </summary>
+    public bool Restrict { get; init; }
+
+    /// <summary>
     /// Where DNS queries to the virtual DNS address go; null reads the host's /etc/resolv.conf
     /// (falling back to 127.0.0.1:53 when it names no IPv4 server).
     /// </summary>

@@ -77,6 +77,7 @@ public sealed class NetworkOptionsTests
     [InlineData("socket,connect=:4000", "connect=:4000 needs an address")]
     [InlineData("socket,connect=127.0.0.1", "connect=127.0.0.1 is not of the form ADDR:PORT")]
     [InlineData("switch", "--net switch needs path=PATH")]
+    [InlineData("user,restrict=maybe", "restrict=maybe must be on or off")]
     [InlineData("switch,path=/a,ifname=x", "--net switch has no option 'ifname'")]
     public void MistakesAreOneClearSentence(string text, string expected)
     {

@@ -23,16 +23,17 @@ internal sealed class IcmpNat : ITimerHandler
     private readonly List<(Ipv4Address, Ipv4Address, ushort)> _expired = [];
     private readonly LoopTimer _sweep;
 
-    public IcmpNat(EventLoop loop, GuestLink link, VirtualAddresses addresses)
+    public IcmpNat(EventLoop loop, GuestLink link, VirtualAddresses addresses, bool restrict = false)
     {
+        HostPingAvailable = !restrict;
         _loop = loop;
         _link = link;
         _addresses = addresses;
         _sweep = new LoopTimer(this);
     }
 
-    /// <summary>False once the host refused an ICMP datagram socket; further outside pings are dropped.</summary>
-    public bool HostPingAvailable { get; private set; } = true;
+    /// <summary>False once the host refused an ICMP datagram socket (or under restrict=on); outside pings are then dropped.</summary>
+    public bool HostPingAvailable { get; private set; }
 
     public void OnMessage(Ipv4Address source, Ipv4Address destination, IcmpMessage message, MacAddress sourceMac)
     {

@@ -18,6 +18,7 @@ internal sealed class TcpNat
     private readonly VirtualAddresses _addresses;
     private readonly Func<IPEndPoint?> _dnsServer;
     private readonly int _maxConnections;
+    private readonly bool _restrict;
 
     public TcpNat(EventLoop loop, GuestLink link, VirtualAddresses addresses, UserNetworkOptions options, Func<IPEndPoint?> dnsServer)
     {
@@ -26,6 +27,7 @@ internal sealed class TcpNat
         _addresses = addresses;
         _dnsServer = dnsServer;
         _maxConnections = options.MaxTcpConnections;
+        _restrict = options.Restrict;
         BufferSize = options.TcpBufferSize;
         TimeWaitMs = (long)options.TcpTimeWait.TotalMilliseconds;
         ConnectTimeoutMs = (long)options.TcpConnectTimeout.TotalMilliseconds;
@@ -91,7 +93,7 @@ internal sealed class TcpNat
         }
 
         uint refuseAck = segment.SequenceNumber + 1;
-        if (_connections.Count >= _maxConnections || !TryMapDestination(destination, segment.DestinationPort, out IPEndPoint? target))
+        if (_restrict || _connections.Count >= _maxConnections || !TryMapDestination(destination, segment.DestinationPort, out IPEndPoint? target))
         {
             SendReset(key, sourceMac, 0, refuseAck, TcpFlags.Rst | TcpFlags.Ack);
             return;

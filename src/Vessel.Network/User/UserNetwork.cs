@@ -57,7 +57,7 @@ public sealed class UserNetwork : INetworkBackend
         _dhcp = new DhcpServer(_addresses, _link);
         _dns = new DnsForwarder(_loop, _link, _addresses, options.DnsServers ?? DnsForwarder.ReadHostResolvers());
         _udp = new UdpNat(_loop, _link, _addresses, options);
-        _icmp = new IcmpNat(_loop, _link, _addresses);
+        _icmp = new IcmpNat(_loop, _link, _addresses, options.Restrict);
         _tcp = new TcpNat(_loop, _link, _addresses, options, () => _dns.PrimaryServer);
         _loop.Woken = ProcessInput;
         _loop.IterationEnd = FlushOutput;
@@ -292,7 +292,7 @@ public sealed class UserNetwork : INetworkBackend
 
         if (destination == _addresses.Dns)
         {
-            if (datagram.DestinationPort == DnsHeader.Port)
+            if (datagram.DestinationPort == DnsHeader.Port && !Options.Restrict)
             {
                 _dns.OnQuery(source, datagram.SourcePort, sourceMac, datagram.Data);
             }
@@ -305,7 +305,10 @@ public sealed class UserNetwork : INetworkBackend
             return;
         }
 
-        _udp.OnDatagram(source, destination, datagram, sourceMac);
+        if (!Options.Restrict)
+        {
+            _udp.OnDatagram(source, destination, datagram, sourceMac);
+        }
     }
 
     /// <summary>

@@ -178,6 +178,41 @@ public sealed class TcpNatTests
     }
 
     [Fact]
+    public void AGuestThatDoesNotReadStopsTheNatReadingTheHostSocket()
+    {
+        using var server = new LoopbackServer();
+        using var guest = new TestGuest(new UserNetworkOptions { TcpBufferSize = 64 * 1024 });
+        guest.ResolveGateway();
+        var tcp = new GuestTcp(guest, TestGuest.GatewayIp, server.Port, 40014);
+        tcp.Connect();
+        using Socket host = server.Accept();
+
+        // The guest acknowledges nothing: the host can fill the socket buffers and the NAT's
+        // 64 KiB, and then its sends must stop being taken.
+        host.Blocking = false;
+        var chunk = new byte[64 * 1024];
+        long accepted = 0;
+        DateTime end = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (DateTime.UtcNow < end && accepted < 256L * 1024 * 1024)
+        {
+            int n = host.Send(chunk, 0, chunk.Length, SocketFlags.None, out SocketError error);
+            if (error == SocketError.WouldBlock)
+            {
+                Thread.Sleep(10);
+                continue;
+            }
+
+            accepted += n;
+        }
+
+        Assert.InRange(accepted, 64 * 1024, 64L * 1024 * 1024); // kernel buffers plus the NAT's ring, not unbounded
+
+        // What the guest got is the start of the stream, no more than its window allowed.
+        ParsedFrame first = guest.Expect(f => tcp.Matches(f) && f.Data.Length > 0);
+        Assert.Equal(tcp.Rcv, first.Seq);
+    }
+
+    [Fact]
     public void OutOfOrderSegmentsFromTheGuestAreBufferedAndDeliveredInOrder()
     {
         using var server = new LoopbackServer();
