@@ -127,7 +127,7 @@ public sealed class SocketLinkBackend : INetworkBackend, IPollHandler
             Socket? peer = _peer;
             if (peer is null || !_writer.TryAppend(frame))
             {
-                _droppedFrames++;
+                Interlocked.Increment(ref _droppedFrames);
                 return;
             }
 

@@ -25,6 +25,7 @@ public sealed unsafe class TapBackend : INetworkBackend, IPollHandler
     private int _registration = -1;
     private int _heldLength; // a frame in _buffer the NIC refused, waiting for NotifyReceiveSpace
     private int _disposed;
+    private long _droppedFrames;
 
     /// <summary>Opens (creating when needed) the TAP interface; throws <see cref="NetworkBackendException"/> with the reason when it cannot.</summary>
     public TapBackend(string interfaceName)
@@ -84,7 +85,7 @@ public sealed unsafe class TapBackend : INetworkBackend, IPollHandler
     public string InterfaceName { get; }
 
     /// <summary>Guest frames the host interface did not take (interface down, queue full).</summary>
-    public long DroppedFrames { get; private set; }
+    public long DroppedFrames => Interlocked.Read(ref _droppedFrames);
 
     public Action<Exception> UnhandledException
     {
@@ -122,7 +123,7 @@ public sealed unsafe class TapBackend : INetworkBackend, IPollHandler
 
         if (written != frame.Length)
         {
-            DroppedFrames++;
+            Interlocked.Increment(ref _droppedFrames);
         }
     }
 

@@ -63,7 +63,8 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
     private int _dupAcks;
     private bool _inRecovery;
     private uint _recover;
-    private bool _finSent;
+    private bool _finSent; // our FIN is in flight (a go-back retransmission clears it)
+    private bool _finEverSent; // _finSeq is valid
     private uint _finSeq;
 
     // Receiving from the guest (data for the host).
@@ -487,7 +488,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
             }
         }
 
-        if (_finSent && Gt(ack, _finSeq))
+        if (_finEverSent && Gt(ack, _finSeq))
         {
             switch (State)
             {
@@ -588,7 +589,7 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
             int length = (int)Math.Min((uint)_mss, dataEnd - _sndUna);
             SendData(_sndUna, length);
         }
-        else if (_finSent && _sndUna == _finSeq)
+        else if (_finEverSent && _sndUna == _finSeq)
         {
             SendControl(_finSeq, TcpFlags.Fin | TcpFlags.Ack);
         }
@@ -871,13 +872,14 @@ internal sealed class TcpConnection : IPollHandler, ITimerHandler, ILinkWaiter
 
             if (_hostEof && _sndNxt == dataEnd && State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)
             {
-                if (_finSent && Gt(_sndUna, _finSeq))
+                if (_finEverSent && Gt(_sndUna, _finSeq))
                 {
                     return; // FIN already acknowledged
                 }
 
                 _finSeq = dataEnd;
                 _finSent = true;
+                _finEverSent = true;
                 SendControl(_finSeq, TcpFlags.Fin | TcpFlags.Ack);
                 _sndNxt = _finSeq + 1;
                 _sndMax = Max(_sndMax, _sndNxt);
