@@ -349,13 +349,13 @@ public sealed class TcpNatTests
             connections[i].SendData(Pattern(1500, i));
         }
 
-        // Each host socket names its guest by the first byte pattern: echo it back reversed.
-        var byFirstByte = new Dictionary<int, Socket>();
+        // Each host socket carries exactly one guest's data (told apart by its pattern): echo
+        // it back reversed.
+        var seeds = new HashSet<int>();
         foreach (Socket host in hosts)
         {
             byte[] data = LoopbackServer.ReadExactly(host, 1500);
-            int seed = Enumerable.Range(0, count).Single(s => Pattern(1500, s).SequenceEqual(data));
-            byFirstByte[seed] = host;
+            Assert.True(seeds.Add(Enumerable.Range(0, count).Single(s => Pattern(1500, s).SequenceEqual(data))));
             host.Send(data.Reverse().ToArray());
         }
 
