@@ -63,6 +63,40 @@ public sealed class TapBackendTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WithoutCapNetAdminTheReasonIsOneSentence()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            output.WriteLine("SKIPPED: needs root, to drop CAP_NET_ADMIN and nothing else");
+            return;
+        }
+
+        string name = NewName();
+        NetworkBackendException? error = null;
+        bool dropped = Capabilities.RunWithout(Capabilities.NetAdmin, () =>
+        {
+            try
+            {
+                new TapBackend(name).Dispose();
+            }
+            catch (NetworkBackendException e)
+            {
+                error = e;
+            }
+        });
+        if (!dropped)
+        {
+            output.WriteLine("SKIPPED: cannot drop CAP_NET_ADMIN from a thread here");
+            return;
+        }
+
+        Assert.NotNull(error);
+        Assert.Equal(
+            $"no permission to create or attach TAP interface {name} (it needs CAP_NET_ADMIN, or an interface made beforehand with 'ip tuntap add {name} mode tap user $USER')",
+            error!.Message);
+    }
+
+    [Fact]
     public void AnInterfaceThatIsNotATapIsRefusedInOneSentence()
     {
         try
