@@ -2,9 +2,17 @@ namespace Vessel.Network;
 
 /// <summary>
 /// Where a virtual NIC's Ethernet frames go and come from: the built-in user-mode NAT, a TAP
-/// device, or a virtual switch port. Frames are whole Ethernet frames without the virtio-net
-/// header and without the FCS.
+/// device, or a link to another VM. Frames are whole Ethernet frames without the virtio-net
+/// header and without the FCS, with complete checksums (no offloads: a NIC that accepts
+/// checksum or segmentation offload from its guest must finish the work before
+/// <see cref="Send"/>).
 /// </summary>
+/// <remarks>
+/// Threads: every backend runs its own thread. <see cref="Send"/> and
+/// <see cref="NotifyReceiveSpace"/> may be called from any thread (the NIC's TX path, its
+/// queue notifications); <see cref="IFrameReceiver.TryReceive"/> is called on the backend's
+/// thread, one frame at a time.
+/// </remarks>
 public interface INetworkBackend : IDisposable
 {
     /// <summary>
@@ -16,12 +24,17 @@ public interface INetworkBackend : IDisposable
     /// <summary>Starts delivering frames to the receiver (threads, sockets).</summary>
     void Start();
 
-    /// <summary>A frame the guest transmitted. Must not block for long; called from the NIC's TX path.</summary>
+    /// <summary>
+    /// A frame the guest transmitted. Never blocks: the frame is copied (queued or written to
+    /// a non-blocking descriptor) before this returns, or dropped when the backend is
+    /// overloaded, as a full NIC queue or cable would; the guest's TCP recovers.
+    /// </summary>
     void Send(ReadOnlySpan<byte> frame);
 
     /// <summary>
     /// The receiver has room again after refusing a frame; the backend delivers what it held
-    /// back.
+    /// back. Cheap and harmless when nothing was refused, so a NIC may call it whenever the
+    /// guest adds receive buffers.
     /// </summary>
     void NotifyReceiveSpace();
 }
@@ -30,9 +43,9 @@ public interface INetworkBackend : IDisposable
 public interface IFrameReceiver
 {
     /// <summary>
-    /// Offers one frame to the guest. Returns false when the guest has no receive buffers; the
-    /// backend keeps the frame (or drops it, for datagrams) and waits for
-    /// <see cref="INetworkBackend.NotifyReceiveSpace"/>.
+    /// Offers one frame to the guest (the span is valid only during the call). Returns false
+    /// when the guest has no receive buffers; the backend keeps the frame and stops producing
+    /// more until <see cref="INetworkBackend.NotifyReceiveSpace"/>.
     /// </summary>
     bool TryReceive(ReadOnlySpan<byte> frame);
 }
