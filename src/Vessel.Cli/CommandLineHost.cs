@@ -32,6 +32,11 @@ public static class CommandLineHost
             Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
             return e.ExitCode;
         }
+        catch (Vessel.Network.NetworkException e)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
+            return FailureExitCode;
+        }
         catch (VmmException e)
         {
             Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");

@@ -8,6 +8,7 @@ var root = new RootCommand("Vessel: a virtualization platform. Runs RISC-V virtu
 {
     RunCommand.Create(),
     ImgCommand.Create(),
+    SwitchCommand.Create(),
 };
 
 return CommandLineHost.Invoke(root, args);

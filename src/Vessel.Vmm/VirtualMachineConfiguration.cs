@@ -40,6 +40,9 @@ public sealed record VirtualMachineConfiguration
     /// <summary>Where the guest's console is: the UART (ttyS0) or virtio-console (hvc0).</summary>
     public ConsoleDevice Console { get; init; } = ConsoleDevice.Serial;
 
+    /// <summary>Network cards (virtio-net), each with its backend: user-mode NAT, TAP, socket or switch.</summary>
+    public IReadOnlyList<Vessel.Network.NetworkOptions> Networks { get; init; } = [];
+
     /// <summary>A Unix socket for control commands (balloon, status, quit), or null.</summary>
     public string? ControlSocketPath { get; init; }
 }

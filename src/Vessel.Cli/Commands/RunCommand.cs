@@ -23,12 +23,13 @@ internal static class RunCommand
         var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
         var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio (hvc0; add console=hvc0 to --append)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
         consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
+        var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
         var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, drives, devices, consoleDevice, control,
+            kernel, initrd, append, memory, cpus, bios, engine, drives, devices, consoleDevice, networks, control,
         };
 
         command.SetAction(parseResult =>
@@ -45,6 +46,7 @@ internal static class RunCommand
                 Drives = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray(),
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
                 ControlSocketPath = parseResult.GetValue(control),
+                Networks = (parseResult.GetValue(networks) ?? []).Select(ParseNetwork).ToArray(),
             };
             foreach (string device in parseResult.GetValue(devices) ?? [])
             {
@@ -102,6 +104,18 @@ internal static class RunCommand
             Firmware = firmware,
             FirmwarePath = firmwarePath,
         };
+    }
+
+    private static Vessel.Network.NetworkOptions ParseNetwork(string text)
+    {
+        try
+        {
+            return Vessel.Network.NetworkOptions.Parse(text);
+        }
+        catch (Vessel.Network.NetworkOptionsException e)
+        {
+            throw new UserErrorException(e.Message, CommandLineHost.UsageExitCode);
+        }
     }
 
     /// <summary>Parses a QEMU-style size (<c>256M</c>, <c>1G</c>, <c>512</c> = MiB) and checks it against the host.</summary>

@@ -10,6 +10,8 @@ using Vessel.Machine.Virtio.Balloon;
 using Vessel.Machine.Virtio.Block;
 using Vessel.Machine.Virtio.Entropy;
 using Vessel.Machine.Virtio.Mmio;
+using Vessel.Machine.Virtio.Net;
+using Vessel.Network;
 using Vessel.Storage;
 using Vessel.Vmm.Boot;
 using Vessel.Vmm.Console;
@@ -42,6 +44,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     private readonly List<VirtioMmioTransport> _virtioTransports = [];
     private readonly List<int> _virtioSlots = [];
     private readonly List<DiskImage> _disks = [];
+    private readonly List<INetworkBackend> _networkBackends = [];
     private readonly object _exitGate = new();
     private Vessel.Machine.Virtio.Console.VirtioConsoleDevice? _virtioConsole;
     private MachineExit? _exit;
@@ -102,6 +105,11 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             ? new Timer(_ => DumpState(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))
             : null;
         _console.Attach(this);
+        foreach (INetworkBackend backend in _networkBackends)
+        {
+            backend.Start();
+        }
+
         _scheduler.Run();
         _console.Flush();
         lock (_exitGate)
@@ -176,6 +184,18 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
                 devices.Add(Balloon);
             }
 
+            foreach (NetworkOptions network in _configuration.Networks)
+            {
+                // The backend binds its sockets (port forwards, TAP) now, so a busy port or a
+                // missing TAP is reported before the guest starts.
+                INetworkBackend backend = NetworkBackendFactory.Create(network);
+                _networkBackends.Add(backend);
+                MacAddress mac = network.Mac ?? MacAddress.Generate();
+                byte[] macBytes = new byte[6];
+                mac.Write(macBytes);
+                devices.Add(new VirtioNetDevice(backend, new VirtioNetOptions(new System.Net.NetworkInformation.PhysicalAddress(macBytes))));
+            }
+
             if (_configuration.Console == ConsoleDevice.Virtio)
             {
                 _virtioConsole = new Vessel.Machine.Virtio.Console.VirtioConsoleDevice(_console.Write);
@@ -225,6 +245,12 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         }
 
         _disks.Clear();
+        foreach (INetworkBackend backend in _networkBackends)
+        {
+            backend.Dispose();
+        }
+
+        _networkBackends.Clear();
     }
 
     // ------------------------------------------------------------------ boot
