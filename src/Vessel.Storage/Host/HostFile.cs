@@ -102,7 +102,8 @@ internal sealed class HostFile : IDisposable
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            // Not FileMode.Create: the file must not be truncated before we know nobody uses it.
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (Exception e) when (e is DirectoryNotFoundException)
         {
@@ -121,6 +122,7 @@ internal sealed class HostFile : IDisposable
         try
         {
             ImageLock.Acquire(file._handle, path, ImageLockMode.Exclusive);
+            file.SetLength(0);
         }
         catch
         {
