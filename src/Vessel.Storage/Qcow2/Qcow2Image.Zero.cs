@@ -177,7 +177,7 @@ public sealed partial class Qcow2Image
 
             if (release)
             {
-                ReleaseEntry(old, cluster + i);
+                ReleaseEntry(old);
             }
 
             WriteL2(table, index, newEntry);
