@@ -167,4 +167,36 @@ public sealed class OpeningTests : IDisposable
 
         ImageAssert.QemuCheckClean(image, allowLeaks: false);
     }
+
+    [Fact]
+    public void UnknownHeaderExtensionsSurviveAHeaderRewrite()
+    {
+        string image = _dir.File("ext.qcow2");
+        Qemu.ImgOk("create", "-f", "qcow2", image, "1M");
+        byte[] bytes = File.ReadAllBytes(image);
+        int offset = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(100));
+        while (BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(offset)) != 0)
+        {
+            offset += 8 + (((int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(offset + 4)) + 7) & ~7);
+        }
+
+        // An extension nobody knows, then a new end marker.
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(offset), 0x1badcafe);
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(offset + 4), 5);
+        Encoding.ASCII.GetBytes("hello").CopyTo(bytes, offset + 8);
+        bytes.AsSpan(offset + 16, 8).Clear();
+        File.WriteAllBytes(image, bytes);
+        Qemu.ImgOk("create", "-f", "raw", _dir.File("base.raw"), "1M");
+
+        using (var disk = (Qcow2Image)ImageOpener.Open(image))
+        {
+            disk.SetBackingFile("base.raw", ImageFormat.Raw);
+        }
+
+        byte[] rewritten = File.ReadAllBytes(image);
+        int found = rewritten.AsSpan(0, 4096).IndexOf(new byte[] { 0x1b, 0xad, 0xca, 0xfe, 0, 0, 0, 5, (byte)'h', (byte)'e', (byte)'l', (byte)'l', (byte)'o' });
+        Assert.True(found > 0, "the unknown extension was dropped");
+        Assert.Contains("backing file: base.raw", Qemu.ImgOk("info", image));
+        ImageAssert.QemuCheckClean(image);
+    }
 }
