@@ -225,9 +225,20 @@ internal sealed class HostFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// qemu's cache=unsafe: flushes are skipped, data reaches the disk whenever the host writes it
+    /// back. Only for scratch files (a conversion target that is discarded if anything fails).
+    /// </summary>
+    public bool UnsafeCache { get; set; }
+
     /// <summary>Makes every write so far durable (fdatasync): a flush barrier.</summary>
     public void DataSync()
     {
+        if (UnsafeCache)
+        {
+            return;
+        }
+
         if (LibC.FDataSync(_handle) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();

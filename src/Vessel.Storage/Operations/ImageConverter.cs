@@ -15,6 +15,12 @@ public sealed record ConvertOptions
     /// <summary>Creation options for a qcow2 target (-o).</summary>
     public Qcow2CreateOptions Qcow2 { get; init; } = new();
 
+    /// <summary>
+    /// Do not wait for the target to reach stable storage (qemu-img convert's default cache
+    /// mode, unsafe); the target is consistent for any process crash, not for a power loss.
+    /// </summary>
+    public bool UnsafeCache { get; init; }
+
     /// <summary>Read the source even while another process may write it (-U).</summary>
     public bool ForceShare { get; init; }
 
@@ -53,7 +59,7 @@ public static class ImageConverter
             Raw.RawImage.Create(target, size);
         }
 
-        using DiskImage output = ImageOpener.Open(target, new ImageOpenOptions { Format = options.TargetFormat });
+        using DiskImage output = ImageOpener.Open(target, new ImageOpenOptions { Format = options.TargetFormat, UnsafeCache = options.UnsafeCache });
         Copy(input, output, options.Compress, options.Progress);
         output.Flush();
     }
