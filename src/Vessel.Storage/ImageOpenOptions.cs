@@ -16,6 +16,13 @@ public sealed record ImageOpenOptions
     /// <summary>Open the backing chain too (default). Off for tools that only look at one layer's metadata.</summary>
     public bool OpenBacking { get; init; } = true;
 
+    /// <summary>
+    /// Never wait for stable storage (qemu's cache=unsafe): flushes only order writes within the
+    /// host page cache. A crash of the process still leaves a consistent image, a power loss may
+    /// not. For conversion targets and other scratch copies.
+    /// </summary>
+    public bool UnsafeCache { get; init; }
+
     /// <summary>Open the immediate backing image writable (commit writes into it).</summary>
     public bool WritableBacking { get; init; }
 

@@ -45,6 +45,7 @@ public static class ImageOpener
         }
 
         HostFile file = HostFile.Open(path, !options.ReadOnly, options.LockMode);
+        file.UnsafeCache = options.UnsafeCache;
         try
         {
             bool probed = options.Format is null;

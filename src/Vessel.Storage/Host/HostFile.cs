@@ -102,7 +102,8 @@ internal sealed class HostFile : IDisposable
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            // Not FileMode.Create: the file must not be truncated before we know nobody uses it.
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (Exception e) when (e is DirectoryNotFoundException)
         {
@@ -121,6 +122,7 @@ internal sealed class HostFile : IDisposable
         try
         {
             ImageLock.Acquire(file._handle, path, ImageLockMode.Exclusive);
+            file.SetLength(0);
         }
         catch
         {
@@ -223,9 +225,20 @@ internal sealed class HostFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// qemu's cache=unsafe: flushes are skipped, data reaches the disk whenever the host writes it
+    /// back. Only for scratch files (a conversion target that is discarded if anything fails).
+    /// </summary>
+    public bool UnsafeCache { get; set; }
+
     /// <summary>Makes every write so far durable (fdatasync): a flush barrier.</summary>
     public void DataSync()
     {
+        if (UnsafeCache)
+        {
+            return;
+        }
+
         if (LibC.FDataSync(_handle) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();

@@ -41,11 +41,35 @@ internal static class ImageLock
         }
 
         // Check after taking our own locks, so that two processes racing both see a conflict.
+        // A conflict is confirmed over a short while before it is reported: a process that forks
+        // (to start qemu-img, say) holds every open file of its parent between fork and exec, so
+        // an image just closed may briefly still look locked.
+        for (int attempt = 0; ; attempt++)
+        {
+            if (!Conflicts(handle, used, denied))
+            {
+                return;
+            }
+
+            if (attempt == ConflictRetries)
+            {
+                throw InUse(path, mode);
+            }
+
+            Thread.Sleep(ConflictRetryMilliseconds);
+        }
+    }
+
+    private const int ConflictRetries = 25;
+    private const int ConflictRetryMilliseconds = 10;
+
+    private static bool Conflicts(SafeFileHandle handle, ReadOnlySpan<int> used, ReadOnlySpan<int> denied)
+    {
         foreach (int permission in used)
         {
             if (HeldByOther(handle, DenyBase + permission))
             {
-                throw InUse(path, mode);
+                return true;
             }
         }
 
@@ -53,9 +77,11 @@ internal static class ImageLock
         {
             if (HeldByOther(handle, PermissionBase + permission))
             {
-                throw InUse(path, mode);
+                return true;
             }
         }
+
+        return false;
     }
 
     private static ImageInUseException InUse(string path, ImageLockMode mode) =>

@@ -15,6 +15,12 @@ public sealed record ConvertOptions
     /// <summary>Creation options for a qcow2 target (-o).</summary>
     public Qcow2CreateOptions Qcow2 { get; init; } = new();
 
+    /// <summary>
+    /// Do not wait for the target to reach stable storage (qemu-img convert's default cache
+    /// mode, unsafe); the target is consistent for any process crash, not for a power loss.
+    /// </summary>
+    public bool UnsafeCache { get; init; }
+
     /// <summary>Read the source even while another process may write it (-U).</summary>
     public bool ForceShare { get; init; }
 
@@ -53,19 +59,24 @@ public static class ImageConverter
             Raw.RawImage.Create(target, size);
         }
 
-        using DiskImage output = ImageOpener.Open(target, new ImageOpenOptions { Format = options.TargetFormat });
+        using DiskImage output = ImageOpener.Open(target, new ImageOpenOptions { Format = options.TargetFormat, UnsafeCache = options.UnsafeCache });
         Copy(input, output, options.Compress, options.Progress);
         output.Flush();
     }
 
-    /// <summary>Copies every non-zero block of <paramref name="input"/> into a target that reads as zeroes.</summary>
+    /// <summary>
+    /// Copies every non-zero block of <paramref name="input"/> into a target that reads as zeroes.
+    /// Reading the next chunk overlaps writing (and compressing) the previous one.
+    /// </summary>
     internal static void Copy(DiskImage input, DiskImage output, bool compress, ProgressCallback? progress)
     {
         long size = Math.Min(input.Length, output.Length);
         int unit = Math.Max(output.AllocationUnit, 4096);
         int chunk = Math.Max(ChunkSize / unit, 1) * unit;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        byte[] reading = ArrayPool<byte>.Shared.Rent(chunk);
+        byte[] writing = ArrayPool<byte>.Shared.Rent(chunk);
         var compressedTarget = compress ? (Qcow2Image)output : null;
+        Task pending = Task.CompletedTask;
         try
         {
             long offset = 0;
@@ -85,16 +96,31 @@ public static class ImageConverter
                 }
 
                 int length = (int)Math.Min(chunk, size - offset);
-                Span<byte> data = buffer.AsSpan(0, length);
-                input.Read(offset, data);
-                WriteNonZero(output, compressedTarget, offset, data, unit);
+                input.Read(offset, reading.AsSpan(0, length));
+                pending.GetAwaiter().GetResult();
+                (reading, writing) = (writing, reading);
+                long at = offset;
+                byte[] data = writing;
+                pending = Task.Run(() => WriteNonZero(output, compressedTarget, at, data.AsSpan(0, length), unit));
                 offset += length;
                 progress?.Invoke(offset, size);
             }
+
+            pending.GetAwaiter().GetResult();
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            try
+            {
+                pending.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Already reported by GetResult above.
+            }
+
+            ArrayPool<byte>.Shared.Return(reading);
+            ArrayPool<byte>.Shared.Return(writing);
         }
     }
 

@@ -17,15 +17,18 @@ public sealed record ImageInfo
     public IReadOnlyList<SnapshotInfo> Snapshots { get; init; } = [];
     public Qcow2Info? Qcow2 { get; init; }
 
-    /// <summary>Reads the information of one image without opening its backing chain.</summary>
-    public static ImageInfo Read(string path, ImageFormat? format = null, bool forceShare = false)
+    /// <summary>
+    /// Reads the information of one image without opening its backing chain. Like qemu-img info,
+    /// which does no data I/O, it takes no lock: an image in use by a VM can be inspected.
+    /// </summary>
+    public static ImageInfo Read(string path, ImageFormat? format = null, bool forceShare = true)
     {
         using DiskImage image = ImageOpener.Open(path, new ImageOpenOptions { Format = format, ReadOnly = true, ForceShare = forceShare, OpenBacking = false });
         return From(image);
     }
 
     /// <summary>The image and every image below it, top first (qemu-img info --backing-chain).</summary>
-    public static List<ImageInfo> ReadChain(string path, ImageFormat? format = null, bool forceShare = false)
+    public static List<ImageInfo> ReadChain(string path, ImageFormat? format = null, bool forceShare = true)
     {
         var chain = new List<ImageInfo>();
         var seen = new HashSet<string>();

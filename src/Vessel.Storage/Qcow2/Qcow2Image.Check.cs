@@ -215,7 +215,7 @@ public sealed partial class Qcow2Image
 
                     if (offset < _g.ClusterSize || offset >= fileEnd)
                     {
-                        FixOrReport(state, repair, l2Offset, j, entry, $"compressed cluster data at 0x{offset:x} lies outside the image");
+                        FixOrReport(state, repair, l2Offset, j, $"compressed cluster data at 0x{offset:x} lies outside the image");
                         continue;
                     }
 
@@ -235,13 +235,13 @@ public sealed partial class Qcow2Image
                     long host = L2Entry.HostOffset(entry);
                     if ((host & _g.ClusterMask) != 0)
                     {
-                        FixOrReport(state, repair, l2Offset, j, entry, $"offset={host:x}: Cluster is not properly aligned; L2 entry corrupted");
+                        FixOrReport(state, repair, l2Offset, j, $"offset={host:x}: Cluster is not properly aligned; L2 entry corrupted");
                         continue;
                     }
 
                     if (!InsideFile(host, _g.ClusterSize, fileEnd))
                     {
-                        FixOrReport(state, repair, l2Offset, j, entry, $"offset={host:x}: Data cluster lies outside the image; L2 entry corrupted");
+                        FixOrReport(state, repair, l2Offset, j, $"offset={host:x}: Data cluster lies outside the image; L2 entry corrupted");
                         continue;
                     }
 
@@ -281,9 +281,8 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void FixOrReport(CheckState state, bool repair, long l2Offset, int index, ulong entry, string problem)
+    private void FixOrReport(CheckState state, bool repair, long l2Offset, int index, string problem)
     {
-        _ = entry;
         if (!repair)
         {
             Error(state, "ERROR " + problem);

@@ -152,7 +152,7 @@ public sealed partial class Qcow2Image
                 continue;
             }
 
-            ReleaseEntry(old, cluster + i);
+            ReleaseEntry(old);
             WriteL2(table, l2Index + i, 0);
             if (_g.ExtendedL2)
             {

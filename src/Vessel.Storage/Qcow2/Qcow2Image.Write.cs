@@ -135,7 +135,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < count; i++)
         {
             ulong old = ReadL2(table, l2Index + i);
-            ReleaseEntry(old, firstCluster + i);
+            ReleaseEntry(old);
             WriteL2(table, l2Index + i, (ulong)(host + ((long)i * cs)) | L2Entry.Copied);
             if (_g.ExtendedL2)
             {
@@ -197,7 +197,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Schedules the host storage an entry held to be freed (after the new metadata is on disk).</summary>
-    private void ReleaseEntry(ulong entry, long guestCluster)
+    private void ReleaseEntry(ulong entry)
     {
         switch (L2Entry.Kind(entry, _g))
         {
@@ -211,7 +211,6 @@ public sealed partial class Qcow2Image
                 break;
         }
 
-        _ = guestCluster;
     }
 
     /// <summary>

@@ -28,48 +28,71 @@ public sealed partial class Qcow2Image
     public override void Discard(long offset, long length)
     {
         CheckRequest(offset, length, write: true);
-        Guarded(() =>
+        lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             EnsureWritable();
-            long start = RoundUpToCluster(offset);
-            long end = offset + length == Length ? RoundUpToCluster(Length) : (offset + length) & ~_g.ClusterMask;
-            for (long position = start; position < end;)
+            try
             {
-                position += ZeroOrDiscardClusters(position, end, discard: true, mayUnmap: true);
-            }
+                long start = RoundUpToCluster(offset);
+                long end = offset + length == Length ? RoundUpToCluster(Length) : (offset + length) & ~_g.ClusterMask;
+                for (long position = start; position < end;)
+                {
+                    position += ZeroOrDiscardClusters(position, end, discard: true, mayUnmap: true);
+                }
 
-            FlushIfTooManyDeferredFrees();
-        });
+                FlushIfTooManyDeferredFrees();
+            }
+            catch (ImageCorruptException)
+            {
+                MarkCorrupt();
+                throw;
+            }
+        }
     }
 
     public override void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckRequest(offset, length, write: true);
-        Guarded(() =>
+        lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             EnsureWritable();
-            long end = offset + length;
-            long alignedStart = RoundUpToCluster(offset);
-            long alignedEnd = end == Length ? RoundUpToCluster(end) : end & ~_g.ClusterMask;
-            if (alignedStart >= alignedEnd)
+            try
             {
-                WriteZeroData(offset, length);
-                return;
+                WriteZeroesLocked(offset, length, mayUnmap);
             }
-
-            WriteZeroData(offset, alignedStart - offset);
-            for (long position = alignedStart; position < alignedEnd;)
+            catch (ImageCorruptException)
             {
-                position += ZeroOrDiscardClusters(position, alignedEnd, discard: false, mayUnmap);
+                MarkCorrupt();
+                throw;
             }
+        }
+    }
 
-            if (end > alignedEnd)
-            {
-                WriteZeroData(alignedEnd, end - alignedEnd);
-            }
+    private void WriteZeroesLocked(long offset, long length, bool mayUnmap)
+    {
+        long end = offset + length;
+        long alignedStart = RoundUpToCluster(offset);
+        long alignedEnd = end == Length ? RoundUpToCluster(end) : end & ~_g.ClusterMask;
+        if (alignedStart >= alignedEnd)
+        {
+            WriteZeroData(offset, length);
+            return;
+        }
 
-            FlushIfTooManyDeferredFrees();
-        });
+        WriteZeroData(offset, alignedStart - offset);
+        for (long position = alignedStart; position < alignedEnd;)
+        {
+            position += ZeroOrDiscardClusters(position, alignedEnd, discard: false, mayUnmap);
+        }
+
+        if (end > alignedEnd)
+        {
+            WriteZeroData(alignedEnd, end - alignedEnd);
+        }
+
+        FlushIfTooManyDeferredFrees();
     }
 
     private long RoundUpToCluster(long offset) => (offset + _g.ClusterMask) & ~_g.ClusterMask;
@@ -154,7 +177,7 @@ public sealed partial class Qcow2Image
 
             if (release)
             {
-                ReleaseEntry(old, cluster + i);
+                ReleaseEntry(old);
             }
 
             WriteL2(table, index, newEntry);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Vessel.Storage.Host;
 using Vessel.Storage.Qcow2.Compression;
@@ -30,7 +31,8 @@ public sealed partial class Qcow2Image : DiskImage
     private readonly Qcow2Geometry _g;
     private readonly TableCache _l2Cache;
     private readonly Lock _lock = new();
-    private readonly List<(long Offset, long Length)> _deferredFrees = [];
+    private List<(long Offset, long Length)> _deferredFrees = [];
+    private List<(long Offset, long Length)> _applyingFrees = [];
     private readonly List<long> _freedClusters = [];
     private readonly byte[] _cowBuffer;
     private readonly byte[] _tableBuffer;
@@ -331,12 +333,18 @@ public sealed partial class Qcow2Image : DiskImage
         // can be reused.
         _file.DataSync();
         _freedClusters.Clear();
-        foreach ((long offset, long length) in _deferredFrees)
+
+        // Taken off the list before applying: should a free fail half-way, the rest become leaks,
+        // never a second decrement.
+        (_deferredFrees, _applyingFrees) = (_applyingFrees, _deferredFrees);
+        _deferredFrees.Clear();
+        foreach ((long offset, long length) in _applyingFrees)
         {
             _refcounts.Free(offset, length);
         }
 
-        _deferredFrees.Clear();
+        _applyingFrees.Clear();
+
         PunchFreedClusters();
         _refcounts.WriteBack();
     }
@@ -421,13 +429,21 @@ public sealed partial class Qcow2Image : DiskImage
     private void WriteL1Range(int first, int last)
     {
         int count = last - first + 1;
-        var raw = new byte[count * 8];
-        for (int i = 0; i < count; i++)
+        byte[] raw = ArrayPool<byte>.Shared.Rent(count * 8);
+        try
         {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), _l1[first + i]);
+            for (int i = 0; i < count; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), _l1[first + i]);
+            }
+
+            _file.Write((long)_header.L1TableOffset + (first * 8L), raw.AsSpan(0, count * 8));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
         }
 
-        _file.Write((long)_header.L1TableOffset + (first * 8L), raw);
         _l1DirtyMin = int.MaxValue;
         _l1DirtyMax = -1;
     }

@@ -57,7 +57,9 @@ public sealed class PropertyTests : IDisposable
         var random = new Random(seed);
         var saved = new Dictionary<string, byte[]>();
 
-        // Debugging aid: VESSEL_PROPERTY_CHECK_EACH=1 checks consistency after every step.
+        // Debugging aids: VESSEL_PROPERTY_SEED=n picks another sequence; VESSEL_PROPERTY_CHECK_EACH=1
+        // checks consistency after every step, with VESSEL_PROPERTY_DISK_EACH=1 also of the file
+        // alone (a second, read-only instance) and VESSEL_PROPERTY_REOPEN_EACH=1 reopening each time.
         bool checkEachStep = Environment.GetEnvironmentVariable("VESSEL_PROPERTY_CHECK_EACH") == "1";
         var history = new List<string>();
         int snapshotCounter = 0;

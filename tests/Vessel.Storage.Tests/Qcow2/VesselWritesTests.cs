@@ -64,6 +64,8 @@ public sealed class VesselWritesTests : IDisposable
     [InlineData(512, 3, 16, false, false)]
     [InlineData(4096, 3, 1, false, false)]
     [InlineData(4096, 3, 64, false, false)]
+    [InlineData(16384, 3, 32, false, false)]
+    [InlineData(1024, 3, 2, false, false)]
     [InlineData(2 * 1024 * 1024, 3, 16, false, false)]
     [InlineData(65536, 2, 16, false, false)]
     [InlineData(65536, 3, 8, true, false)]

@@ -23,13 +23,14 @@ internal static class ImgBenchCommand
         var type = new Option<string?>("-t") { Description = "read or write, or a qemu-img cache mode (none, writeback, ...; Vessel always uses the host page cache)" };
         var write = new Option<bool>("-w") { Description = "Write instead of read" };
         var noBufferedAio = new Option<bool>("-n") { Description = "Accepted for qemu-img compatibility (native AIO); ignored" };
+        var aio = new Option<string?>("-i") { Description = "Accepted for qemu-img compatibility (AIO engine); ignored" };
         var pattern = new Option<int>("--pattern") { Description = "Byte written by write requests (default 0)" };
         var flushInterval = new Option<int>("--flush-interval") { Description = "Flush after every N write requests" };
         var noDrain = new Option<bool>("--no-drain") { Description = "Do not flush at the end" };
         var file = new Argument<string>("file") { Description = "The image" };
         var command = new Command("bench", "Time a series of read or write requests on an image, like qemu-img bench.")
         {
-            count, depth, format, offset, quiet, size, step, type, write, noBufferedAio, pattern, flushInterval, noDrain, file,
+            count, depth, format, offset, quiet, size, step, type, write, noBufferedAio, aio, pattern, flushInterval, noDrain, file,
         };
         command.SetAction(result =>
         {

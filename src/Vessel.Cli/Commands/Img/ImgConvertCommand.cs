@@ -16,10 +16,11 @@ internal static class ImgConvertCommand
         var progress = new Option<bool>("-p") { Description = "Show progress" };
         var options = new Option<string[]>("-o") { Description = "Target options, as for create" };
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Read the source even if another process has it open for writing" };
+        var cache = new Option<string>("-t") { Description = "Target cache mode: unsafe (default, as qemu-img: no final flush), or writeback/writethrough/none/directsync (flush before finishing)", DefaultValueFactory = _ => "unsafe" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
         var source = new Argument<string>("source") { Description = "The image to read" };
         var target = new Argument<string>("target") { Description = "The image to create" };
-        var command = new Command("convert", "Copy an image into a new one, of any format, optionally compressed.") { sourceFormat, targetFormat, compress, progress, options, forceShare, quiet, source, target };
+        var command = new Command("convert", "Copy an image into a new one, of any format, optionally compressed.") { sourceFormat, targetFormat, compress, progress, options, forceShare, cache, quiet, source, target };
         command.SetAction(result =>
         {
             ImageFormat format = ImgArguments.Format(result.GetValue(targetFormat)) ?? ImageFormat.Raw;
@@ -38,6 +39,12 @@ internal static class ImgConvertCommand
                 ImgArguments.CheckRawOptions(parsed);
             }
 
+            bool unsafeCache = result.GetValue(cache) switch
+            {
+                null or "unsafe" => true,
+                "writeback" or "writethrough" or "none" or "directsync" => false,
+                string other => throw new UserErrorException($"-t must be unsafe, writeback, writethrough, none or directsync, not '{other}'"),
+            };
             using ProgressBar? bar = result.GetValue(progress) && !result.GetValue(quiet) ? new ProgressBar() : null;
             ImageConverter.Convert(result.GetValue(source)!, result.GetValue(target)!, new ConvertOptions
             {
@@ -46,6 +53,7 @@ internal static class ImgConvertCommand
                 Compress = result.GetValue(compress),
                 Qcow2 = qcow2,
                 ForceShare = result.GetValue(forceShare),
+                UnsafeCache = unsafeCache,
                 Progress = bar?.Callback,
             });
             return 0;

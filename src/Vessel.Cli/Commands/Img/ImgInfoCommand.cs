@@ -23,7 +23,9 @@ internal static class ImgInfoCommand
             string path = result.GetValue(file)!;
             bool json = ImgOutput.IsJson(result.GetValue(output));
             ImageFormat? imageFormat = ImgArguments.Format(result.GetValue(format));
-            bool share = result.GetValue(forceShare);
+            // Like qemu-img info: no data I/O, so no lock is needed; -U is accepted for compatibility.
+            bool share = true;
+            _ = result.GetValue(forceShare);
             if (result.GetValue(chain))
             {
                 List<ImageInfo> infos = ImageInfo.ReadChain(path, imageFormat, share);
