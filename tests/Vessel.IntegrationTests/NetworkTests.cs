@@ -85,13 +85,14 @@ public sealed class NetworkTests
 
         using VesselProcess vm = StartWithNetwork("user");
 
-        // Host to guest: the host sends 16 MiB and closes; the guest hashes what arrives.
+        // Host to guest: the host sends 16 MiB and closes; the guest hashes what arrives. (BusyBox
+        // nc keeps the connection until its stdin ends too, hence the /dev/null.)
         Task send = Task.Run(() =>
         {
             using TcpClient client = server.AcceptTcpClient();
             client.GetStream().Write(download);
         });
-        string received = vm.RunCommand($"nc 10.0.2.2 {port} | sha256sum");
+        string received = vm.RunCommand($"nc 10.0.2.2 {port} </dev/null | sha256sum");
         await send.WaitAsync(TimeSpan.FromMinutes(2));
         Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(download)), received);
 
@@ -145,7 +146,7 @@ public sealed class NetworkTests
 
         second.SendLine("echo across-the-switch | nc -l -p 7000");
         Thread.Sleep(2000);
-        Assert.Equal("across-the-switch\n", first.RunCommand("nc 192.168.77.2 7000"));
+        Assert.Equal("across-the-switch\n", first.RunCommand("nc 192.168.77.2 7000 </dev/null"));
 
         first.SendLine("poweroff -f");
         second.SendLine("poweroff -f");
