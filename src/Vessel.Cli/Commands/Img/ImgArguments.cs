@@ -70,47 +70,17 @@ internal static class ImgArguments
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string text in texts)
         {
-            foreach (string part in SplitOptions(text))
+            foreach ((string rawKey, string? value) in KeyValueOptions.Parse(text))
             {
-                int equals = part.IndexOf('=');
-                string key = (equals < 0 ? part : part[..equals]).Trim();
-                string value = equals < 0 ? "on" : part[(equals + 1)..];
+                string key = rawKey.Trim();
                 if (key.Length > 0)
                 {
-                    result[key] = value;
+                    result[key] = value ?? "on";
                 }
             }
         }
 
         return result;
-    }
-
-    private static IEnumerable<string> SplitOptions(string text)
-    {
-        var current = new System.Text.StringBuilder();
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (text[i] == ',')
-            {
-                if (i + 1 < text.Length && text[i + 1] == ',')
-                {
-                    current.Append(',');
-                    i++;
-                    continue;
-                }
-
-                yield return current.ToString();
-                current.Clear();
-                continue;
-            }
-
-            current.Append(text[i]);
-        }
-
-        if (current.Length > 0)
-        {
-            yield return current.ToString();
-        }
     }
 
     public const string Qcow2OptionHelp =

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Vessel.Machine.DeviceTree;
 using Vessel.Machine.Devices;
+using static Vessel.Vmm.Boards.RiscvVirt.RiscvVirtMemoryMap;
 
 namespace Vessel.Vmm.Boards.RiscvVirt;
 
@@ -19,23 +20,8 @@ namespace Vessel.Vmm.Boards.RiscvVirt;
 /// </remarks>
 public static class RiscvVirtDeviceTree
 {
-    public const ulong TestBase = 0x10_0000;
-    public const ulong RtcBase = 0x10_1000;
-    public const ulong ClintBase = 0x200_0000;
-    public const ulong PlicBase = 0xc00_0000;
-    public const ulong UartBase = 0x1000_0000;
-    public const ulong VirtioBase = 0x1000_1000;
-    public const ulong VirtioStride = 0x1000;
-    public const int VirtioSlotCount = 8;
     public const int MaxHarts = 8;
 
-    public const uint UartIrq = 10;
-    public const uint RtcIrq = 11;
-    public const uint FirstVirtioIrq = 1;
-
-    private const ulong RtcSize = 0x1000;
-    private const ulong TestSize = 0x1000;
-    private const ulong UartSize = 0x100;
     private const int RngSeedLength = 32;
 
     /// <summary>The <c>stdout-path</c> of the UART console.</summary>
@@ -132,9 +118,9 @@ public static class RiscvVirtDeviceTree
         var seen = new HashSet<int>();
         foreach (int slot in options.VirtioSlots)
         {
-            if (slot is < 0 or >= VirtioSlotCount || !seen.Add(slot))
+            if (slot is < 0 or >= VirtioSlots || !seen.Add(slot))
             {
-                throw new ArgumentException($"Virtio-mmio slots are numbered 0 to {VirtioSlotCount - 1}, each used once; slot {slot} is not valid.", nameof(options));
+                throw new ArgumentException($"Virtio-mmio slots are numbered 0 to {VirtioSlots - 1}, each used once; slot {slot} is not valid.", nameof(options));
             }
         }
 
@@ -280,7 +266,7 @@ public static class RiscvVirtDeviceTree
         if (options.HasRtc)
         {
             fdt.BeginNode($"rtc@{RtcBase:x}");
-            fdt.PropertyU32("interrupts", RtcIrq);
+            fdt.PropertyU32("interrupts", (uint)RtcIrq);
             fdt.PropertyU32("interrupt-parent", plicPhandle);
             fdt.PropertyCells("reg", 0, (uint)RtcBase, 0, (uint)RtcSize);
             fdt.PropertyString("compatible", "google,goldfish-rtc");
@@ -290,7 +276,7 @@ public static class RiscvVirtDeviceTree
         if (options.HasUart)
         {
             fdt.BeginNode($"serial@{UartBase:x}");
-            fdt.PropertyU32("interrupts", UartIrq);
+            fdt.PropertyU32("interrupts", (uint)UartIrq);
             fdt.PropertyU32("interrupt-parent", plicPhandle);
             fdt.PropertyU32("clock-frequency", Uart16550.ClockFrequency);
             fdt.PropertyCells("reg", 0, (uint)UartBase, 0, (uint)UartSize);
@@ -312,7 +298,7 @@ public static class RiscvVirtDeviceTree
         {
             ulong address = VirtioBase + (ulong)slot * VirtioStride;
             fdt.BeginNode($"virtio_mmio@{address:x}");
-            fdt.PropertyU32("interrupts", FirstVirtioIrq + (uint)slot);
+            fdt.PropertyU32("interrupts", (uint)VirtioFirstIrq + (uint)slot);
             fdt.PropertyU32("interrupt-parent", plicPhandle);
             fdt.PropertyCells("reg", 0, (uint)address, 0, (uint)VirtioStride);
             fdt.PropertyString("compatible", "virtio,mmio");
