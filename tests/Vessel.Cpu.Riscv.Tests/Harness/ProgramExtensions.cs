@@ -85,7 +85,7 @@ public static class ProgramExtensions
 
     private static RiscvAssembler TrapRecorder(RiscvAssembler asm, string label, bool resume, ushort cause, ushort epc, ushort tval, bool machine)
     {
-        asm.Label(label);
+        asm.Align(4).Label(label); // xtvec.BASE is 4-byte aligned
         asm.LogCsr(cause).LogCsr(epc).LogCsr(tval);
         if (!resume)
         {
