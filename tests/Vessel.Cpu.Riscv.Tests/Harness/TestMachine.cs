@@ -91,6 +91,8 @@ public sealed class TestMachine : IDisposable
     /// <summary>
     /// Runs the harts round robin until hart 0 spins, the finisher is written or
     /// <paramref name="until"/> holds; fails the test after <paramref name="maxInstructions"/>.
+    /// The conditions are checked after each slice of instructions, never before the first, so
+    /// a hart parked in <c>wfi</c> in front of a spin still takes its interrupt first.
     /// </summary>
     public TestMachine Run(long maxInstructions = 1_000_000, Func<bool>? until = null)
     {
@@ -98,18 +100,6 @@ public sealed class TestMachine : IDisposable
         int idleRounds = 0;
         while (true)
         {
-            if (Device.FinisherValue is not null || (until is null ? IsSpinning(0) : until()))
-            {
-                return this;
-            }
-
-            if (InstructionsExecuted >= limit || idleRounds > 10_000)
-            {
-                throw new XunitException(
-                    $"the program did not stop within {maxInstructions} instructions; " +
-                    string.Join("; ", Processor.Harts.Select(h => h.DescribeState())));
-            }
-
             bool ran = false;
             foreach (Hart hart in Processor.Harts)
             {
@@ -124,6 +114,18 @@ public sealed class TestMachine : IDisposable
             }
 
             idleRounds = ran ? 0 : idleRounds + 1;
+            bool spinning = Hart.RunState == HartRunState.Running && IsSpinning(0);
+            if (Device.FinisherValue is not null || (until is null ? spinning : until()))
+            {
+                return this;
+            }
+
+            if (InstructionsExecuted >= limit || idleRounds > 10_000)
+            {
+                throw new XunitException(
+                    $"the program did not stop within {maxInstructions} instructions; " +
+                    string.Join("; ", Processor.Harts.Select(h => h.DescribeState())));
+            }
         }
     }
 
