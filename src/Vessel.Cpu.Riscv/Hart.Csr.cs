@@ -430,7 +430,7 @@ public sealed unsafe partial class Hart
             byte config = (byte)(value >> (8 * i));
             if ((config & 3) == 2)
             {
-                config &= 0xfe; // R=0, W=1 is reserved: clear W
+                config &= 0xfd; // R=0, W=1 is reserved: clear W (bit 1)
             }
 
             _pmpcfg[firstEntry + i] = (byte)(config & 0x9f);
