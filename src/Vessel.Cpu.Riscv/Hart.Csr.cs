@@ -317,8 +317,10 @@ public sealed unsafe partial class Hart
                 return true;
             }
 
-            case 0xb00: _instret = value; return true;
-            case 0xb02: _instret = value; return true;
+            // The CSR instruction itself counts as retired after this write; a write replaces
+            // that increment (Zicsr: "the write is done instead of the increment").
+            case 0xb00: _instret = value - 1; return true;
+            case 0xb02: _instret = value - 1; return true;
             case >= 0xb03 and <= 0xb1f: return true;
 
             default:
