@@ -285,7 +285,7 @@ public sealed unsafe partial class Hart
             case 0x305: _mtvec = LegalizeTvec(value); return true;
             case 0x306: _mcounteren = value & 0xffff_ffff; return true;
             case 0x30a: _menvcfg = value & 1; return true; // only FIOM; no Sstc, Svpbmt or CBO
-            case 0x320: _mcountinhibit = value & 0xffff_fffd; return true;
+            case 0x320: _mcountinhibit = value & 0xffff_fff8; return true; // CY and IR cannot be inhibited (WARL 0): they always count
             case >= 0x323 and <= 0x33f: return true;
             case 0x340: _mscratch = value; return true;
             case 0x341: _mepc = value & ~1UL; return true;
