@@ -167,6 +167,23 @@ public sealed class CsrTests
     }
 
     [Fact]
+    public void AnInhibitedInstretDoesNotCountOrTheInhibitBitReadsZero()
+    {
+        // mcountinhibit is WARL: an implementation may hardwire IR to zero, but if the bit
+        // sticks, minstret must stop counting.
+        using var machine = new TestMachine();
+        machine.Load(asm =>
+        {
+            asm.Li(T0, 1 << 2).Csrw(Csr.Mcountinhibit, T0).Csrr(S2, Csr.Mcountinhibit);
+            asm.Csrr(S3, Csr.Minstret).Nop().Nop().Nop().Csrr(S4, Csr.Minstret);
+            asm.Halt();
+        });
+        machine.Run();
+        bool inhibited = (machine.X(S2) & (1 << 2)) != 0;
+        Assert.Equal(inhibited ? 0UL : 4UL, machine.X(S4) - machine.X(S3));
+    }
+
+    [Fact]
     public void TimeReadsThePlatformTimer()
     {
         using var machine = new TestMachine();
