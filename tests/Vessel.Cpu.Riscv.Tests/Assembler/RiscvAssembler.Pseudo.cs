@@ -31,6 +31,10 @@ public sealed partial class RiscvAssembler
 
     public RiscvAssembler Bnez(Reg rs, string label) => Bne(rs, Reg.Zero, label);
 
+    public RiscvAssembler Bltz(Reg rs, string label) => Blt(rs, Reg.Zero, label);
+
+    public RiscvAssembler Bgez(Reg rs, string label) => Bge(rs, Reg.Zero, label);
+
     /// <summary>An endless loop on itself: where a test program stops (the harness detects it).</summary>
     public RiscvAssembler Spin() => Jal(Reg.Zero, 0);
 
