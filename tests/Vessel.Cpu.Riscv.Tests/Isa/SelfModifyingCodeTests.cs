@@ -74,6 +74,40 @@ public sealed class SelfModifyingCodeTests
     }
 
     [Fact]
+    public void CodePatchedByAnotherHartRunsAfterFenceIOnTheExecutingHart()
+    {
+        // Hart 0 writes data on the page first (it may keep a fast store path to it), hart 1 then
+        // runs code from that page, and hart 0 patches the code: hart 1, fencing each time,
+        // must eventually run the new instruction.
+        const ulong page = TestMachine.RamBase + 0x20_0000;
+        const ulong flags = page + 0x800;
+        using var machine = new TestMachine(hartCount: 2);
+        machine.Write(page, AddiA0(1));
+        machine.Write(page + 4, 0x0000_8067U); // ret
+        machine.Load(asm =>
+        {
+            asm.Csrr(T0, Csr.Mhartid).Li(S0, (long)page).Li(S1, (long)flags);
+            asm.Bnez(T0, "hart1");
+
+            asm.Li(T1, 7).Sd(T1, 8, S1);                         // a store to the page while it is data
+            asm.Li(T1, 1).Sd(T1, 0, S1);                         // let hart 1 start
+            asm.Label("wait").Ld(T1, 16, S1).Beqz(T1, "wait");   // hart 1 has run the code
+            asm.Li(T1, AddiA0(2)).Sw(T1, 0, S0);                 // patch it
+            asm.Halt();
+
+            asm.Label("hart1").Ld(T1, 0, S1).Beqz(T1, "hart1");
+            asm.Li(S2, 0);
+            asm.Label("again").FenceI().Jalr(Ra, S0, 0).Addi(S2, S2, 1);
+            asm.Li(T1, 1).Sd(T1, 16, S1);
+            asm.Li(T1, 2).Bne(A0, T1, "again");
+            asm.Halt();
+        });
+        machine.Run(maxInstructions: 2_000_000, until: () => machine.IsSpinning(0) && machine.IsSpinning(1));
+        Assert.Equal(2UL, machine.X(A0, hart: 1));
+        Assert.True(machine.X(S2, hart: 1) >= 1);
+    }
+
+    [Fact]
     public void CodeWrittenByADeviceIsSeenOnTheNextRun()
     {
         using var machine = new TestMachine();

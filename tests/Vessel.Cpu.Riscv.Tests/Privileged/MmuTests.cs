@@ -541,6 +541,7 @@ public sealed class MmuTests
             {
                 "all" => asm.SfenceVma(),
                 "asid" => asm.Li(A7, 0).SfenceVma(Zero, A7), // all addresses of ASID 0, the one in use
+                "address in superpage" => asm.Li(T0, (long)(va + 0x1000)).SfenceVma(T0), // another 4 KiB of the same leaf
                 _ => asm.SfenceVma(S0),
             };
             asm.Ld(S4, 0, S0);
@@ -550,6 +551,31 @@ public sealed class MmuTests
         Assert.Equal(0xaaaaUL, fixture.Machine.X(S2));
         Assert.Contains(fixture.Machine.X(S3), new[] { 0xaaaaUL, 0xbbbbUL });
         Assert.Equal(0xbbbbUL, fixture.Machine.X(S4));
+    }
+
+    [Fact]
+    public void AfterSfenceVmaRemappedCodeIsFetchedFromTheNewFrame()
+    {
+        // The function at a virtual address returns 1 from one frame and 2 from another.
+        using var fixture = new Fixture();
+        ulong va = DataVirtual, frameA = DataPhysical, frameB = DataPhysical + 0x1000;
+        fixture.Tables.Map(va, frameA, PageTableBuilder.Page4K, Pte.V | Pte.X | Pte.A);
+        fixture.Machine.Write(frameA, 0x0010_0513U);     // li a0, 1
+        fixture.Machine.Write(frameA + 4, 0x0000_8067U); // ret
+        fixture.Machine.Write(frameB, 0x0020_0513U);     // li a0, 2
+        fixture.Machine.Write(frameB + 4, 0x0000_8067U);
+        ulong pteAddress = fixture.Tables.EntryAddress(va, 0);
+        ulong newPte = fixture.Tables.ReadEntry(va, 0) + (0x1000 >> 2);
+        fixture.Load(asm =>
+        {
+            asm.Li(S0, (long)va).Jalr(Ra, S0, 0).Mv(S2, A0);
+            asm.Li(T0, (long)pteAddress).Li(T1, (long)newPte).Sd(T1, 0, T0).SfenceVma(S0);
+            asm.Jalr(Ra, S0, 0).Mv(S3, A0);
+        });
+        fixture.Machine.Run();
+        Assert.Empty(fixture.Faults());
+        Assert.Equal(1UL, fixture.Machine.X(S2));
+        Assert.Equal(2UL, fixture.Machine.X(S3));
     }
 
     [Fact]
