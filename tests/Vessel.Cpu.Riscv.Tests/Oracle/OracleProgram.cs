@@ -86,6 +86,25 @@ internal sealed class OracleProgram
         return differences == 0 && expected.Length == _lines.Count ? string.Empty : $"{differences} lines differ\n{report}";
     }
 
+    /// <summary>Prints f0..f31 and fcsr (clobbers a0, a1, ra, t0-t6; FS must be on).</summary>
+    public void DumpFloatRegisters(string what)
+    {
+        Asm.La(T6, "oracle.save");
+        for (int r = 0; r < 32; r++)
+        {
+            Asm.Fsd((FReg)r, 8 * r, T6);
+        }
+
+        Asm.Csrr(T5, Csr.Fcsr).Sd(T5, 8 * 32, T6);
+        Asm.Mv(A0, T6).Li(A1, 33).Jal(Ra, "oracle.print");
+        for (int r = 0; r < 32; r++)
+        {
+            _lines.Add($"{what}: f{r}");
+        }
+
+        _lines.Add($"{what}: fcsr");
+    }
+
     /// <summary>Prints <paramref name="count"/> doublewords starting at <paramref name="label"/> (clobbers a0, a1, ra, t0-t5).</summary>
     public void DumpMemory(string label, int count, Func<int, string> describe)
     {

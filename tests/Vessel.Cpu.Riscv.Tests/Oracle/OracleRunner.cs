@@ -4,7 +4,7 @@ namespace Vessel.Cpu.Riscv.Tests.Oracle;
 
 /// <summary>
 /// Runs one bare-metal image twice: under qemu-system-riscv64 (<c>-M virt -bios none</c>, the
-/// image as an ELF kernel, entered in M-mode at RAM base) and under Vessel's hart in a
+/// image as an ELF kernel, entered in M-mode at RAM base, the UART written to a file) and under Vessel's hart in a
 /// <see cref="TestMachine"/>, which maps the same UART and test finisher. Both print through the
 /// UART and power off through the finisher, so their outputs can be compared line by line.
 /// </summary>
@@ -36,12 +36,16 @@ internal static class OracleRunner
                 File.Copy(elf, Path.Combine(keep, "program.elf"), overwrite: true);
             }
 
+            // The UART goes to a file rather than to stdout: a pipe through -nographic's mux can
+            // lose the last bytes when the finisher ends QEMU, a file write cannot.
+            string uart = Path.Combine(directory, "uart.txt");
             (int exit, string output, string errors) = HostTools.Run(
                 HostTools.QemuSystem!,
-                ["-M", "virt", "-cpu", QemuCpu, "-smp", "1", "-m", "64M", "-bios", "none", "-nographic", "-kernel", elf],
+                ["-M", "virt", "-cpu", QemuCpu, "-smp", "1", "-m", "64M", "-bios", "none", "-display", "none", "-monitor", "none",
+                    "-serial", $"file:{uart}", "-kernel", elf],
                 QemuTimeout);
             Assert.True(exit == 0, $"qemu-system-riscv64 exited with {exit}: {errors}\n{output}");
-            return output.Replace("\r", string.Empty, StringComparison.Ordinal);
+            return File.ReadAllText(uart).Replace("\r", string.Empty, StringComparison.Ordinal);
         }
         finally
         {

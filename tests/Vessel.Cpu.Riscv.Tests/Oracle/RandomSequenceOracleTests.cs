@@ -13,7 +13,7 @@ namespace Vessel.Cpu.Riscv.Tests.Oracle;
 /// </summary>
 public sealed class RandomSequenceOracleTests(ITestOutputHelper output)
 {
-    private const int Blocks = 120;
+    private const int Blocks = 200;
     private const int InstructionsPerBlock = 48;
     private const int DataSize = 512;
     private const Reg MemoryBase = S0; // x8: reachable by the compressed loads and stores
