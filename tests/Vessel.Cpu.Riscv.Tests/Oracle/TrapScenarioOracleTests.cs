@@ -29,13 +29,14 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
     private const ulong DataVirtual = 0x1_0000_0000;
     private const ulong UserAlias = 0x4000_0000;
     private const ulong Unmapped = 0x0180_0000; // a hole in the virt board's memory map
+    private const ulong Terapage = 0x0000_0100_0000_0000;
 
     [QemuSystemFact]
     public void TrapScenariosMatchQemu()
     {
         var program = new ScenarioProgram();
         RiscvAssembler asm = program.Asm;
-        byte[] tables = BuildPageTables(out ulong satp, out Dictionary<string, ulong> pteAddresses);
+        byte[] tables = BuildPageTables(out ulong satp, out ulong satp48, out Dictionary<string, ulong> pteAddresses);
 
         IllegalEncodings(program);
         Breakpoints(program);
@@ -46,7 +47,7 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
         PrivilegedInstructions(program);
         CsrReadBack(program);
         Interrupts(program);
-        Translation(program, satp, pteAddresses);
+        Translation(program, satp, satp48, pteAddresses);
 
         byte[] image = program.Finish(a => a.Org(Tables).Bytes(tables));
         string qemu = OracleRunner.RunQemu(image);
@@ -301,7 +302,7 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
 
     // ------------------------------------------------------------------ Sv39
 
-    private static byte[] BuildPageTables(out ulong satp, out Dictionary<string, ulong> pteAddresses)
+    private static byte[] BuildPageTables(out ulong satp, out ulong satp48, out Dictionary<string, ulong> pteAddresses)
     {
         using var scratch = new TestMachine(ramSize: 8 << 20);
         var tables = new PageTableBuilder(scratch.Memory, Tables);
@@ -332,6 +333,19 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
             scratch.Memory.Write(DataPhysical + ((ulong)i * 0x1000) + 0x10, 0x0000_8067U); // ret
         }
 
+        // Sv48: the same pages through four levels, plus a 512 GiB leaf over physical 0.
+        var tables48 = new PageTableBuilder(scratch.Memory, Tables + 0x4_0000, levels: 4);
+        tables48.Map(TestMachine.RamBase, TestMachine.RamBase, PageTableBuilder.Page1G, Pte.Rwx);
+        tables48.Map(UserAlias, TestMachine.RamBase, PageTableBuilder.Page2M, Pte.Rwx | Pte.U);
+        for (int i = 0; i < pages.Length; i++)
+        {
+            ulong va = DataVirtual + ((ulong)i * PageTableBuilder.Page4K);
+            tables48.SetLeaf(va, 0, (((DataPhysical + ((ulong)i * 0x1000)) >> 12) << 10) | (ulong)pages[i].Flags);
+        }
+
+        tables48.Map(Terapage, 0, PageTableBuilder.Page512G, Pte.V | Pte.R | Pte.W | Pte.A | Pte.D);
+        satp48 = tables48.Satp();
+
         satp = tables.Satp();
         byte[] bytes = new byte[0x10_0000];
         scratch.Memory.ReadBytes(Tables, bytes);
@@ -343,7 +357,7 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
         "r" => 0, "rw" => 1, "x" => 2, "rwx" => 3, "ur" => 4, "urw" => 5, "ux" => 6, "w" => 7, "invalid" => 8, _ => 9,
     } * PageTableBuilder.Page4K + DataVirtual;
 
-    private static void Translation(ScenarioProgram program, ulong satp, Dictionary<string, ulong> pteAddresses)
+    private static void Translation(ScenarioProgram program, ulong satp, ulong satp48, Dictionary<string, ulong> pteAddresses)
     {
         RiscvAssembler asm = program.Asm;
         string[] names = ["r", "rw", "x", "rwx", "ur", "urw", "ux", "w", "invalid", "reserved"];
@@ -387,7 +401,22 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
             n++;
         }
 
+        void InS48(string name)
+        {
+            program.Scenario($"Sv48 from S: {name}");
+            asm.Li(T0, (long)satp48).Csrw(Csr.Satp, T0).SfenceVma();
+            program.Enter(PrivilegeLevel.Supervisor, $"sv48.{n}", $"sv48.{n}.back");
+            asm.Label($"sv48.{n}");
+            Accesses();
+            asm.Li(S0, (long)(Terapage + DataPhysical)).Ld(A0, 0, S0).Ld(A1, 0x7f8, S0);
+            asm.Li(S0, 0x0000_8000_0000_0000).Ld(A2, 0, S0); // not canonical in Sv48
+            asm.Ecall().Label($"sv48.{n}.back");
+            LogResults();
+            n++;
+        }
+
         InS("every page", 0);
+        InS48("every page, a terapage, a non-canonical address");
         InS("every page with SUM", Mstatus.Sum);
         InS("every page with MXR", Mstatus.Mxr);
 
