@@ -287,6 +287,11 @@ public sealed class TrapScenarioOracleTests(ITestOutputHelper output)
             program.ValueOfCsr(Csr.Mie);
         }
 
+        program.Scenario("wfi with a pending interrupt masked by mstatus.MIE continues without a trap");
+        asm.Li(T0, 1 << 1).Csrs(Csr.Mip, T0).Csrw(Csr.Mie, T0).Wfi().Li(A0, 0x3f1);
+        program.Value(A0);
+        program.ValueOfCsr(Csr.Mip);
+
         program.Scenario("delegated interrupt taken in U with SIE clear, vectored stvec");
         asm.La(T0, "vectors").Ori(T0, T0, 1).Csrw(Csr.Stvec, T0);
         asm.Li(T0, 1 << 1).Csrw(Csr.Mideleg, T0).Csrw(Csr.Mie, T0).Csrs(Csr.Mip, T0);
