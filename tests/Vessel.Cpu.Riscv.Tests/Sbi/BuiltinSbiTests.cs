@@ -288,6 +288,71 @@ public sealed class BuiltinSbiTests
     }
 
     [Fact]
+    public void ARemoteSfenceVmaMakesTheOtherHartSeeANewMapping()
+    {
+        // Both harts translate the same page; hart 1 reads it (filling its TLB), hart 0 repoints
+        // the PTE and asks the SBI to fence hart 1, after which hart 1 must read the new frame.
+        const ulong tables = TestMachine.RamBase + 0x80_0000, frameA = TestMachine.RamBase + 0x40_0000, frameB = frameA + 0x1000;
+        const ulong va = 0x1_0000_0000, flags = Data + 0x8000; // (not in the same TLB slot as va)
+        using var fixture = new Fixture();
+        var builder = new PageTableBuilder(fixture.Machine.Memory, tables);
+        builder.Map(TestMachine.RamBase, TestMachine.RamBase, PageTableBuilder.Page1G, Pte.Rwx);
+        builder.Map(TestMachine.TestDeviceBase, TestMachine.TestDeviceBase, PageTableBuilder.Page4K, Pte.V | Pte.R | Pte.W | Pte.A | Pte.D);
+        builder.Map(va, frameA, PageTableBuilder.Page4K, Pte.V | Pte.R | Pte.A);
+        fixture.Machine.Write(frameA, 0xaaUL);
+        fixture.Machine.Write(frameB, 0xbbUL);
+        ulong pteAddress = builder.EntryAddress(va, 0), newPte = builder.ReadEntry(va, 0) + (0x1000 >> 2);
+        fixture.Start(asm =>
+        {
+            asm.Li(T0, (long)builder.Satp()).Csrw(Csr.Satp, T0).SfenceVma();
+            asm.Li(S0, (long)flags).Li(S1, (long)va);
+            asm.La(A1, "secondary").Li(A0, 1).Li(A2, 0).Li(A7, Hsm).Li(A6, 0).Ecall();
+            asm.Label("wait").Ld(T1, 0, S0).Beqz(T1, "wait");
+            asm.Li(T0, (long)pteAddress).Li(T1, (long)newPte).Sd(T1, 0, T0);
+            Call(asm, Rfence, 1, 0b10, 0, (long)va, 0x1000);   // remote sfence.vma for hart 1
+            asm.Li(T1, 1).Sd(T1, 8, S0);
+            asm.Label("wait.done").Ld(T1, 16, S0).Beqz(T1, "wait.done");
+            asm.Halt();
+
+            asm.Label("secondary").Li(T0, (long)builder.Satp()).Csrw(Csr.Satp, T0).SfenceVma();
+            asm.Li(S0, (long)flags).Li(S1, (long)va);
+            asm.Ld(S2, 0, S1).Ld(S2, 0, S1);                  // used twice: surely in the TLB
+            asm.Li(T1, 1).Sd(T1, 0, S0);
+            asm.Label("wait.fence").Ld(T1, 8, S0).Beqz(T1, "wait.fence");
+            asm.Ld(S3, 0, S1);
+            asm.Li(T1, 1).Sd(T1, 16, S0);
+            asm.Halt();
+        });
+        fixture.Machine.Run(until: () => fixture.Machine.IsSpinning(0) && fixture.Machine.IsSpinning(1));
+        Assert.Equal(0UL, fixture.Machine.Log[0]);
+        Assert.Equal(0xaaUL, fixture.Machine.X(S2, hart: 1));
+        Assert.Equal(0xbbUL, fixture.Machine.X(S3, hart: 1));
+    }
+
+    [Fact]
+    public void HartSuspendWaitsForAnInterruptAndReturnsSuccess()
+    {
+        using var fixture = new Fixture();
+        fixture.Platform.Now = 0;
+        fixture.Start(asm =>
+        {
+            asm.Li(T0, 1 << 5).Csrs(Csr.Sie, T0);             // STIE, with sstatus.SIE clear: wake, no trap
+            Call(asm, Time, 0, 100);                          // due later
+            Call(asm, Hsm, 3, 0, 0, 0);                       // default retentive suspend
+            Call(asm, Hsm, 3, 0x8000_0000, 0, 0);             // non-retentive: not supported here
+            asm.Halt();
+        });
+        fixture.Machine.Run(until: () => fixture.Machine.Hart.RunState == HartRunState.WaitingForInterrupt);
+        Assert.Equal(2, fixture.Machine.Log.Count);            // only set_timer has returned
+
+        fixture.Platform.Now = 100;
+        fixture.Machine.Hart.SetPin(Vessel.Machine.Interrupts.RiscvInterruptBits.MachineTimer, true); // the comparator fires
+        fixture.Machine.Run();
+        Assert.Equal([0UL, 0UL, 0UL, 0UL], fixture.Machine.Log.Take(4));
+        Assert.Contains(fixture.Machine.Log[4], new[] { NotSupported, InvalidParameter });
+    }
+
+    [Fact]
     public void EcallsFromUserModeStillTrapToTheKernel()
     {
         using var fixture = new Fixture();
