@@ -50,27 +50,3 @@ internal static class HostTools
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 }
-
-/// <summary>A fact that needs the GNU RISC-V assembler (Debian binutils-riscv64-linux-gnu); skipped with the reason where it is missing.</summary>
-public sealed class GnuAssemblerFactAttribute : FactAttribute
-{
-    public GnuAssemblerFactAttribute()
-    {
-        if (HostTools.GnuAssembler is null || HostTools.ObjCopy is null)
-        {
-            Skip = "needs riscv64-linux-gnu-as and riscv64-linux-gnu-objcopy (apt-get install binutils-riscv64-linux-gnu)";
-        }
-    }
-}
-
-/// <summary>A fact that needs qemu-system-riscv64 (Debian qemu-system-misc); skipped with the reason where it is missing.</summary>
-public sealed class QemuSystemFactAttribute : FactAttribute
-{
-    public QemuSystemFactAttribute()
-    {
-        if (HostTools.QemuSystem is null)
-        {
-            Skip = "needs qemu-system-riscv64 (apt-get install qemu-system-misc, see scripts/setup)";
-        }
-    }
-}
