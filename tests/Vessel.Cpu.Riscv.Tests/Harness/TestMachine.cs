@@ -27,12 +27,22 @@ public sealed class TestMachine : IDisposable
     /// <summary>Instructions a hart runs between two checks of the stop conditions.</summary>
     private const int Slice = 256;
 
-    public TestMachine(int hartCount = 1, ulong ramSize = 16 << 20)
+    /// <summary>
+    /// The engine machines use unless told otherwise: the interpreter, or the one named by the
+    /// VESSEL_CPU_TEST_ENGINE environment variable (e.g. <c>Jit</c>), so the whole suite can be
+    /// run again under another engine.
+    /// </summary>
+    public static readonly ExecutionEngine DefaultEngine =
+        Enum.TryParse(Environment.GetEnvironmentVariable("VESSEL_CPU_TEST_ENGINE"), ignoreCase: true, out ExecutionEngine engine)
+            ? engine
+            : ExecutionEngine.Interpreter;
+
+    public TestMachine(int hartCount = 1, ulong ramSize = 16 << 20, ExecutionEngine? engine = null)
     {
         Memory = new GuestMemory(RamBase, ramSize);
         Bus = new MmioBus();
         Clock = new VirtualClock();
-        Processor = new RiscvProcessor(Memory, Bus, Clock, hartCount);
+        Processor = new RiscvProcessor(Memory, Bus, Clock, hartCount) { Engine = engine ?? DefaultEngine };
         Device = new TestDevice();
         Uart = new UartSink();
         Bus.Map(TestDeviceBase, 0x1000, Device, "test");
