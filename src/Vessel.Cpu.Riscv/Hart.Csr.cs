@@ -285,7 +285,7 @@ public sealed unsafe partial class Hart
             case 0x305: _mtvec = LegalizeTvec(value); return true;
             case 0x306: _mcounteren = value & 0xffff_ffff; return true;
             case 0x30a: _menvcfg = value & 1; return true; // only FIOM; no Sstc, Svpbmt or CBO
-            case 0x320: _mcountinhibit = value & 0xffff_fffd; return true;
+            case 0x320: _mcountinhibit = value & 0xffff_fff8; return true; // CY and IR cannot be inhibited (WARL 0): they always count
             case >= 0x323 and <= 0x33f: return true;
             case 0x340: _mscratch = value; return true;
             case 0x341: _mepc = value & ~1UL; return true;
@@ -317,8 +317,10 @@ public sealed unsafe partial class Hart
                 return true;
             }
 
-            case 0xb00: _instret = value; return true;
-            case 0xb02: _instret = value; return true;
+            // The CSR instruction itself counts as retired after this write; a write replaces
+            // that increment (Zicsr: "the write is done instead of the increment").
+            case 0xb00: _instret = value - 1; return true;
+            case 0xb02: _instret = value - 1; return true;
             case >= 0xb03 and <= 0xb1f: return true;
 
             default:
@@ -430,7 +432,7 @@ public sealed unsafe partial class Hart
             byte config = (byte)(value >> (8 * i));
             if ((config & 3) == 2)
             {
-                config &= 0xfe; // R=0, W=1 is reserved: clear W
+                config &= 0xfd; // R=0, W=1 is reserved: clear W (bit 1)
             }
 
             _pmpcfg[firstEntry + i] = (byte)(config & 0x9f);
