@@ -17,7 +17,8 @@ public sealed class NetworkTests
 
     private static VesselProcess StartWithNetwork(string net)
     {
-        VesselProcess vm = ReferenceGuest.StartInitramfs("--net", net);
+        // Quiet: the kernel's link messages would otherwise land in the middle of command output.
+        VesselProcess vm = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--net", net);
         vm.WaitFor(ReferenceGuest.Prompt);
         string lease = vm.RunCommand("udhcpc -i eth0 -n -q 2>&1 | tail -1");
         Assert.Contains("lease of 10.0.2.15 obtained", lease);
@@ -133,8 +134,8 @@ public sealed class NetworkTests
             Thread.Sleep(100);
         }
 
-        using VesselProcess first = ReferenceGuest.StartInitramfs("--net", $"switch,path={socket},mac=52:54:00:00:00:01");
-        using VesselProcess second = ReferenceGuest.StartInitramfs("--net", $"switch,path={socket},mac=52:54:00:00:00:02");
+        using VesselProcess first = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--net", $"switch,path={socket},mac=52:54:00:00:00:01");
+        using VesselProcess second = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--net", $"switch,path={socket},mac=52:54:00:00:00:02");
         foreach ((VesselProcess vm, string address) in new[] { (first, "192.168.77.1"), (second, "192.168.77.2") })
         {
             vm.WaitFor(ReferenceGuest.Prompt);

@@ -71,7 +71,9 @@ public sealed partial class RiscvVirtDeviceTreeBootTests
                 || line.Contains("16550A", StringComparison.Ordinal)
                 || line.Contains("goldfish_rtc", StringComparison.Ordinal)
                 || line.Contains("rtc0", StringComparison.Ordinal)
-                || line.StartsWith("smp: Brought up", StringComparison.Ordinal)
+                // How many harts the kernel found in the tree ("smp: Brought up N CPUs" would
+                // also count a secondary hart that timed out coming online on a loaded host).
+                || line.Contains("RCU restricting CPUs", StringComparison.Ordinal)
                 || line.StartsWith("Machine model:", StringComparison.Ordinal)
                 || line.StartsWith("printk: console [ttyS0]", StringComparison.Ordinal))
             {

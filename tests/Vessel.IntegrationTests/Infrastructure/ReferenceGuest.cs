@@ -6,13 +6,19 @@ public static class ReferenceGuest
     public const string Prompt = "/ # ";
     public const string InitramfsCommandLine = "console=ttyS0 panic=-1";
 
+    /// <summary>The same, with kernel messages kept off the console so they cannot interleave with command output.</summary>
+    public const string QuietInitramfsCommandLine = "console=ttyS0 panic=-1 quiet";
+
     /// <summary>Starts <c>vessel run</c> with the reference kernel and initramfs and any extra options.</summary>
-    public static VesselProcess StartInitramfs(params string[] extraOptions)
+    public static VesselProcess StartInitramfs(params string[] extraOptions) => StartInitramfsWith(InitramfsCommandLine, extraOptions);
+
+    /// <summary>Starts <c>vessel run</c> with the reference kernel and initramfs, a command line and extra options.</summary>
+    public static VesselProcess StartInitramfsWith(string commandLine, params string[] extraOptions)
     {
         var arguments = new List<string>
         {
             "run", "--kernel", TestPaths.GuestKernel, "--initrd", TestPaths.GuestInitrd,
-            "--append", InitramfsCommandLine,
+            "--append", commandLine,
         };
         arguments.AddRange(extraOptions);
         return VesselProcess.Start([.. arguments]);
