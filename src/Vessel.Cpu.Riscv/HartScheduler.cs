@@ -13,6 +13,9 @@ public sealed class HartScheduler
     /// <summary>Instructions a hart runs before the scheduler looks at timers and other harts.</summary>
     public const int SliceInstructions = 20_000;
 
+    /// <summary>The longest an idle scheduler sleeps before looking again (a safety net for lost wake-ups).</summary>
+    private const int MaxSleepMilliseconds = 100;
+
     private readonly RiscvProcessor _processor;
     private readonly Func<int, ulong> _updateTimer;
     private readonly Action _betweenSlices;
@@ -80,13 +83,14 @@ public sealed class HartScheduler
             if (!anyRan && !_stopRequested)
             {
                 ulong now = clock.Now;
-                TimeSpan wait = nextDeadline == ulong.MaxValue
-                    ? TimeSpan.FromMilliseconds(100)
-                    : VirtualClock.ToTimeSpan(nextDeadline > now ? nextDeadline - now : 0);
-                if (wait > TimeSpan.Zero)
+                if (nextDeadline > now)
                 {
+                    // Waits take whole milliseconds; round up, or the last millisecond before
+                    // every timer deadline would be spent spinning through zero-length waits.
+                    double milliseconds = VirtualClock.ToTimeSpan(nextDeadline - now).TotalMilliseconds;
+                    int timeout = (int)Math.Min(Math.Ceiling(milliseconds), MaxSleepMilliseconds);
                     Sleeps++;
-                    _processor.Activity.WaitOne(wait < TimeSpan.FromMilliseconds(100) ? wait : TimeSpan.FromMilliseconds(100));
+                    _processor.Activity.WaitOne(timeout);
                 }
             }
         }
