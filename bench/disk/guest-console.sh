@@ -82,8 +82,12 @@ vm_cmd() {
   vm_sequence=$(( vm_sequence + 1 ))
   local tag="@@$vm_sequence-"
   start=$vm_offset
-  printf '%s; echo %s$?\n' "$command" "$tag" >&"$vm_fd"
-  vm_wait "${tag}[0-9]+" "$timeout"
+  # A command put in the background ends with '&', which takes no ';' after it.
+  local separator='; '
+  [ "${command: -1}" = '&' ] && separator=' '
+  printf '%s%secho %s$?\n' "$command" "$separator" "$tag" >&"$vm_fd"
+  vm_wait "${tag}[0-9]+|sh: syntax error" "$timeout"
+  [ "$vm_match" != "sh: syntax error" ] || { vm_tail; die "the guest shell did not understand '$command'"; }
   vm_status="${vm_match#"$tag"}"
   # What lies between the typed line's echo and the status line is the command's output.
   vm_output=$(tail -c +"$(( start + 1 ))" "$vm_log" | head -c "$(( vm_offset - start ))" | tr -d '\r' \
