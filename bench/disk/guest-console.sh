@@ -5,8 +5,9 @@
 #
 # How a command's end is found: vm_cmd types `CMD; echo @@N-$?`. The echo of the typed line
 # shows `@@N-$?` literally, the shell's output shows `@@N-<status>`, so the pattern `@@N-[0-9]+`
-# matches only the latter. Commands must stay short: BusyBox's line editor wraps lines past
-# the console width and the wrapped echo would no longer be one line.
+# matches only the latter (a command ending in '&' gets ` echo`, without the ';'). Commands
+# must stay short (vm_cmd refuses more than 58 characters): BusyBox's line editor wraps lines
+# past the console's 80 columns, and a wrapped echo would no longer be one line.
 #
 # The caller sets $vm_work (a private temporary directory) and calls vm_cleanup from its EXIT trap.
 
@@ -77,7 +78,7 @@ vm_wait() {
 # typed line, carriage returns removed), vm_status its exit status. Dies when the command
 # fails unless the third argument is "may-fail".
 vm_cmd() {
-  local command="$1" timeout="${2:-120}" may_fail="${3:-}" start line
+  local command="$1" timeout="${2:-120}" may_fail="${3:-}" start
   [ "${#command}" -le 58 ] || die "vm_cmd: '$command' is too long for the console's line editor (keep it under 59 characters)"
   vm_sequence=$(( vm_sequence + 1 ))
   local tag="@@$vm_sequence-"
@@ -98,13 +99,6 @@ vm_cmd() {
     vm_tail
     die "guest command '$command' failed with status $vm_status"
   fi
-}
-
-# vm_type LINE: types a line without waiting for anything (for commands that run in the
-# background of the guest shell, or stay in the foreground while the host works).
-vm_type() {
-  [ "${#1}" -le 70 ] || die "vm_type: '$1' is too long for the console's line editor"
-  printf '%s\n' "$1" >&"$vm_fd"
 }
 
 # vm_stop [TIMEOUT_SECONDS]: powers the guest off and checks the VM process ends with code 0.
