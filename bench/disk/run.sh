@@ -24,7 +24,7 @@
 #   BENCH_MEMORY=1G                             # guest RAM (default: the image size + 192M)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$root/bench/disk/guest-console.sh"
+source "$root/bench/lib/guest-console.sh"
 
 engine="${VESSEL_ENGINE:-interpreter}"
 size="${BENCH_DISK_SIZE:-256M}"

@@ -21,7 +21,7 @@
 #   BENCH_MEMORY=512M                          # guest RAM (default: the size + 192M, at least 256M)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$root/bench/disk/guest-console.sh"
+source "$root/bench/lib/guest-console.sh"
 host_end="$root/bench/network/host-end.py"
 
 engine="${VESSEL_ENGINE:-interpreter}"

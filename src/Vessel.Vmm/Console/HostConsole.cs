@@ -41,8 +41,16 @@ public sealed class HostConsole : IDisposable
     public event Action? QuitRequested;
 
     /// <summary>Creates a console on this process's stdin and stdout.</summary>
+    /// <remarks>
+    /// The file descriptors are read and written directly: .NET's console stream for a terminal
+    /// stdin is line-edited (it echoes and returns whole lines), which would swallow Ctrl-A x
+    /// and every key the guest should see as it is typed.
+    /// </remarks>
     public static HostConsole OpenStandardStreams() =>
-        new(System.Console.OpenStandardInput(), System.Console.OpenStandardOutput(), useRawTerminal: true);
+        new(OpenDescriptor(0, FileAccess.Read), OpenDescriptor(1, FileAccess.Write), useRawTerminal: true);
+
+    private static FileStream OpenDescriptor(int fd, FileAccess access) =>
+        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>Sets the device that receives input; input typed before that waits.</summary>
     public void Attach(IConsoleInput target)

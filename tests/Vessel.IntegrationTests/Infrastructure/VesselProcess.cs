@@ -49,16 +49,19 @@ public sealed class VesselProcess : IDisposable
         }
     }
 
-    public static VesselProcess Start(params string[] arguments)
+    public static VesselProcess Start(params string[] arguments) =>
+        StartProgram("dotnet", [TestPaths.CliAssembly, .. arguments]);
+
+    /// <summary>Starts any program with its console on pipes (e.g. vessel under a wrapper).</summary>
+    public static VesselProcess StartProgram(string program, params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(TestPaths.CliAssembly);
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
