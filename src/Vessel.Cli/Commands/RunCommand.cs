@@ -21,7 +21,7 @@ internal static class RunCommand
         engine.AcceptOnlyFromAmong("interpreter", "jit");
         var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
         var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
-        var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio (hvc0; add console=hvc0 to --append)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
+        var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio-console (add console=hvcN to --append; hvc1 with the reference kernel, whose SBI console is hvc0)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
         consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
         var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
         var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
