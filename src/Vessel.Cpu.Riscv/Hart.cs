@@ -178,7 +178,7 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
                 continue;
             }
 
-            executed += Interpret(budget - executed);
+            executed += _translation is null ? Interpret(budget - executed) : RunTranslated(budget - executed);
         }
 
         return executed;

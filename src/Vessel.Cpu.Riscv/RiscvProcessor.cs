@@ -1,4 +1,5 @@
 using Vessel.Cpu.Riscv.Decoding;
+using Vessel.Cpu.Riscv.Jit;
 using Vessel.Cpu.Riscv.Sbi;
 using Vessel.Machine.Bus;
 using Vessel.Machine.Memory;
@@ -14,6 +15,7 @@ public sealed class RiscvProcessor : IDisposable
 {
     private readonly Hart[] _harts;
     private readonly AutoResetEvent _activity = new(false);
+    private ExecutionEngine _engine = ExecutionEngine.Interpreter;
 
     public RiscvProcessor(GuestMemory memory, MmioBus bus, VirtualClock clock, int hartCount)
     {
@@ -44,7 +46,33 @@ public sealed class RiscvProcessor : IDisposable
     public IReadOnlyList<Hart> Harts => _harts;
 
     /// <summary>Which engine runs guest code; set before the first instruction.</summary>
-    public ExecutionEngine Engine { get; set; } = ExecutionEngine.Interpreter;
+    public ExecutionEngine Engine
+    {
+        get => _engine;
+        set
+        {
+            _engine = value;
+            UseTranslator(value == ExecutionEngine.Jit ? TranslatorOptions.Default : null);
+        }
+    }
+
+    /// <summary>The dynamic translator's statistics, when the engine is <see cref="ExecutionEngine.Jit"/>.</summary>
+    public TranslatorStatistics? TranslatorStatistics => Translator?.GetStatistics();
+
+    /// <summary>The dynamic translator, when the engine is <see cref="ExecutionEngine.Jit"/>.</summary>
+    internal Translator? Translator { get; private set; }
+
+    /// <summary>Runs the harts through a translator with <paramref name="options"/>, or interprets only (null).</summary>
+    internal void UseTranslator(TranslatorOptions? options)
+    {
+        Translator?.Dispose();
+        Translator = options is null ? null : new Translator(Memory, DecodeCache, _harts, options);
+        DecodeCache.PageInvalidated = Translator is null ? null : Translator.OnPageInvalidated;
+        foreach (Hart hart in _harts)
+        {
+            hart.SetTranslator(Translator);
+        }
+    }
 
     /// <summary>The built-in SBI, when the machine boots without a firmware file.</summary>
     public BuiltinSbi? Firmware { get; private set; }
@@ -82,6 +110,16 @@ public sealed class RiscvProcessor : IDisposable
 
     public void Dispose()
     {
+        if (Translator is not null)
+        {
+            if (Environment.GetEnvironmentVariable("VESSEL_STATS") == "1")
+            {
+                Console.Error.WriteLine($"vessel: {Translator.GetStatistics()}");
+            }
+
+            Translator.Dispose();
+        }
+
         foreach (Hart hart in _harts)
         {
             hart.Dispose();

@@ -30,6 +30,12 @@ public sealed class DecodeCache : ICodeWriteObserver
         memory.CodeWriteObserver = this;
     }
 
+    /// <summary>
+    /// Told, with the page address, whenever a code page's decoded instructions are dropped
+    /// (a write to the page, or <see cref="Clear"/>): the translator drops its translations of it.
+    /// </summary>
+    public Action<ulong>? PageInvalidated { get; set; }
+
     /// <summary>Number of code-page invalidations so far (statistics).</summary>
     public long Invalidations { get; private set; }
 
@@ -64,6 +70,8 @@ public sealed class DecodeCache : ICodeWriteObserver
             Array.Clear(page);
             Invalidations++;
         }
+
+        PageInvalidated?.Invoke(pageAddress);
     }
 
     /// <summary>Forgets every decoded instruction (fence.i on a system without coherent tracking, reset).</summary>
@@ -73,8 +81,10 @@ public sealed class DecodeCache : ICodeWriteObserver
         {
             if (_pages[i] is { } page)
             {
+                ulong pageAddress = _memory.Base + ((ulong)i << GuestMemory.PageShift);
                 Array.Clear(page);
-                _memory.ClearCodePage(_memory.Base + ((ulong)i << GuestMemory.PageShift));
+                _memory.ClearCodePage(pageAddress);
+                PageInvalidated?.Invoke(pageAddress);
             }
         }
     }

@@ -1,0 +1,36 @@
+namespace Vessel.Cpu.Riscv.Jit;
+
+/// <summary>How the dynamic translator tiers and bounds its work.</summary>
+public sealed record TranslatorOptions
+{
+    /// <summary>
+    /// Times a block entry is executed by the interpreter before it is translated. Translating
+    /// costs far more than interpreting a block once (the .NET JIT compiles each method fully
+    /// optimised), so only code that proves hot is worth it.
+    /// </summary>
+    public int HotThreshold { get; init; } = 40;
+
+    /// <summary>
+    /// Whether blocks are compiled on a background thread while the interpreter keeps running
+    /// the guest (the default), or synchronously on the hart's thread (deterministic: tests).
+    /// </summary>
+    public bool Background { get; init; } = true;
+
+    /// <summary>Most guest instructions in one translated region.</summary>
+    public int MaxRegionInstructions { get; init; } = 384;
+
+    /// <summary>
+    /// Bound on the translation cache, in bytes of generated IL: when it is exceeded every
+    /// translation is dropped at once (as QEMU flushes its code buffer) and hot code is
+    /// translated again.
+    /// </summary>
+    public long CacheCapacityBytes { get; init; } = 48L * 1024 * 1024;
+
+    /// <summary>Compile requests waiting at most; beyond this, hot blocks stay interpreted for a while.</summary>
+    public int MaxQueuedRequests { get; init; } = 256;
+
+    public static TranslatorOptions Default { get; } = new();
+
+    /// <summary>Translate every block on first execution, synchronously: for differential tests.</summary>
+    public static TranslatorOptions Eager { get; } = new() { HotThreshold = 0, Background = false };
+}
