@@ -52,7 +52,7 @@ public sealed class RiscvProcessor : IDisposable
         set
         {
             _engine = value;
-            UseTranslator(value == ExecutionEngine.Jit ? TranslatorOptions.Default : null);
+            UseTranslator(value == ExecutionEngine.Jit ? TranslatorOptions.FromEnvironment() : null);
         }
     }
 

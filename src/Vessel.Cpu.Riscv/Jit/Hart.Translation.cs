@@ -43,6 +43,7 @@ public sealed unsafe partial class Hart
         int executed = 0;
         while (executed < budget)
         {
+            jit.Dispatches++;
             ulong pc = s->Pc;
             TranslatedBlock? block = jit.Lookup(_fetchMmuIndex, pc);
             if (block is null || !block.IsValid)
@@ -68,21 +69,33 @@ public sealed unsafe partial class Hart
 
                 if (function is null)
                 {
+                    // Cold: interpret up to the next jump, so that the next dispatch is at a block entry.
                     int interpreted = Interpret(budget - executed, stopAtJumps: true);
                     jit.InterpretedInstructions += interpreted;
-                    return executed + interpreted;
+                    executed += interpreted;
+                    if (!MayContinueDispatching())
+                    {
+                        break;
+                    }
+
+                    continue;
                 }
             }
 
             int result = function(this, s, budget - executed);
-            jit.BlockRuns++;
             if (result < 0)
             {
                 // A trap inside the block: it retired -result - 1 instructions before the one
                 // that trapped, which counts as executed but not retired (as in the interpreter).
                 _instret += (ulong)(-result - 1);
                 jit.TranslatedInstructions += -result;
-                return executed - result;
+                executed -= result;
+                if (!MayContinueDispatching())
+                {
+                    break;
+                }
+
+                continue;
             }
 
             int count = result & BlockExit.CountMask;
@@ -91,10 +104,15 @@ public sealed unsafe partial class Hart
             executed += count;
             if ((result & BlockExit.InterpretNextFlag) != 0)
             {
-                return executed + Interpret(1);
+                int interpreted = Interpret(1);
+                jit.InterpretedInstructions += interpreted;
+                executed += interpreted;
+                if (!MayContinueDispatching())
+                {
+                    break;
+                }
             }
-
-            if (_attention != 0)
+            else if (_attention != 0)
             {
                 break;
             }
@@ -102,6 +120,15 @@ public sealed unsafe partial class Hart
 
         return executed;
     }
+
+    /// <summary>
+    /// Whether the dispatcher may go on without returning to <see cref="Run"/>: nothing asks for
+    /// attention, the hart still runs, and no interrupt is both pending and enabled in mie
+    /// (without one, <see cref="Run"/> could not take an interrupt whatever the global enables,
+    /// which the interpreted instruction or a trap may have changed).
+    /// </summary>
+    private bool MayContinueDispatching() =>
+        _attention == 0 && RunState == HartRunState.Running && (ReadMip() & _mie) == 0;
 
     /// <summary>The block for the instruction at virtual address <paramref name="pc"/>, or null on a fetch fault.</summary>
     private TranslatedBlock? FindBlock(Translator translator, ulong pc)

@@ -35,7 +35,7 @@ internal sealed class HartTranslation
     public Translator Translator { get; }
 
     // Statistics, written by the hart's thread only.
-    public long BlockRuns;
+    public long Dispatches;
     public long JumpCacheMisses;
     public long TranslatedInstructions;
     public long InterpretedInstructions;

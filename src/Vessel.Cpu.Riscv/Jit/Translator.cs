@@ -175,12 +175,12 @@ internal sealed unsafe class Translator : IDisposable
     /// <summary>What the translator did so far, with the harts' dispatch counters.</summary>
     public TranslatorStatistics GetStatistics()
     {
-        long runs = 0, misses = 0, translated = 0, interpreted = 0;
+        long dispatches = 0, misses = 0, translated = 0, interpreted = 0;
         foreach (Hart hart in _harts)
         {
             if (hart.Translation is { } jit)
             {
-                runs += jit.BlockRuns;
+                dispatches += jit.Dispatches;
                 misses += jit.JumpCacheMisses;
                 translated += jit.TranslatedInstructions;
                 interpreted += jit.InterpretedInstructions;
@@ -197,7 +197,7 @@ internal sealed unsafe class Translator : IDisposable
             CompileFailures: Interlocked.Read(ref _compileFailures),
             FirstFailure: Volatile.Read(ref _firstFailure),
             RequestsDropped: Interlocked.Read(ref _requestsDropped),
-            BlockRuns: runs,
+            Dispatches: dispatches,
             JumpCacheMisses: misses,
             TranslatedInstructions: translated,
             InterpretedInstructions: interpreted);

@@ -31,6 +31,32 @@ public sealed record TranslatorOptions
 
     public static TranslatorOptions Default { get; } = new();
 
+    /// <summary>
+    /// <see cref="Default"/>, with tuning overrides from the environment for experiments:
+    /// <c>VESSEL_JIT_THRESHOLD</c> (hot threshold), <c>VESSEL_JIT_SYNC=1</c> (compile on the hart's
+    /// thread), <c>VESSEL_JIT_REGION</c> (instructions per region).
+    /// </summary>
+    public static TranslatorOptions FromEnvironment()
+    {
+        TranslatorOptions options = Default;
+        if (int.TryParse(Environment.GetEnvironmentVariable("VESSEL_JIT_THRESHOLD"), out int threshold) && threshold >= 0)
+        {
+            options = options with { HotThreshold = threshold };
+        }
+
+        if (Environment.GetEnvironmentVariable("VESSEL_JIT_SYNC") == "1")
+        {
+            options = options with { Background = false };
+        }
+
+        if (int.TryParse(Environment.GetEnvironmentVariable("VESSEL_JIT_REGION"), out int region) && region > 0)
+        {
+            options = options with { MaxRegionInstructions = region };
+        }
+
+        return options;
+    }
+
     /// <summary>Translate every block on first execution, synchronously: for differential tests.</summary>
     public static TranslatorOptions Eager { get; } = new() { HotThreshold = 0, Background = false };
 }

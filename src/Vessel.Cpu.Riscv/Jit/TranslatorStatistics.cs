@@ -11,13 +11,13 @@ public sealed record TranslatorStatistics(
     long CompileFailures,
     string? FirstFailure,
     long RequestsDropped,
-    long BlockRuns,
+    long Dispatches,
     long JumpCacheMisses,
     long TranslatedInstructions,
     long InterpretedInstructions)
 {
     /// <summary>Share of block dispatches found in the jump cache.</summary>
-    public double JumpCacheHitRate => BlockRuns + JumpCacheMisses == 0 ? 0 : 1 - ((double)JumpCacheMisses / (BlockRuns + JumpCacheMisses));
+    public double JumpCacheHitRate => Dispatches == 0 ? 0 : 1 - ((double)JumpCacheMisses / Dispatches);
 
     /// <summary>Share of executed instructions that ran as translated code.</summary>
     public double TranslatedShare => TranslatedInstructions + InterpretedInstructions == 0
@@ -27,7 +27,7 @@ public sealed record TranslatorStatistics(
     public override string ToString() =>
         $"jit: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
         $"in {TranslationTime.TotalSeconds:F2} s; {TranslatedShare:P1} of instructions translated; " +
-        $"{BlockRuns:N0} block runs, jump cache hit rate {JumpCacheHitRate:P1}; " +
+        $"{Dispatches:N0} dispatches, jump cache hit rate {JumpCacheHitRate:P1}; " +
         $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped" +
         (CompileFailures == 0 ? string.Empty : $"; {CompileFailures:N0} compile failures (first: {FirstFailure})");
 }
