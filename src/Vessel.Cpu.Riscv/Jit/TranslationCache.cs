@@ -5,52 +5,61 @@ namespace Vessel.Cpu.Riscv.Jit;
 /// <summary>
 /// The processor's blocks, keyed by guest physical address and shared by all harts (the code
 /// is position independent: it takes its virtual page from the pc, so every mapping of a page
-/// runs the same translation). Blocks are also listed per physical page so that a write to a
-/// page drops exactly the blocks translated from it. The cache is bounded by the IL it holds;
-/// past the bound everything is dropped at once.
+/// runs the same translation). Blocks live in one array per physical page of RAM, one slot per
+/// halfword, so that a lookup takes no lock and a write to a page drops exactly the blocks
+/// translated from it. The cache is bounded by the IL it holds; past the bound everything is
+/// dropped at once.
 /// </summary>
 internal sealed class TranslationCache
 {
+    private const int SlotsPerPage = (int)(GuestMemory.PageSize / 2);
+
     private readonly object _gate = new();
-    private readonly Dictionary<ulong, TranslatedBlock> _blocks = [];
-    private readonly Dictionary<ulong, List<TranslatedBlock>> _pages = [];
+    private readonly ulong _ramBase;
+    private readonly TranslatedBlock?[]?[] _pages;
     private readonly long _capacityBytes;
     private long _bytes;
+    private long _blocksInvalidated;
+    private long _flushes;
 
-    public TranslationCache(long capacityBytes)
+    public TranslationCache(GuestMemory memory, long capacityBytes)
     {
+        _ramBase = memory.Base;
+        _pages = new TranslatedBlock?[]?[memory.Size >> GuestMemory.PageShift];
         _capacityBytes = capacityBytes;
     }
 
-    /// <summary>Blocks invalidated by writes to their page (statistics).</summary>
-    public long BlocksInvalidated { get; private set; }
+    /// <summary>Translated blocks invalidated by writes to their page (statistics).</summary>
+    public long BlocksInvalidated => Interlocked.Read(ref _blocksInvalidated);
 
     /// <summary>Times the whole cache was dropped because it was full (statistics).</summary>
-    public long Flushes { get; private set; }
+    public long Flushes => Interlocked.Read(ref _flushes);
 
-    /// <summary>Bytes of IL held by live translations.</summary>
-    public long Bytes => Interlocked.Read(ref _bytes);
-
-    /// <summary>The block that starts at <paramref name="physicalAddress"/>, created cold if new.</summary>
+    /// <summary>
+    /// The block that starts at <paramref name="physicalAddress"/> (in RAM, even), created cold
+    /// if new.
+    /// </summary>
     public TranslatedBlock GetOrCreate(ulong physicalAddress)
     {
+        ulong offset = physicalAddress - _ramBase;
+        int pageIndex = (int)(offset >> GuestMemory.PageShift);
+        int slot = (int)(offset & (GuestMemory.PageSize - 1)) >> 1;
+        TranslatedBlock?[]? page = Volatile.Read(ref _pages[pageIndex]);
+        if (page is not null && Volatile.Read(ref page[slot]) is { } existing)
+        {
+            return existing;
+        }
+
         lock (_gate)
         {
-            if (_blocks.TryGetValue(physicalAddress, out TranslatedBlock? block))
+            page = _pages[pageIndex] ??= new TranslatedBlock?[SlotsPerPage];
+            TranslatedBlock? block = page[slot];
+            if (block is null)
             {
-                return block;
+                block = new TranslatedBlock(physicalAddress);
+                Volatile.Write(ref page[slot], block);
             }
 
-            block = new TranslatedBlock(physicalAddress);
-            _blocks.Add(physicalAddress, block);
-            ulong page = physicalAddress & ~(GuestMemory.PageSize - 1);
-            if (!_pages.TryGetValue(page, out List<TranslatedBlock>? list))
-            {
-                list = [];
-                _pages.Add(page, list);
-            }
-
-            list.Add(block);
             return block;
         }
     }
@@ -60,18 +69,23 @@ internal sealed class TranslationCache
     {
         lock (_gate)
         {
-            if (!_pages.Remove(page, out List<TranslatedBlock>? list))
+            int pageIndex = (int)((page - _ramBase) >> GuestMemory.PageShift);
+            TranslatedBlock?[]? blocks = _pages[pageIndex];
+            if (blocks is null)
             {
                 return;
             }
 
-            foreach (TranslatedBlock block in list)
+            Volatile.Write(ref _pages[pageIndex], null);
+            foreach (TranslatedBlock? block in blocks)
             {
-                block.Invalidate();
-                _blocks.Remove(block.PhysicalAddress);
-                if (block.Function is not null)
+                if (block is not null)
                 {
-                    BlocksInvalidated++;
+                    block.Invalidate();
+                    if (block.Function is not null)
+                    {
+                        Interlocked.Increment(ref _blocksInvalidated);
+                    }
                 }
             }
         }
@@ -83,20 +97,25 @@ internal sealed class TranslationCache
     /// </summary>
     public bool Account(int bytes) => Interlocked.Add(ref _bytes, bytes) <= _capacityBytes;
 
-    /// <summary>Drops every block (the cache is full, or the guest's code changed wholesale).</summary>
+    /// <summary>Drops every block (the cache is full).</summary>
     public void Flush()
     {
         lock (_gate)
         {
-            foreach (TranslatedBlock block in _blocks.Values)
+            for (int i = 0; i < _pages.Length; i++)
             {
-                block.Invalidate();
+                if (_pages[i] is { } blocks)
+                {
+                    Volatile.Write(ref _pages[i], null);
+                    foreach (TranslatedBlock? block in blocks)
+                    {
+                        block?.Invalidate();
+                    }
+                }
             }
 
-            _blocks.Clear();
-            _pages.Clear();
             Interlocked.Exchange(ref _bytes, 0);
-            Flushes++;
+            Interlocked.Increment(ref _flushes);
         }
     }
 }

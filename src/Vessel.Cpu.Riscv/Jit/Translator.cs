@@ -32,7 +32,7 @@ internal sealed unsafe class Translator : IDisposable
     private readonly GuestMemory _memory;
     private readonly DecodeCache _decodeCache;
     private readonly IReadOnlyList<Hart> _harts;
-    private readonly Queue<(TranslatedBlock Block, Region Region)> _queue = new();
+    private readonly LinkedList<(TranslatedBlock Block, Region Region)> _queue = new();
     private readonly Thread? _worker;
     private bool _stopping;
 
@@ -51,7 +51,7 @@ internal sealed unsafe class Translator : IDisposable
         _decodeCache = decodeCache;
         _harts = harts;
         Options = options;
-        Cache = new TranslationCache(options.CacheCapacityBytes);
+        Cache = new TranslationCache(memory, options.CacheCapacityBytes);
         if (options.Background)
         {
             _worker = new Thread(CompileLoop) { IsBackground = true, Name = "Vessel JIT" };
@@ -91,14 +91,16 @@ internal sealed unsafe class Translator : IDisposable
 
         lock (_queue)
         {
-            if (_queue.Count >= Options.MaxQueuedRequests)
+            // Newest first: under a backlog, what became hot last is what the guest runs now.
+            // The oldest requests make room and go back to the interpreter's counting.
+            _queue.AddFirst((block, region));
+            if (_queue.Count > Options.MaxQueuedRequests)
             {
+                _queue.Last!.Value.Block.ReturnToCold();
+                _queue.RemoveLast();
                 Interlocked.Increment(ref _requestsDropped);
-                block.ReturnToCold();
-                return;
             }
 
-            _queue.Enqueue((block, region));
             Monitor.Pulse(_queue);
         }
     }
@@ -130,7 +132,8 @@ internal sealed unsafe class Translator : IDisposable
                     return;
                 }
 
-                job = _queue.Dequeue();
+                job = _queue.First!.Value;
+                _queue.RemoveFirst();
             }
 
             Compile(job.Block, job.Region);
