@@ -88,8 +88,23 @@ internal sealed unsafe class BlockCompiler
         >= Opcode.Lui and <= Opcode.Sraw => true,
         Opcode.Fence => true,
         >= Opcode.Mul and <= Opcode.Remuw => true,
+        >= Opcode.LrW and <= Opcode.AmoMaxuD => true,
+        >= Opcode.Flw and <= Opcode.FmvDX => true,
         _ => false,
     };
+
+    private static bool IsAtomic(Opcode op) => op is >= Opcode.LrW and <= Opcode.AmoMaxuD;
+
+    private static bool IsFloat(Opcode op) => op is >= Opcode.Flw and <= Opcode.FmvDX;
+
+    /// <summary>Whether an F/D instruction reads integer register rs1 (address bases and conversions from integers).</summary>
+    private static bool FloatReadsInteger(Opcode op) => op is Opcode.Flw or Opcode.Fsw or Opcode.Fld or Opcode.Fsd
+        or Opcode.FcvtSW or Opcode.FcvtSWu or Opcode.FcvtSL or Opcode.FcvtSLu or Opcode.FmvWX
+        or Opcode.FcvtDW or Opcode.FcvtDWu or Opcode.FcvtDL or Opcode.FcvtDLu or Opcode.FmvDX;
+
+    /// <summary>Whether an F/D instruction writes integer register rd (conversions to integers, moves, compares, classify).</summary>
+    private static bool FloatWritesInteger(Opcode op) => op is >= Opcode.FcvtWS and <= Opcode.FleS
+        or >= Opcode.FcvtWD and <= Opcode.FleD;
 
     /// <summary>Compiles <paramref name="region"/>; <paramref name="ilBytes"/> receives the size of the IL (for the cache bound).</summary>
     public static BlockFunction Compile(Region region, ulong physicalAddress, out int ilBytes)
@@ -178,6 +193,23 @@ internal sealed unsafe class BlockCompiler
                 NoteWrite(ins.Rd);
                 break;
             case Opcode.Fence:
+                break;
+            case >= Opcode.LrW and <= Opcode.AmoMaxuD:
+                NoteRead(ins.Rs1);
+                NoteRead(ins.Rs2);
+                NoteWrite(ins.Rd);
+                break;
+            case >= Opcode.Flw and <= Opcode.FmvDX:
+                if (FloatReadsInteger(ins.Op))
+                {
+                    NoteRead(ins.Rs1);
+                }
+
+                if (FloatWritesInteger(ins.Op))
+                {
+                    NoteWrite(ins.Rd);
+                }
+
                 break;
             case >= Opcode.Beq and <= Opcode.Bgeu:
             case >= Opcode.Sb and <= Opcode.Sd:
@@ -512,6 +544,11 @@ internal sealed unsafe class BlockCompiler
             case Opcode.Fence:
                 // Harts on other host threads must see memory in RVWMO order.
                 _il.Emit(OpCodes.Call, s_memoryBarrier);
+                break;
+
+            case >= Opcode.LrW and <= Opcode.AmoMaxuD:
+            case >= Opcode.Flw and <= Opcode.FmvDX:
+                EmitHelperInstruction(index, ins);
                 break;
 
             default:
@@ -890,6 +927,72 @@ internal sealed unsafe class BlockCompiler
             _il.MarkLabel(fault);
             EmitFault(index);
         });
+    }
+
+    // ------------------------------------------------------------------ helper instructions
+
+    /// <summary>
+    /// An A or F/D instruction, run by the interpreter's code for it: the integer registers it
+    /// reads go to the state first, the one it writes comes back after (FP registers always
+    /// live in the state). It may fault, and its stores may hit code.
+    /// </summary>
+    private void EmitHelperInstruction(int index, Instruction ins)
+    {
+        bool atomic = IsAtomic(ins.Op);
+        if (atomic || FloatReadsInteger(ins.Op))
+        {
+            SpillRegister(ins.Rs1);
+        }
+
+        if (atomic)
+        {
+            SpillRegister(ins.Rs2);
+        }
+
+        (ulong low, ulong high) = Hart.Pack(ins);
+        Label fault = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldc_I8, (long)low);
+        _il.Emit(OpCodes.Ldc_I8, (long)high);
+        _il.Emit(OpCodes.Call, atomic ? Access.Atomic : Access.Float);
+        _il.Emit(OpCodes.Brfalse, fault);
+
+        if ((atomic || FloatWritesInteger(ins.Op)) && ins.Rd is > 0 and < 32)
+        {
+            EmitStatePointer(ins.Rd * sizeof(ulong));
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Stloc, _registers[ins.Rd]!);
+        }
+
+        if (atomic || ins.Op is Opcode.Fsw or Opcode.Fsd)
+        {
+            Label done = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, Access.CodeWritten);
+            _il.Emit(OpCodes.Brfalse, done);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Stfld, Access.CodeWritten);
+            _il.Emit(OpCodes.Br, ExitTo(_instructions[index].NextOffset, _remainingInBlock[index] - 1));
+            _il.MarkLabel(done);
+        }
+
+        _coldCode.Add(() =>
+        {
+            _il.MarkLabel(fault);
+            EmitFault(index);
+        });
+    }
+
+    /// <summary>Stores a register's local to the state, for code that reads registers there.</summary>
+    private void SpillRegister(int register)
+    {
+        if (register is > 0 and < 32)
+        {
+            EmitStatePointer(register * sizeof(ulong));
+            _il.Emit(OpCodes.Ldloc, _registers[register]!);
+            _il.Emit(OpCodes.Stind_I8);
+        }
     }
 
     // ------------------------------------------------------------------ operands

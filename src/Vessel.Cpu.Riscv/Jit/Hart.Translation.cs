@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using Vessel.Cpu.Riscv.Decoding;
 using Vessel.Cpu.Riscv.Jit;
 using Vessel.Cpu.Riscv.Mmu;
 using Vessel.Machine.Memory;
@@ -142,6 +144,39 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>
+    /// Runs one A-extension instruction for translated code, which stored the registers it
+    /// reads in the state and reloads the one it writes. False when it faulted (recorded).
+    /// </summary>
+    private bool TranslatedAtomic(ulong low, ulong high)
+    {
+        Instruction instruction = Unpack(low, high);
+        return ExecuteAtomic(in instruction);
+    }
+
+    /// <summary>Runs one F/D instruction for translated code, as <see cref="TranslatedAtomic"/>.</summary>
+    private bool TranslatedFloat(ulong low, ulong high)
+    {
+        Instruction instruction = Unpack(low, high);
+        return ExecuteFloat(in instruction);
+    }
+
+    /// <summary>Packs an instruction into two constants that translated code passes back to <see cref="Unpack"/>.</summary>
+    internal static (ulong Low, ulong High) Pack(in Instruction instruction)
+    {
+        ref readonly ulong words = ref Unsafe.As<Instruction, ulong>(ref Unsafe.AsRef(in instruction));
+        return (words, Unsafe.Add(ref Unsafe.AsRef(in words), 1));
+    }
+
+    private static Instruction Unpack(ulong low, ulong high)
+    {
+        Instruction instruction = default;
+        ref ulong words = ref Unsafe.As<Instruction, ulong>(ref instruction);
+        words = low;
+        Unsafe.Add(ref words, 1) = high;
+        return instruction;
+    }
+
+    /// <summary>
     /// The members of <see cref="Hart"/> that translated code reaches. Translated methods are
     /// <see cref="System.Reflection.Emit.DynamicMethod"/>s owned by <see cref="Hart"/>, so they
     /// may use its private state directly, as the interpreter does.
@@ -167,13 +202,17 @@ public sealed unsafe partial class Hart
         public static readonly MethodInfo LoadSlow = typeof(Hart).GetMethod(nameof(Hart.LoadSlow), Instance)!;
         public static readonly MethodInfo StoreSlow = typeof(Hart).GetMethod(nameof(Hart.StoreSlow), Instance)!;
         public static readonly MethodInfo RaisePendingFault = typeof(Hart).GetMethod(nameof(Hart.RaisePendingFault), Instance)!;
+        public static readonly MethodInfo Atomic = typeof(Hart).GetMethod(nameof(Hart.TranslatedAtomic), Instance)!;
+        public static readonly MethodInfo Float = typeof(Hart).GetMethod(nameof(Hart.TranslatedFloat), Instance)!;
 
         public static readonly int PcOffset = (int)System.Runtime.InteropServices.Marshal.OffsetOf<HartState>(nameof(HartState.Pc));
 
         static TranslatedCode()
         {
-            // The emitted TLB lookup scales the index by shifting: entries must stay 16 bytes.
-            if (sizeof(TlbEntry) != 16 || System.Runtime.InteropServices.Marshal.OffsetOf<TlbEntry>(nameof(TlbEntry.Addend)) != 8)
+            // The emitted TLB lookup scales the index by shifting: entries must stay 16 bytes;
+            // helper instructions travel as two 64-bit constants.
+            if (sizeof(TlbEntry) != 16 || System.Runtime.InteropServices.Marshal.OffsetOf<TlbEntry>(nameof(TlbEntry.Addend)) != 8 ||
+                sizeof(Instruction) != 16)
             {
                 throw new InvalidOperationException("TlbEntry's layout changed; update the translator's TLB lookup.");
             }

@@ -8,7 +8,7 @@ public sealed record TranslatorOptions
     /// costs far more than interpreting a block once (the .NET JIT compiles each method fully
     /// optimised), so only code that proves hot is worth it.
     /// </summary>
-    public int HotThreshold { get; init; } = 40;
+    public int HotThreshold { get; init; } = 1000;
 
     /// <summary>
     /// Whether blocks are compiled on a background thread while the interpreter keeps running

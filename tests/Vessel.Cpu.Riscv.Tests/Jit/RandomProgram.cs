@@ -255,7 +255,13 @@ public sealed class RandomProgram
     {
         int funct3 = _random.Next(4);
         int offset = _random.Next(-2048, 2048);
-        _code.Emit(_random.Next(2) == 0 ? Rv.Load(funct3, Destination(), 30, offset) : Rv.Store(funct3, Source(), 30, offset));
+        _code.Emit(_random.Next(5) switch
+        {
+            0 or 1 => Rv.Load(funct3, Destination(), 30, offset),
+            2 => Rv.Store(funct3, Source(), 30, offset),
+            3 => _random.Next(2) == 0 ? Rv.Fld(_random.Next(8), 30, offset) : Rv.Fsw(_random.Next(8), 30, offset),
+            _ => Rv.Amo(new[] { 0, 1, 2, 3 }[_random.Next(4)], _random.Next(2) == 0, Destination(), 30, Source()),
+        });
     }
 
     private void EmitForwardBranch()
