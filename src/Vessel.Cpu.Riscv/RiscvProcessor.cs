@@ -115,6 +115,10 @@ public sealed class RiscvProcessor : IDisposable
             if (Environment.GetEnvironmentVariable("VESSEL_STATS") == "1")
             {
                 Console.Error.WriteLine($"vessel: {Translator.GetStatistics()}");
+                Console.Error.WriteLine(
+                    $"vessel: GC: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, " +
+                    $"{GC.GetTotalPauseDuration().TotalSeconds:F2} s paused, {GC.GetTotalAllocatedBytes() / (1024 * 1024):N0} MiB allocated; " +
+                    $"process CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2} s");
             }
 
             Translator.Dispose();

@@ -26,10 +26,12 @@ internal sealed class HartTranslation
 
     private readonly Entry[] _entries = new Entry[Tables * TableSize];
 
+    /// <summary>Entries of older generations are stale: flushing the whole cache is one increment.</summary>
+    private uint _generation = 1;
+
     public HartTranslation(Translator translator)
     {
         Translator = translator;
-        FlushJumpCache();
     }
 
     public Translator Translator { get; }
@@ -44,21 +46,25 @@ internal sealed class HartTranslation
     public TranslatedBlock? Lookup(int mmuIndex, ulong pc)
     {
         ref Entry entry = ref EntryFor(mmuIndex, pc);
-        return entry.Pc == pc ? entry.Block : null;
+        return entry.Pc == pc && entry.Generation == _generation ? entry.Block : null;
     }
 
     public void Remember(int mmuIndex, ulong pc, TranslatedBlock block)
     {
         ref Entry entry = ref EntryFor(mmuIndex, pc);
         entry.Pc = pc;
+        entry.Generation = _generation;
         entry.Block = block;
     }
 
+    /// <summary>Drops every entry (the hart's TLB was flushed: satp write, global sfence.vma).</summary>
     public void FlushJumpCache()
     {
-        for (int i = 0; i < _entries.Length; i++)
+        if (++_generation == 0)
         {
-            _entries[i] = new Entry { Pc = ulong.MaxValue };
+            // Wrapped after 2^32 flushes: entries of generation 1 could come back to life.
+            Array.Clear(_entries);
+            _generation = 1;
         }
     }
 
@@ -68,7 +74,7 @@ internal sealed class HartTranslation
         int group = PageHash(virtualPage) << OffsetBits;
         for (int table = 0; table < Tables; table++)
         {
-            Array.Fill(_entries, new Entry { Pc = ulong.MaxValue }, (table * TableSize) + group, GroupSize);
+            Array.Clear(_entries, (table * TableSize) + group, GroupSize);
         }
     }
 
@@ -88,5 +94,6 @@ internal sealed class HartTranslation
     {
         public ulong Pc;
         public TranslatedBlock? Block;
+        public uint Generation; // 0 never matches: cleared entries are empty
     }
 }

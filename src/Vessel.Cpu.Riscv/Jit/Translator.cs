@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Vessel.Cpu.Riscv.Decoding;
 using Vessel.Machine.Memory;
@@ -39,7 +38,7 @@ internal sealed unsafe class Translator : IDisposable
     // Statistics (updated under Interlocked: the worker and harts both write some of them).
     private long _blocksTranslated;
     private long _regionInstructions;
-    private long _translationTicks;
+    private long _translationNanoseconds;
     private long _ilBytes;
     private long _compileFailures;
     private long _requestsDropped;
@@ -147,7 +146,7 @@ internal sealed unsafe class Translator : IDisposable
             return; // its page was written while it waited
         }
 
-        long start = Stopwatch.GetTimestamp();
+        long start = ThreadCpuTime.Nanoseconds();
         BlockFunction function;
         int ilBytes;
         try
@@ -164,7 +163,7 @@ internal sealed unsafe class Translator : IDisposable
             return;
         }
 
-        Interlocked.Add(ref _translationTicks, Stopwatch.GetTimestamp() - start);
+        Interlocked.Add(ref _translationNanoseconds, ThreadCpuTime.Nanoseconds() - start);
         Interlocked.Increment(ref _blocksTranslated);
         Interlocked.Add(ref _regionInstructions, region.Instructions.Length);
         Interlocked.Add(ref _ilBytes, ilBytes);
@@ -193,7 +192,7 @@ internal sealed unsafe class Translator : IDisposable
         return new TranslatorStatistics(
             BlocksTranslated: Interlocked.Read(ref _blocksTranslated),
             RegionInstructions: Interlocked.Read(ref _regionInstructions),
-            TranslationTime: Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _translationTicks)),
+            TranslationCpuTime: TimeSpan.FromTicks(Interlocked.Read(ref _translationNanoseconds) / 100),
             IlBytes: Interlocked.Read(ref _ilBytes),
             BlocksInvalidated: Cache.BlocksInvalidated,
             CacheFlushes: Cache.Flushes,

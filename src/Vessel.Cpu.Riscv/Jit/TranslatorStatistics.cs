@@ -4,7 +4,7 @@ namespace Vessel.Cpu.Riscv.Jit;
 public sealed record TranslatorStatistics(
     long BlocksTranslated,
     long RegionInstructions,
-    TimeSpan TranslationTime,
+    TimeSpan TranslationCpuTime,
     long IlBytes,
     long BlocksInvalidated,
     long CacheFlushes,
@@ -26,7 +26,7 @@ public sealed record TranslatorStatistics(
 
     public override string ToString() =>
         $"jit: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
-        $"in {TranslationTime.TotalSeconds:F2} s; {TranslatedShare:P1} of instructions translated; " +
+        $"in {TranslationCpuTime.TotalSeconds:F2} s of CPU; {TranslatedShare:P1} of instructions translated; " +
         $"{Dispatches:N0} dispatches, jump cache hit rate {JumpCacheHitRate:P1}; " +
         $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped" +
         (CompileFailures == 0 ? string.Empty : $"; {CompileFailures:N0} compile failures (first: {FirstFailure})");
