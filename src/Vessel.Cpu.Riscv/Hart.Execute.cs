@@ -42,12 +42,7 @@ public sealed unsafe partial class Hart
 
             // Safe: the slot index is at most PageSize/2 - 1, the length of every slot array.
             ref Instruction slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(slots!), (int)((pc & PageOffsetMask) >> 1));
-            Instruction ins;
-            if (slot.Op != Opcode.NotDecoded)
-            {
-                ins = slot;
-            }
-            else
+            if (!DecodeCache.TryRead(ref slot, out Instruction ins))
             {
                 if (!DecodeAt(pc, out bool cached, out Instruction uncached))
                 {

@@ -549,7 +549,7 @@ public sealed unsafe partial class Hart
         cached = true;
         uint bits = (low & 3) == 3 ? *(uint*)(_fetchHostPage + offset) : low;
         _decodeCache.EnsureCodePage(_fetchPhysicalPage);
-        _fetchSlots![offset >> 1] = Decoder.Decode(bits);
+        DecodeCache.Publish(ref _fetchSlots![offset >> 1], Decoder.Decode(bits));
         return true;
     }
 

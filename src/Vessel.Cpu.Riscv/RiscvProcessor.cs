@@ -98,13 +98,49 @@ public sealed class RiscvProcessor : IDisposable
 
     internal void NotifyActivity() => _activity.Set();
 
+    /// <summary>
+    /// Whether <see cref="HartScheduler"/> runs every hart on a host thread of its own (the
+    /// default, false, runs them round robin on one thread, deterministically).
+    /// <c>VESSEL_HART_THREADS=1</c> turns it on until the CLI has an option for it.
+    /// </summary>
+    public bool ThreadPerHart { get; set; } = Environment.GetEnvironmentVariable("VESSEL_HART_THREADS") == "1";
+
     private void OnPageBecameCode(ulong physicalPage)
     {
         // Every hart may hold a fast store entry for the page; drop them so stores to it are
-        // seen by the decode cache. Harts share one host thread for now, so this is done here.
+        // seen by the decode cache. A hart on another thread must have dropped them before the
+        // page is decoded, or a store it makes meanwhile would leave stale code behind; it
+        // drops all its store entries, which is rare enough (a page becomes code once).
+        Hart? self = null;
         foreach (Hart hart in _harts)
         {
-            hart.DropStoreEntriesFor(physicalPage);
+            if (!hart.RunsOnAnotherThread)
+            {
+                hart.DropStoreEntriesFor(physicalPage);
+                self ??= hart.OwnerThreadId != 0 ? hart : null;
+            }
+        }
+
+        foreach (Hart hart in _harts)
+        {
+            if (hart.RunsOnAnotherThread)
+            {
+                hart.WaitForStoreFlush(hart.PostStoreFlush(), self);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An SBI remote fence from <paramref name="caller"/>: <paramref name="target"/> performs
+    /// <paramref name="request"/> before its next instruction and, when it runs on another
+    /// thread, before this call returns, as the SBI specification requires.
+    /// </summary>
+    internal void RemoteFence(Hart caller, Hart target, RemoteRequest request)
+    {
+        long sequence = target.PostTrackedRequest(request);
+        if (target != caller && target.RunsOnAnotherThread)
+        {
+            target.WaitForRequest(sequence, caller);
         }
     }
 

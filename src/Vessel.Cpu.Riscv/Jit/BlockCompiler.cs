@@ -844,6 +844,11 @@ internal sealed unsafe class BlockCompiler
         Label done = _il.DefineLabel();
         EmitTlbLookup(ins, _loadTable, size, miss);
         EmitHostPointer();
+
+        // Volatile: guest memory is shared with other harts' threads, so the .NET JIT must not
+        // cache or hoist the access (a guest spinning on a flag must see it change). On x86-64
+        // this costs nothing: it is an ordinary move.
+        _il.Emit(OpCodes.Volatile);
         switch (ins.Op)
         {
             case Opcode.Lb: _il.Emit(OpCodes.Ldind_I1); _il.Emit(OpCodes.Conv_I8); break;
@@ -895,11 +900,13 @@ internal sealed unsafe class BlockCompiler
         LoadRegister(ins.Rs2);
         switch (size)
         {
-            case 1: _il.Emit(OpCodes.Conv_U1); _il.Emit(OpCodes.Stind_I1); break;
-            case 2: _il.Emit(OpCodes.Conv_U2); _il.Emit(OpCodes.Stind_I2); break;
-            case 4: _il.Emit(OpCodes.Conv_U4); _il.Emit(OpCodes.Stind_I4); break;
-            default: _il.Emit(OpCodes.Stind_I8); break;
+            case 1: _il.Emit(OpCodes.Conv_U1); break;
+            case 2: _il.Emit(OpCodes.Conv_U2); break;
+            case 4: _il.Emit(OpCodes.Conv_U4); break;
         }
+
+        _il.Emit(OpCodes.Volatile); // as for loads
+        _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
 
         _il.MarkLabel(done);
 
