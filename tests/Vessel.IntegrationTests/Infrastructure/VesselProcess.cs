@@ -49,7 +49,10 @@ public sealed class VesselProcess : IDisposable
         }
     }
 
-    public static VesselProcess Start(params string[] arguments)
+    public static VesselProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts the CLI with extra environment variables (settings that have no option yet).</summary>
+    public static VesselProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -58,6 +61,11 @@ public sealed class VesselProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(TestPaths.CliAssembly);
         foreach (string argument in arguments)
         {
