@@ -268,5 +268,54 @@ public sealed class DifferentialTests
         Assert.True(machine.Processor.TranslatorStatistics!.TranslatedInstructions > 1000);
     }
 
+    [Fact]
+    public void FullCacheIsFlushedAndCodeIsTranslatedAgain()
+    {
+        // A cache bound far below what the program needs: translations are dropped over and
+        // over while the harts keep running blocks from the jump cache.
+        var program = new RandomProgram(77, items: 400);
+        var options = new TranslatorOptions { HotThreshold = 0, Background = false, CacheCapacityBytes = 8 * 1024 };
+        MachineSnapshot state = Differential.Run(program.LoadInto, RandomProgram.EntryAddress, options);
+
+        using var machine = new TestMachine(Differential.DefaultRam, options);
+        program.LoadInto(machine);
+        machine.Hart.Reset(RandomProgram.EntryAddress);
+        machine.RunUntilIdle();
+        Assert.True(machine.Processor.TranslatorStatistics!.CacheFlushes > 2);
+        Assert.Equal(state.RamHash, machine.Capture().RamHash);
+    }
+
+    [Fact]
+    public void FloatingPointWithTheUnitOffIsAPreciseIllegalInstruction()
+    {
+        var code = new Code(Base);
+        Code.Label handler = code.NewLabel();
+        code.Emit(Rv.Auipc(5, 0));
+        code.Emit(handler, offset => Rv.Addi(5, 5, offset + 4));
+        code.Emit(Rv.Csrw(0x305, 5));
+        code.Li(6, 0).Li(7, 0);
+        Code.Label loop = code.NewLabel();
+        code.Bind(loop);
+        code.Emit(Rv.Addi(6, 6, 1));
+        code.Emit(Rv.Addi(8, 6, -10));
+        code.Emit(Rv.Bne(8, 0, 8));
+        code.Emit(Rv.FaddD(1, 2, 3)); // reached on the 10th iteration; mstatus.FS is off
+        code.Emit(Rv.Addi(7, 7, 1));
+        code.Emit(loop, offset => Rv.Jal(0, offset));
+        code.Bind(handler);
+        code.Emit(Rv.Csrr(20, 0x342));
+        code.Emit(Rv.Csrr(21, 0x341));
+        code.Emit(Rv.Csrr(22, 0x343));
+        code.Emit(Rv.Wfi());
+
+        MachineSnapshot state = Differential.Run(code);
+
+        Assert.Equal(2UL, state.Registers[20]);
+        Assert.Equal(Base + (ulong)loop.Position + 12, state.Registers[21]);
+        Assert.Equal((ulong)Rv.FaddD(1, 2, 3), state.Registers[22]);
+        Assert.Equal(10UL, state.Registers[6]);
+        Assert.Equal(9UL, state.Registers[7]);
+    }
+
     private static ulong Instret(MachineSnapshot state) => state.Control.Single(c => c.Key == "instret").Value;
 }
