@@ -128,9 +128,7 @@ public sealed unsafe partial class Hart
             || (RunState == HartRunState.WaitingForInterrupt && !InterruptPendingForWakeup());
         if (idle && _attention == 0)
         {
-            // Waits take whole milliseconds, and a shorter one would not wait at all: round up,
-            // or a hart whose timer is due in less than a millisecond spins until then.
-            _wakeup.Wait((int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 1, int.MaxValue));
+            _wakeup.Wait(HartScheduler.WholeMilliseconds(timeout));
         }
     }
 }

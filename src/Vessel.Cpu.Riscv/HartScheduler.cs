@@ -100,7 +100,7 @@ public sealed class HartScheduler
                 if (wait > TimeSpan.Zero)
                 {
                     _sleeps++;
-                    _processor.Activity.WaitOne(wait < TimeSpan.FromMilliseconds(100) ? wait : TimeSpan.FromMilliseconds(100));
+                    _processor.Activity.WaitOne(WholeMilliseconds(wait < s_maximumSleep ? wait : s_maximumSleep));
                 }
             }
         }
@@ -197,4 +197,10 @@ public sealed class HartScheduler
     }
 
     private static readonly TimeSpan s_maximumSleep = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Waits take whole milliseconds and a shorter one does not wait at all: rounding up keeps
+    /// a hart whose timer is due in less than a millisecond from spinning until then.
+    /// </summary>
+    internal static int WholeMilliseconds(TimeSpan wait) => (int)Math.Clamp(Math.Ceiling(wait.TotalMilliseconds), 1, int.MaxValue);
 }
