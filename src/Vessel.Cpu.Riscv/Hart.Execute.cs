@@ -13,8 +13,12 @@ namespace Vessel.Cpu.Riscv;
 /// </summary>
 public sealed unsafe partial class Hart
 {
-    /// <summary>Executes up to <paramref name="budget"/> instructions; returns how many were executed or trapped.</summary>
-    private int Interpret(int budget)
+    /// <summary>
+    /// Executes up to <paramref name="budget"/> instructions; returns how many were executed or
+    /// trapped. With <paramref name="stopAtJumps"/> it also returns after the first jump or taken
+    /// branch, so that the translator's dispatcher sees every block entry (<c>Jit/</c>).
+    /// </summary>
+    private int Interpret(int budget, bool stopAtJumps = false)
     {
         HartState* s = _s;
         ulong* x = s->X;
@@ -38,12 +42,7 @@ public sealed unsafe partial class Hart
 
             // Safe: the slot index is at most PageSize/2 - 1, the length of every slot array.
             ref Instruction slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(slots!), (int)((pc & PageOffsetMask) >> 1));
-            Instruction ins;
-            if (slot.Op != Opcode.NotDecoded)
-            {
-                ins = slot;
-            }
-            else
+            if (!DecodeCache.TryRead(ref slot, out Instruction ins))
             {
                 if (!DecodeAt(pc, out bool cached, out Instruction uncached))
                 {
@@ -65,7 +64,7 @@ public sealed unsafe partial class Hart
                 case Opcode.Jal:
                     x[ins.Rd] = next;
                     next = pc + (ulong)(long)ins.Imm;
-                    if (_attention != 0)
+                    if (_attention != 0 || stopAtJumps)
                     {
                         executed++;
                         pc = next;
@@ -78,7 +77,7 @@ public sealed unsafe partial class Hart
                     ulong target = (x[ins.Rs1] + (ulong)(long)ins.Imm) & ~1UL;
                     x[ins.Rd] = next;
                     next = target;
-                    if (_attention != 0)
+                    if (_attention != 0 || stopAtJumps)
                     {
                         executed++;
                         pc = next;
@@ -434,7 +433,7 @@ public sealed unsafe partial class Hart
         TakenBranch:
             pc = next;
             executed++;
-            if (_attention != 0)
+            if (_attention != 0 || stopAtJumps)
             {
                 goto Leave;
             }

@@ -96,6 +96,7 @@ public sealed unsafe partial class Hart
         _superpageLow = ulong.MaxValue;
         _superpageHigh = 0;
         InvalidateFetchPage();
+        _translation?.FlushJumpCache();
     }
 
     /// <summary>Drops the entries of translated contexts (S and U), keeping M-mode's identity entries.</summary>
@@ -109,6 +110,7 @@ public sealed unsafe partial class Hart
         _superpageLow = ulong.MaxValue;
         _superpageHigh = 0;
         InvalidateFetchPage();
+        _translation?.FlushJumpCache();
     }
 
     /// <summary>Drops the load entries of translated contexts (mstatus.MXR changed).</summary>
@@ -161,6 +163,8 @@ public sealed unsafe partial class Hart
         {
             InvalidateFetchPage();
         }
+
+        _translation?.FlushJumpCachePage(page);
     }
 
     /// <summary>
@@ -545,7 +549,7 @@ public sealed unsafe partial class Hart
         cached = true;
         uint bits = (low & 3) == 3 ? *(uint*)(_fetchHostPage + offset) : low;
         _decodeCache.EnsureCodePage(_fetchPhysicalPage);
-        _fetchSlots![offset >> 1] = Decoder.Decode(bits);
+        DecodeCache.Publish(ref _fetchSlots![offset >> 1], Decoder.Decode(bits));
         return true;
     }
 

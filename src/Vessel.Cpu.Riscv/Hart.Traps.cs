@@ -177,6 +177,7 @@ public sealed unsafe partial class Hart
         FlushTlb();
         SetPrivilege(PrivilegeLevel.Supervisor);
         RunState = HartRunState.Running;
+        _wakeup.Set(); // a hart with its own thread sleeps while stopped
     }
 
     /// <summary>Stops the hart until the SBI HSM extension starts it (secondary harts at boot).</summary>

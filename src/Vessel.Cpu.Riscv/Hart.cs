@@ -178,7 +178,7 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
                 continue;
             }
 
-            executed += Interpret(budget - executed);
+            executed += _translation is null ? Interpret(budget - executed) : RunTranslated(budget - executed);
         }
 
         return executed;
@@ -211,13 +211,7 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
     }
 
     /// <summary>Asks the hart, from any thread, to perform <paramref name="request"/> before its next instruction.</summary>
-    public void PostRemoteRequest(RemoteRequest request)
-    {
-        Interlocked.Or(ref _remoteRequests, (int)request);
-        _attention = 1;
-        _wakeup.Set();
-        _processor.NotifyActivity();
-    }
+    public void PostRemoteRequest(RemoteRequest request) => PostTrackedRequest(request);
 
     /// <summary>Signalled when the hart may have work to do; for schedulers that sleep.</summary>
     public WaitHandle WakeupHandle => _wakeup.WaitHandle;
@@ -229,6 +223,8 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
     {
         _attention = 0;
         _wakeup.Reset();
+        ServiceStoreFlushRequests();
+        long posted = Volatile.Read(ref _requestsPosted);
         int requests = Interlocked.Exchange(ref _remoteRequests, 0);
         if ((requests & (int)RemoteRequest.FlushTlb) != 0)
         {
@@ -244,6 +240,8 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
         {
             FlushStoreTlb();
         }
+
+        Volatile.Write(ref _requestsServiced, posted);
     }
 
     /// <summary>A one-line summary of the hart's control state, for diagnostics.</summary>

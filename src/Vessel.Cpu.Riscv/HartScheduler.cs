@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Vessel.Machine.Timing;
 
 namespace Vessel.Cpu.Riscv;
@@ -7,14 +8,14 @@ namespace Vessel.Cpu.Riscv;
 /// at a time. Between slices it lets the board update each hart's timer interrupt and flush
 /// buffered output; when every hart waits for an interrupt it sleeps until the next timer
 /// deadline or until a device raises an interrupt, so an idle guest costs the host nothing.
+/// With <see cref="RiscvProcessor.ThreadPerHart"/> every hart runs on a host thread of its own
+/// instead (as QEMU's MTTCG), each sleeping on its own in <c>wfi</c>, while the calling thread
+/// flushes output.
 /// </summary>
 public sealed class HartScheduler
 {
     /// <summary>Instructions a hart runs before the scheduler looks at timers and other harts.</summary>
     public const int SliceInstructions = 20_000;
-
-    /// <summary>The longest an idle scheduler sleeps before looking again (a safety net for lost wake-ups).</summary>
-    private const int MaxSleepMilliseconds = 100;
 
     private readonly RiscvProcessor _processor;
     private readonly Func<int, ulong> _updateTimer;
@@ -34,14 +35,18 @@ public sealed class HartScheduler
         _betweenSlices = betweenSlices;
     }
 
+    private long _instructions;
+    private long _rounds;
+    private long _sleeps;
+
     /// <summary>Total instructions executed (statistics).</summary>
-    public long InstructionsExecuted { get; private set; }
+    public long InstructionsExecuted => Interlocked.Read(ref _instructions);
 
-    /// <summary>Rounds over the harts (statistics).</summary>
-    public long Rounds { get; private set; }
+    /// <summary>Rounds over the harts (statistics; output flushes when harts have threads).</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
 
-    /// <summary>Times the scheduler slept because every hart was idle (statistics).</summary>
-    public long Sleeps { get; private set; }
+    /// <summary>Times the scheduler (or a hart's thread) slept because nothing was runnable (statistics).</summary>
+    public long Sleeps => Interlocked.Read(ref _sleeps);
 
     /// <summary>Makes <see cref="Run"/> return after the current slice. Thread-safe.</summary>
     public void RequestStop()
@@ -53,11 +58,17 @@ public sealed class HartScheduler
     /// <summary>Runs until <see cref="RequestStop"/> is called.</summary>
     public void Run()
     {
+        if (_processor.ThreadPerHart && _processor.Harts.Count > 1)
+        {
+            RunThreaded();
+            return;
+        }
+
         IReadOnlyList<Hart> harts = _processor.Harts;
         VirtualClock clock = _processor.Clock;
         while (!_stopRequested)
         {
-            Rounds++;
+            _rounds++;
             bool anyRan = false;
             ulong nextDeadline = ulong.MaxValue;
             for (int i = 0; i < harts.Count && !_stopRequested; i++)
@@ -74,7 +85,7 @@ public sealed class HartScheduler
                     continue;
                 }
 
-                InstructionsExecuted += hart.Run(SliceInstructions);
+                _instructions += hart.Run(SliceInstructions);
                 anyRan = true;
             }
 
@@ -83,16 +94,113 @@ public sealed class HartScheduler
             if (!anyRan && !_stopRequested)
             {
                 ulong now = clock.Now;
-                if (nextDeadline > now)
+                TimeSpan wait = nextDeadline == ulong.MaxValue
+                    ? TimeSpan.FromMilliseconds(100)
+                    : VirtualClock.ToTimeSpan(nextDeadline > now ? nextDeadline - now : 0);
+                if (wait > TimeSpan.Zero)
                 {
-                    // Waits take whole milliseconds; round up, or the last millisecond before
-                    // every timer deadline would be spent spinning through zero-length waits.
-                    double milliseconds = VirtualClock.ToTimeSpan(nextDeadline - now).TotalMilliseconds;
-                    int timeout = (int)Math.Min(Math.Ceiling(milliseconds), MaxSleepMilliseconds);
-                    Sleeps++;
-                    _processor.Activity.WaitOne(timeout);
+                    _sleeps++;
+                    _processor.Activity.WaitOne(WholeMilliseconds(wait < s_maximumSleep ? wait : s_maximumSleep));
                 }
             }
         }
     }
+
+    private void RunThreaded()
+    {
+        IReadOnlyList<Hart> harts = _processor.Harts;
+        ExceptionDispatchInfo? failure = null;
+        var threads = new Thread[harts.Count];
+        for (int i = 0; i < harts.Count; i++)
+        {
+            int index = i;
+            threads[i] = new Thread(() =>
+            {
+                try
+                {
+                    RunHart(index);
+                }
+                catch (Exception e)
+                {
+                    // A host bug: stop the machine and let Run report it on the caller's thread.
+                    Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+                    RequestStop();
+                }
+            })
+            {
+                Name = $"Vessel hart {i}",
+                IsBackground = true,
+            };
+            threads[i].Start();
+        }
+
+        while (!_stopRequested)
+        {
+            _rounds++;
+            _betweenSlices();
+            _processor.Activity.WaitOne(TimeSpan.FromMilliseconds(10));
+        }
+
+        foreach (Hart hart in harts)
+        {
+            hart.PostRemoteRequest(RemoteRequest.None); // wakes it, so that it sees the stop
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        _betweenSlices();
+        failure?.Throw();
+    }
+
+    /// <summary>One hart's thread: run slices, keep its timer current, sleep in wfi or while stopped.</summary>
+    private void RunHart(int index)
+    {
+        Hart hart = _processor.Harts[index];
+        VirtualClock clock = _processor.Clock;
+        hart.OwnerThreadId = Environment.CurrentManagedThreadId;
+        try
+        {
+            while (!_stopRequested)
+            {
+                if (hart.RunState == HartRunState.Stopped)
+                {
+                    hart.IdleUntilWork(s_maximumSleep);
+                    continue;
+                }
+
+                ulong deadline = _updateTimer(index);
+                if (hart.RunState == HartRunState.WaitingForInterrupt && !hart.InterruptPendingForWakeup())
+                {
+                    ulong now = clock.Now;
+                    TimeSpan wait = deadline == ulong.MaxValue
+                        ? s_maximumSleep
+                        : VirtualClock.ToTimeSpan(deadline > now ? deadline - now : 0);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        Interlocked.Increment(ref _sleeps);
+                        hart.IdleUntilWork(wait < s_maximumSleep ? wait : s_maximumSleep);
+                    }
+
+                    continue;
+                }
+
+                Interlocked.Add(ref _instructions, hart.Run(SliceInstructions));
+            }
+        }
+        finally
+        {
+            hart.OwnerThreadId = 0;
+        }
+    }
+
+    private static readonly TimeSpan s_maximumSleep = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Waits take whole milliseconds and a shorter one does not wait at all: rounding up keeps
+    /// a hart whose timer is due in less than a millisecond from spinning until then.
+    /// </summary>
+    internal static int WholeMilliseconds(TimeSpan wait) => (int)Math.Clamp(Math.Ceiling(wait.TotalMilliseconds), 1, int.MaxValue);
 }

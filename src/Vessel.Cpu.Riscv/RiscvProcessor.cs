@@ -1,4 +1,5 @@
 using Vessel.Cpu.Riscv.Decoding;
+using Vessel.Cpu.Riscv.Jit;
 using Vessel.Cpu.Riscv.Sbi;
 using Vessel.Machine.Bus;
 using Vessel.Machine.Memory;
@@ -14,6 +15,7 @@ public sealed class RiscvProcessor : IDisposable
 {
     private readonly Hart[] _harts;
     private readonly AutoResetEvent _activity = new(false);
+    private ExecutionEngine _engine = ExecutionEngine.Interpreter;
 
     public RiscvProcessor(GuestMemory memory, MmioBus bus, VirtualClock clock, int hartCount)
     {
@@ -44,7 +46,33 @@ public sealed class RiscvProcessor : IDisposable
     public IReadOnlyList<Hart> Harts => _harts;
 
     /// <summary>Which engine runs guest code; set before the first instruction.</summary>
-    public ExecutionEngine Engine { get; set; } = ExecutionEngine.Interpreter;
+    public ExecutionEngine Engine
+    {
+        get => _engine;
+        set
+        {
+            _engine = value;
+            UseTranslator(value == ExecutionEngine.Jit ? TranslatorOptions.FromEnvironment() : null);
+        }
+    }
+
+    /// <summary>The dynamic translator's statistics, when the engine is <see cref="ExecutionEngine.Jit"/>.</summary>
+    public TranslatorStatistics? TranslatorStatistics => Translator?.GetStatistics();
+
+    /// <summary>The dynamic translator, when the engine is <see cref="ExecutionEngine.Jit"/>.</summary>
+    internal Translator? Translator { get; private set; }
+
+    /// <summary>Runs the harts through a translator with <paramref name="options"/>, or interprets only (null).</summary>
+    internal void UseTranslator(TranslatorOptions? options)
+    {
+        Translator?.Dispose();
+        Translator = options is null ? null : new Translator(Memory, DecodeCache, _harts, options);
+        DecodeCache.PageInvalidated = Translator is null ? null : Translator.OnPageInvalidated;
+        foreach (Hart hart in _harts)
+        {
+            hart.SetTranslator(Translator);
+        }
+    }
 
     /// <summary>The built-in SBI, when the machine boots without a firmware file.</summary>
     public BuiltinSbi? Firmware { get; private set; }
@@ -70,18 +98,68 @@ public sealed class RiscvProcessor : IDisposable
 
     internal void NotifyActivity() => _activity.Set();
 
+    /// <summary>
+    /// Whether <see cref="HartScheduler"/> runs every hart on a host thread of its own (the
+    /// default, false, runs them round robin on one thread, deterministically).
+    /// <c>VESSEL_HART_THREADS=1</c> turns it on until the CLI has an option for it.
+    /// </summary>
+    public bool ThreadPerHart { get; set; } = Environment.GetEnvironmentVariable("VESSEL_HART_THREADS") == "1";
+
     private void OnPageBecameCode(ulong physicalPage)
     {
         // Every hart may hold a fast store entry for the page; drop them so stores to it are
-        // seen by the decode cache. Harts share one host thread for now, so this is done here.
+        // seen by the decode cache. A hart on another thread must have dropped them before the
+        // page is decoded, or a store it makes meanwhile would leave stale code behind; it
+        // drops all its store entries, which is rare enough (a page becomes code once).
+        Hart? self = null;
         foreach (Hart hart in _harts)
         {
-            hart.DropStoreEntriesFor(physicalPage);
+            if (!hart.RunsOnAnotherThread)
+            {
+                hart.DropStoreEntriesFor(physicalPage);
+                self ??= hart.OwnerThreadId != 0 ? hart : null;
+            }
+        }
+
+        foreach (Hart hart in _harts)
+        {
+            if (hart.RunsOnAnotherThread)
+            {
+                hart.WaitForStoreFlush(hart.PostStoreFlush(), self);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An SBI remote fence from <paramref name="caller"/>: <paramref name="target"/> performs
+    /// <paramref name="request"/> before its next instruction and, when it runs on another
+    /// thread, before this call returns, as the SBI specification requires.
+    /// </summary>
+    internal void RemoteFence(Hart caller, Hart target, RemoteRequest request)
+    {
+        long sequence = target.PostTrackedRequest(request);
+        if (target != caller && target.RunsOnAnotherThread)
+        {
+            target.WaitForRequest(sequence, caller);
         }
     }
 
     public void Dispose()
     {
+        if (Translator is not null)
+        {
+            if (Environment.GetEnvironmentVariable("VESSEL_STATS") == "1")
+            {
+                Console.Error.WriteLine($"vessel: {Translator.GetStatistics()}");
+                Console.Error.WriteLine(
+                    $"vessel: GC: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, " +
+                    $"{GC.GetTotalPauseDuration().TotalSeconds:F2} s paused, {GC.GetTotalAllocatedBytes() / (1024 * 1024):N0} MiB allocated; " +
+                    $"process CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2} s");
+            }
+
+            Translator.Dispose();
+        }
+
         foreach (Hart hart in _harts)
         {
             hart.Dispose();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vessel.Machine.Memory;
 
 namespace Vessel.Cpu.Riscv.Decoding;
@@ -30,14 +31,62 @@ public sealed class DecodeCache : ICodeWriteObserver
         memory.CodeWriteObserver = this;
     }
 
+    /// <summary>
+    /// Told, with the page address, whenever a code page's decoded instructions are dropped
+    /// (a write to the page, or <see cref="Clear"/>): the translator drops its translations of it.
+    /// </summary>
+    public Action<ulong>? PageInvalidated { get; set; }
+
+    private long _invalidations;
+
     /// <summary>Number of code-page invalidations so far (statistics).</summary>
-    public long Invalidations { get; private set; }
+    public long Invalidations => Interlocked.Read(ref _invalidations);
 
     /// <summary>The decoded slots of the RAM page that holds <paramref name="physicalAddress"/>.</summary>
     public Instruction[] GetPage(ulong physicalAddress)
     {
         ulong index = (physicalAddress - _memory.Base) >> GuestMemory.PageShift;
-        return _pages[index] ??= new Instruction[SlotsPerPage];
+        return Volatile.Read(ref _pages[index]) ?? CreatePage(index);
+    }
+
+    private Instruction[] CreatePage(ulong index)
+    {
+        // Harts on other threads may create the same page at once: all must use one array, or
+        // an invalidation would miss the copies the losers decode into.
+        var page = new Instruction[SlotsPerPage];
+        return Interlocked.CompareExchange(ref _pages[index], page, null) ?? page;
+    }
+
+    /// <summary>
+    /// Stores a decoded instruction into its slot so that a hart reading the slot on another
+    /// thread at the same time (<see cref="TryRead"/>) sees either "not decoded" or the whole
+    /// instruction: the second half is written first, then the half with the opcode, with
+    /// release semantics.
+    /// </summary>
+    public static void Publish(ref Instruction slot, in Instruction instruction)
+    {
+        ref ulong target = ref Unsafe.As<Instruction, ulong>(ref slot);
+        ref ulong source = ref Unsafe.As<Instruction, ulong>(ref Unsafe.AsRef(in instruction));
+        Unsafe.Add(ref target, 1) = Unsafe.Add(ref source, 1);
+        Volatile.Write(ref target, source);
+    }
+
+    /// <summary>Reads a slot written by <see cref="Publish"/>; false when it is not decoded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryRead(ref Instruction slot, out Instruction instruction)
+    {
+        ref ulong words = ref Unsafe.As<Instruction, ulong>(ref slot);
+        ulong head = Volatile.Read(ref words); // acquire: the second half is read after
+        instruction = default;
+        if ((ushort)head == (ushort)Opcode.NotDecoded)
+        {
+            return false; // Op is the first field of Instruction
+        }
+
+        ref ulong copy = ref Unsafe.As<Instruction, ulong>(ref instruction);
+        copy = head;
+        Unsafe.Add(ref copy, 1) = Unsafe.Add(ref words, 1);
+        return true;
     }
 
     /// <summary>
@@ -62,8 +111,10 @@ public sealed class DecodeCache : ICodeWriteObserver
         if (page is not null)
         {
             Array.Clear(page);
-            Invalidations++;
+            Interlocked.Increment(ref _invalidations);
         }
+
+        PageInvalidated?.Invoke(pageAddress);
     }
 
     /// <summary>Forgets every decoded instruction (fence.i on a system without coherent tracking, reset).</summary>
@@ -73,8 +124,10 @@ public sealed class DecodeCache : ICodeWriteObserver
         {
             if (_pages[i] is { } page)
             {
+                ulong pageAddress = _memory.Base + ((ulong)i << GuestMemory.PageShift);
                 Array.Clear(page);
-                _memory.ClearCodePage(_memory.Base + ((ulong)i << GuestMemory.PageShift));
+                _memory.ClearCodePage(pageAddress);
+                PageInvalidated?.Invoke(pageAddress);
             }
         }
     }

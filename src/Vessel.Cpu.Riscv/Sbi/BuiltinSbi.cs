@@ -114,7 +114,7 @@ public sealed class BuiltinSbi
             return (ErrorNotSupported, 0); // hypervisor fences: no H extension
         }
 
-        return ForEachHart(hart.GetRegister(10), hart.GetRegister(11), target => target.PostRemoteRequest(request));
+        return ForEachHart(hart.GetRegister(10), hart.GetRegister(11), target => _processor.RemoteFence(hart, target, request));
     }
 
     private (long, long) Hsm(long function, Hart hart)
@@ -287,8 +287,8 @@ public sealed class BuiltinSbi
                 Action<Hart> action = extension switch
                 {
                     4 => target => target.SetSoftwarePending(RiscvInterruptBits.SupervisorSoftware, true),
-                    5 => target => target.PostRemoteRequest(RemoteRequest.FenceI),
-                    _ => target => target.PostRemoteRequest(RemoteRequest.FlushTlb),
+                    5 => target => _processor.RemoteFence(hart, target, RemoteRequest.FenceI),
+                    _ => target => _processor.RemoteFence(hart, target, RemoteRequest.FlushTlb),
                 };
                 result = ForEachHart(mask, 0, action).Item1;
                 break;

@@ -49,11 +49,17 @@ public sealed class VesselProcess : IDisposable
         }
     }
 
-    public static VesselProcess Start(params string[] arguments) =>
-        StartProgram("dotnet", [TestPaths.CliAssembly, .. arguments]);
+    public static VesselProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts the CLI with extra environment variables (settings that have no option yet).</summary>
+    public static VesselProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartProgram(environment, "dotnet", [TestPaths.CliAssembly, .. arguments]);
 
     /// <summary>Starts any program with its console on pipes (e.g. vessel under a wrapper).</summary>
-    public static VesselProcess StartProgram(string program, params string[] arguments)
+    public static VesselProcess StartProgram(string program, params string[] arguments) =>
+        StartProgram(new Dictionary<string, string>(), program, arguments);
+
+    private static VesselProcess StartProgram(IReadOnlyDictionary<string, string> environment, string program, string[] arguments)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -62,6 +68,11 @@ public sealed class VesselProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);

@@ -1,0 +1,259 @@
+namespace Vessel.Cpu.Riscv.Tests.Jit;
+
+/// <summary>
+/// Programs that run in S-mode under Sv39 and change their own address space: remapping a page
+/// that holds translated code (with a one-page or a global <c>sfence.vma</c>), switching
+/// <c>satp</c>, running one physical page at two virtual addresses, faulting mid-block, and
+/// fetching an instruction that straddles into a page that is not executable. The M-mode trap
+/// handler stores mcause, mepc and mtval in x20..x22 and waits.
+/// </summary>
+public sealed class PagingDifferentialTests
+{
+    private const ulong Boot = TestMachine.RamBase;
+    private const ulong MachineHandler = Boot + 0x800;
+    private const ulong CodePhysical = Boot + 0x1_0000;
+    private const ulong TableArea = Boot + 0x4_0000;
+    private const ulong SecondTableArea = Boot + 0x6_0000;
+    private const ulong DataPhysical = Boot + 0x8_0000;
+
+    private const ulong CodeVirtual = 0x40_0000;
+    private const ulong FunctionVirtual = 0x50_0000;
+    private const ulong AliasVirtual = 0x60_0000;
+    private const ulong TableWindow = 0x7000_0000;
+    private const ulong DataVirtual = 0x80_0000;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RemappingAPageOfTranslatedCodeRunsTheNewCode(bool onePageFence)
+    {
+        var tables = new PageTables(TableArea);
+        MapCommon(tables);
+        ulong first = CodePhysical + 0x1000, second = CodePhysical + 0x2000;
+        tables.Map(FunctionVirtual, first);
+        ulong leaf = tables.LeafAddress(FunctionVirtual);
+
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)FunctionVirtual);
+        CallTenTimes(code);
+        code.Li(14, (long)(TableWindow + (leaf - TableArea))).Li(15, (long)PageTables.Leaf(second));
+        code.Emit(Rv.Sd(15, 14, 0));
+        code.Emit(onePageFence ? Rv.SfenceVma(13, 0) : Rv.SfenceVma(0, 0));
+        CallTenTimes(code);
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, tables.Satp);
+                tables.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(first, Function(1));
+                machine.Load(second, Function(100));
+            },
+            Boot);
+
+        Assert.Equal(1010UL, state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+    }
+
+    [Fact]
+    public void SwitchingSatpSwitchesCode()
+    {
+        var a = new PageTables(TableArea);
+        var b = new PageTables(SecondTableArea);
+        MapCommon(a);
+        MapCommon(b);
+        a.Map(FunctionVirtual, CodePhysical + 0x1000);
+        b.Map(FunctionVirtual, CodePhysical + 0x2000);
+
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)FunctionVirtual).Li(16, (long)b.Satp).Li(17, (long)a.Satp);
+        for (int round = 0; round < 3; round++)
+        {
+            CallTenTimes(code);
+            code.Emit(Rv.Csrw(0x180, 16));
+            CallTenTimes(code);
+            code.Emit(Rv.Csrw(0x180, 17));
+        }
+
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, a.Satp);
+                a.WriteTo(machine);
+                b.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(CodePhysical + 0x1000, Function(1));
+                machine.Load(CodePhysical + 0x2000, Function(100));
+            },
+            Boot);
+
+        Assert.Equal(3030UL, state.Registers[11]);
+    }
+
+    [Fact]
+    public void OnePhysicalPageAtTwoVirtualAddressesSeesItsOwnPc()
+    {
+        var tables = new PageTables(TableArea);
+        MapCommon(tables);
+        ulong shared = CodePhysical + 0x3000;
+        tables.Map(FunctionVirtual, shared);
+        tables.Map(AliasVirtual, shared);
+
+        // The function returns its own address (auipc) in x10.
+        var function = new Code(FunctionVirtual);
+        function.Emit(Rv.Auipc(10, 0));
+        function.Emit(Rv.Jalr(0, 1, 0));
+
+        var code = new Code(CodeVirtual);
+        Code.Label loop = code.NewLabel();
+        code.Li(11, 0).Li(12, 0).Li(13, (long)FunctionVirtual).Li(14, (long)AliasVirtual).Li(15, 5);
+        code.Bind(loop);
+        code.Emit(Rv.Jalr(1, 13, 0));
+        code.Emit(Rv.Add(11, 11, 10));
+        code.Emit(Rv.Jalr(1, 14, 0));
+        code.Emit(Rv.Add(12, 12, 10));
+        code.Emit(Rv.Addi(15, 15, -1));
+        code.Emit(loop, offset => Rv.Bne(15, 0, offset));
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, tables.Satp);
+                tables.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(shared, function.ToArray());
+            },
+            Boot);
+
+        Assert.Equal(5 * FunctionVirtual, state.Registers[11]);
+        Assert.Equal(5 * AliasVirtual, state.Registers[12]);
+    }
+
+    [Fact]
+    public void StorePageFaultInTheMiddleOfATranslatedLoop()
+    {
+        var tables = new PageTables(TableArea);
+        MapCommon(tables);
+        for (ulong page = 0; page < 4; page++)
+        {
+            tables.Map(DataVirtual + (page * 0x1000), DataPhysical + (page * 0x1000));
+        }
+
+        tables.Map(DataVirtual + 0x4000, DataPhysical + 0x4000, PageTables.Read | PageTables.Accessed);
+
+        var code = new Code(CodeVirtual);
+        Code.Label loop = code.NewLabel();
+        code.Li(5, (long)DataVirtual).Li(6, 0).Li(9, 0x1000);
+        code.Bind(loop);
+        code.Emit(Rv.Addi(6, 6, 1));
+        code.Emit(Rv.Sd(6, 5, 8));
+        code.Emit(Rv.Addi(7, 6, 100));
+        code.Emit(Rv.Add(5, 5, 9));
+        code.Emit(loop, offset => Rv.Jal(0, offset));
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, tables.Satp);
+                tables.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+            },
+            Boot);
+
+        Assert.Equal(15UL, state.Registers[20]); // store page fault
+        Assert.Equal(CodeVirtual + (ulong)loop.Position + 4, state.Registers[21]);
+        Assert.Equal(DataVirtual + 0x4008, state.Registers[22]);
+        Assert.Equal(5UL, state.Registers[6]);
+        Assert.Equal(104UL, state.Registers[7]);
+        Assert.Equal(4UL, BitConverter.ToUInt64(state.Ram, (int)(DataPhysical + 0x3008 - Boot)));
+    }
+
+    [Fact]
+    public void InstructionStraddlingIntoANonExecutablePageFaults()
+    {
+        var tables = new PageTables(TableArea);
+        MapCommon(tables);
+        tables.Map(CodeVirtual + 0x1000, CodePhysical + 0x1000, PageTables.Read | PageTables.Write | PageTables.Accessed | PageTables.Dirty);
+
+        var code = new Code(CodeVirtual);
+        Code.Label loop = code.NewLabel();
+        code.Li(10, 0).Li(12, 3);
+        code.PadTo(CodeVirtual + 0xfe8);
+        code.Bind(loop);
+        code.Emit(Rv.Addi(10, 10, 1));
+        code.Emit(Rv.Addi(12, 12, -1));
+        code.Emit(Rv.Beq(12, 0, 8));
+        code.Emit(loop, offset => Rv.Jal(0, offset));
+        code.Emit(Rv.CAddi(10, 5));
+        code.PadTo(CodeVirtual + 0xffe);
+        code.Emit(Rv.Addi(10, 10, 7)); // its upper half is in the non-executable page
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, tables.Satp);
+                tables.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+            },
+            Boot);
+
+        Assert.Equal(12UL, state.Registers[20]); // instruction page fault
+        Assert.Equal(CodeVirtual + 0xffe, state.Registers[21]);
+        Assert.Equal(8UL, state.Registers[10]);
+    }
+
+    /// <summary>Calls the function at x13 ten times, adding its x10 to x11.</summary>
+    private static void CallTenTimes(Code code)
+    {
+        Code.Label loop = code.NewLabel();
+        code.Li(12, 10);
+        code.Bind(loop);
+        code.Emit(Rv.Jalr(1, 13, 0));
+        code.Emit(Rv.Add(11, 11, 10));
+        code.Emit(Rv.Addi(12, 12, -1));
+        code.Emit(loop, offset => Rv.Bne(12, 0, offset));
+    }
+
+    /// <summary>A function that returns <paramref name="value"/> in x10.</summary>
+    private static byte[] Function(int value)
+    {
+        var function = new Code(FunctionVirtual);
+        function.Emit(Rv.Addi(10, 0, value));
+        function.Emit(Rv.Jalr(0, 1, 0));
+        return function.ToArray();
+    }
+
+    /// <summary>The main code page and a window onto the page tables.</summary>
+    private static void MapCommon(PageTables tables)
+    {
+        tables.Map(CodeVirtual, CodePhysical);
+        for (ulong page = 0; page < 16; page++)
+        {
+            tables.Map(TableWindow + (page * 0x1000), tables.Root + (page * 0x1000));
+        }
+    }
+
+    /// <summary>M-mode boot code that enters S-mode at <see cref="CodeVirtual"/> with paging on, and the M-mode trap handler.</summary>
+    private static void LoadSupervisorBoot(TestMachine machine, ulong satp)
+    {
+        var boot = new Code(Boot);
+        boot.Li(5, (long)MachineHandler).Emit(Rv.Csrw(0x305, 5));
+        boot.Li(5, (long)satp).Emit(Rv.Csrw(0x180, 5));
+        boot.Li(5, 1L << 11).Emit(Rv.Csrrs(0, 0x300, 5)); // MPP = S
+        boot.Li(5, (long)CodeVirtual).Emit(Rv.Csrw(0x341, 5));
+        boot.Emit(Rv.Mret());
+        machine.Load(Boot, boot.ToArray());
+
+        var handler = new Code(MachineHandler);
+        handler.Emit(Rv.Csrr(20, 0x342));
+        handler.Emit(Rv.Csrr(21, 0x341));
+        handler.Emit(Rv.Csrr(22, 0x343));
+        handler.Emit(Rv.Wfi());
+        machine.Load(MachineHandler, handler.ToArray());
+    }
+}
