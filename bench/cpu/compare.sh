@@ -48,7 +48,7 @@ run_one() {
     return 1
   fi
   grep -q '080acf35a507ac9849cfcba47dc2ad83e01b75663a516279c8b9d243b719643e' "$log" ||
-    { echo "compare.sh: wrong or missing SHA-256 in $log" >&2; return 1; }
+    { echo "compare.sh: wrong or missing SHA-256 in the output of: $*" >&2; tail -20 "$log" >&2; return 1; }
 }
 
 # figures LOGFILE: prints "<guest-up> <sha seconds>" from a console log.

@@ -44,13 +44,11 @@ public sealed class HostConsole : IDisposable
     /// <remarks>
     /// The file descriptors are read and written directly: .NET's console stream for a terminal
     /// stdin is line-edited (it echoes and returns whole lines), which would swallow Ctrl-A x
-    /// and every key the guest should see as it is typed.
+    /// and every key the guest should see as it is typed; and a <see cref="FileStream"/> on a
+    /// redirected stdout writes at a position of its own (see <see cref="FileDescriptorStream"/>).
     /// </remarks>
     public static HostConsole OpenStandardStreams() =>
-        new(OpenDescriptor(0, FileAccess.Read), OpenDescriptor(1, FileAccess.Write), useRawTerminal: true);
-
-    private static FileStream OpenDescriptor(int fd, FileAccess access) =>
-        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
+        new(new FileDescriptorStream(0, FileAccess.Read), new FileDescriptorStream(1, FileAccess.Write), useRawTerminal: true);
 
     /// <summary>Sets the device that receives input; input typed before that waits.</summary>
     public void Attach(IConsoleInput target)
