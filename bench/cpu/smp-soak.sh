@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SMP soak: boots the reference guest many times with several harts, each on its own host
-# thread (VESSEL_HART_THREADS=1), under the dynamic translator, and checks every boot: the
+# thread (--cpu-threads multi), under the dynamic translator, and checks every boot: the
 # shell comes up, all harts are online, four processes hashing 4 MiB each at once all get the
 # right SHA-256, and the machine powers off cleanly. Prints one line per boot and a summary;
 # exits non-zero if any boot failed (its console log is kept and named).
@@ -54,7 +54,7 @@ for ((boot = 1; boot <= boots; boot++)); do
   fifo="$work/in-$boot"
   mkfifo "$fifo"
   start=$SECONDS
-  VESSEL_HART_THREADS=1 "$root/vessel" run --cpu-engine "$engine" --cpus "$cpus" \
+  "$root/vessel" run --cpu-engine "$engine" --cpu-threads multi --cpus "$cpus" \
     --kernel "$guest/Image" --initrd "$guest/initrd.gz" --append "console=ttyS0 panic=-1 quiet" \
     <"$fifo" >"$log" 2>&1 &
   pid=$!

@@ -100,10 +100,10 @@ public sealed class RiscvProcessor : IDisposable
 
     /// <summary>
     /// Whether <see cref="HartScheduler"/> runs every hart on a host thread of its own (the
-    /// default, false, runs them round robin on one thread, deterministically).
-    /// <c>VESSEL_HART_THREADS=1</c> turns it on until the CLI has an option for it.
+    /// default, false, runs them round robin on one thread, deterministically); the CLI's
+    /// <c>--cpu-threads multi</c>.
     /// </summary>
-    public bool ThreadPerHart { get; set; } = Environment.GetEnvironmentVariable("VESSEL_HART_THREADS") == "1";
+    public bool ThreadPerHart { get; set; }
 
     private void OnPageBecameCode(ulong physicalPage)
     {

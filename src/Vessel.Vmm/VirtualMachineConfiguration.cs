@@ -23,7 +23,10 @@ public sealed record VirtualMachineConfiguration
     public FirmwareKind Firmware { get; init; } = FirmwareKind.Builtin;
 
     /// <summary>How the harts execute guest code.</summary>
-    public Vessel.Cpu.Riscv.ExecutionEngine Engine { get; init; } = Vessel.Cpu.Riscv.ExecutionEngine.Interpreter;
+    public Vessel.Cpu.Riscv.ExecutionEngine Engine { get; init; } = Vessel.Cpu.Riscv.ExecutionEngine.Jit;
+
+    /// <summary>Whether each hart runs on a host thread of its own (QEMU's <c>-accel tcg,thread=multi</c>).</summary>
+    public bool ThreadPerHart { get; init; }
 
     /// <summary>The firmware file when <see cref="Firmware"/> is <see cref="FirmwareKind.File"/>.</summary>
     public string? FirmwarePath { get; init; }

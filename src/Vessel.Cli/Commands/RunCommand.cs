@@ -17,8 +17,10 @@ internal static class RunCommand
         var append = new Option<string?>("--append") { Description = "Kernel command line", HelpName = "CMDLINE" };
         var memory = new Option<string>("--memory", "-m") { Description = "Guest RAM, e.g. 256M or 1G (a plain number is MiB)", HelpName = "SIZE", DefaultValueFactory = _ => "256M" };
         var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
-        var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: interpreter or jit", HelpName = "interpreter|jit", DefaultValueFactory = _ => "interpreter" };
+        var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: jit (hot code translated to native code) or interpreter", HelpName = "jit|interpreter", DefaultValueFactory = _ => "jit" };
         engine.AcceptOnlyFromAmong("interpreter", "jit");
+        var cpuThreads = new Option<string>("--cpu-threads") { Description = "single: all harts take turns on one host thread; multi: each hart runs on a host thread of its own", HelpName = "single|multi", DefaultValueFactory = _ => "single" };
+        cpuThreads.AcceptOnlyFromAmong("single", "multi");
         var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
         var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
         var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio-console (add console=hvcN to --append; hvc1 with the reference kernel, whose SBI console is hvc0)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
@@ -29,7 +31,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, drives, devices, consoleDevice, networks, control,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control,
         };
 
         command.SetAction(parseResult =>
@@ -43,6 +45,7 @@ internal static class RunCommand
                 parseResult.GetValue(bios)!) with
             {
                 Engine = parseResult.GetValue(engine) == "jit" ? ExecutionEngine.Jit : ExecutionEngine.Interpreter,
+                ThreadPerHart = parseResult.GetValue(cpuThreads) == "multi",
                 Drives = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray(),
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
                 ControlSocketPath = parseResult.GetValue(control),

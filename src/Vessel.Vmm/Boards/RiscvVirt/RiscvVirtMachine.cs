@@ -56,7 +56,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _memory = AllocateRam(configuration.MemorySize);
         try
         {
-            _processor = new RiscvProcessor(_memory, _bus, _clock, configuration.Cpus) { Engine = configuration.Engine };
+            _processor = new RiscvProcessor(_memory, _bus, _clock, configuration.Cpus) { Engine = configuration.Engine, ThreadPerHart = configuration.ThreadPerHart };
             IReadOnlyList<IHartInterruptPins> pins = _processor.Harts;
             _clint = new Clint(_clock, pins);
             _processor.ReadTime = _clint.ReadTime;

@@ -4,14 +4,17 @@ using Vessel.IntegrationTests.Infrastructure;
 namespace Vessel.IntegrationTests;
 
 /// <summary>
-/// The Linux boot scenarios of <see cref="LinuxBootTests"/> with the dynamic translator
-/// (<c>--cpu-engine jit</c>): the kernel, BusyBox and OpenSBI run mostly as translated code,
-/// with interrupts, page faults, SBI calls and code loading in between.
+/// The Linux boot scenarios with each execution engine named explicitly, so that the engine
+/// that is not the default stays tested as well: with the dynamic translator the kernel,
+/// BusyBox and OpenSBI run mostly as translated code, with interrupts, page faults, SBI calls
+/// and code loading in between; the interpreter is the reference the translator is held to.
 /// </summary>
-public sealed class JitBootTests
+public abstract class EngineBootTests(string engine)
 {
-    private static VesselProcess Start(params string[] options) =>
-        ReferenceGuest.StartInitramfs(["--cpu-engine", "jit", .. options]);
+    protected string Engine { get; } = engine;
+
+    private VesselProcess Start(params string[] options) =>
+        ReferenceGuest.StartInitramfs(["--cpu-engine", Engine, .. options]);
 
     [Fact]
     public void BootsToShellComputesAndPowersOff()
@@ -67,13 +70,12 @@ public sealed class JitBootTests
     [InlineData(3)]
     public void FourHartsOnTheirOwnThreads(int repetition)
     {
-        // Each hart on a host thread (VESSEL_HART_THREADS=1 until the CLI has an option): real
+        // Each hart on a host thread (--cpu-threads multi): real
         // concurrency between translated code, remote fences, IPIs and code-page tracking.
         // Repeated, since races do not show every time; bench/cpu/smp-soak.sh boots 20 times.
         _ = repetition;
         using VesselProcess vm = VesselProcess.Start(
-            new Dictionary<string, string> { ["VESSEL_HART_THREADS"] = "1" },
-            "run", "--cpu-engine", "jit", "--cpus", "4", "--kernel", TestPaths.GuestKernel, "--initrd", TestPaths.GuestInitrd,
+            "run", "--cpu-engine", Engine, "--cpu-threads", "multi", "--cpus", "4", "--kernel", TestPaths.GuestKernel, "--initrd", TestPaths.GuestInitrd,
             "--append", ReferenceGuest.InitramfsCommandLine);
         vm.WaitFor(ReferenceGuest.Prompt);
 
@@ -101,3 +103,9 @@ public sealed class JitBootTests
         Assert.Equal(0, vm.WaitForExit());
     }
 }
+
+/// <summary>The boot scenarios under the dynamic translator (the default engine).</summary>
+public sealed class JitBootTests() : EngineBootTests("jit");
+
+/// <summary>The boot scenarios under the interpreter.</summary>
+public sealed class InterpreterBootTests() : EngineBootTests("interpreter");
