@@ -19,7 +19,7 @@ internal static class RunCommand
         var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
         var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: jit (hot code translated to native code) or interpreter", HelpName = "jit|interpreter", DefaultValueFactory = _ => "jit" };
         engine.AcceptOnlyFromAmong("interpreter", "jit");
-        var cpuThreads = new Option<string>("--cpu-threads") { Description = "single: all harts take turns on one host thread; multi: each hart runs on a host thread of its own", HelpName = "single|multi", DefaultValueFactory = _ => "single" };
+        var cpuThreads = new Option<string>("--cpu-threads") { Description = "single: all harts take turns on one host thread; multi: each hart runs on a host thread of its own", HelpName = "single|multi", DefaultValueFactory = _ => "multi" };
         cpuThreads.AcceptOnlyFromAmong("single", "multi");
         var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
         var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
