@@ -19,14 +19,14 @@
 # cache=writeback), so this measures the virtual I/O path, not the host's disk.
 #
 #   bench/disk/run.sh
-#   VESSEL_ENGINE=jit bench/disk/run.sh        # --cpu-engine for Vessel (default interpreter)
+#   VESSEL_ENGINE=jit bench/disk/run.sh        # --cpu-engine for Vessel (default jit, as vessel run)
 #   BENCH_DISK_SIZE=512M BENCH_DISK_4K_SIZE=32M BENCH_DISK_FORMATS=raw bench/disk/run.sh
 #   BENCH_MEMORY=1G                             # guest RAM (default: the image size + 192M)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/bench/lib/guest-console.sh"
 
-engine="${VESSEL_ENGINE:-interpreter}"
+engine="${VESSEL_ENGINE:-jit}"
 size="${BENCH_DISK_SIZE:-256M}"
 size4k="${BENCH_DISK_4K_SIZE:-64M}"
 formats="${BENCH_DISK_FORMATS:-raw qcow2}"

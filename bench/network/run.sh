@@ -16,7 +16,7 @@
 # as fast.
 #
 #   bench/network/run.sh
-#   VESSEL_ENGINE=jit bench/network/run.sh     # --cpu-engine for Vessel (default interpreter)
+#   VESSEL_ENGINE=jit bench/network/run.sh     # --cpu-engine for Vessel (default jit, as vessel run)
 #   BENCH_NET_SIZE=16M bench/network/run.sh    # bytes per transfer (default 64M)
 #   BENCH_MEMORY=512M                          # guest RAM (default: the size + 192M, at least 256M)
 set -euo pipefail
@@ -24,7 +24,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/bench/lib/guest-console.sh"
 host_end="$root/bench/network/host-end.py"
 
-engine="${VESSEL_ENGINE:-interpreter}"
+engine="${VESSEL_ENGINE:-jit}"
 size="${BENCH_NET_SIZE:-64M}"
 guest_dir="${GUEST_DIR:-$root/../shared/guest}"
 append="console=ttyS0 panic=-1 quiet"
