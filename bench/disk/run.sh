@@ -13,6 +13,10 @@
 # guest was asked to write (and the qcow2 images must pass qemu-img check). A broken transfer
 # cannot pass as fast.
 #
+# Before the measured passes each machine gets the same untimed warm-up (64 MiB of 1 MiB and
+# 16 MiB of 4 KiB direct reads and writes on the scratch disk), so the figures are the
+# steady state of both, not Vessel's translator or QEMU's TCG warming up on the I/O path.
+#
 # Throughput comes from the guest's own clock (dd's report); the table prints MiB/s side by
 # side and the ratio vessel/qemu (above 1: Vessel is faster). Image files sit in the host's
 # page cache for both machines (neither opens them with O_DIRECT; QEMU runs with its default
@@ -132,6 +136,10 @@ measure() {
   vm_cmd 'cat /sys/block/vdb/size /sys/block/vdc/size'
   [ "$(tr -s '\n' ' ' <<<"$vm_output" | xargs || true)" = "$(( bytes / 512 )) $(( bytes / 512 ))" ] \
     || die "$machine: vdb and vdc are not the two $size images: $vm_output (sectors)"
+  vm_cmd "dd if=\$D of=/dev/null bs=1M count=64 iflag=direct" 300
+  vm_cmd "dd if=\$D of=/dev/null bs=4k count=4096 iflag=direct" 300
+  vm_cmd "dd if=/dev/zero of=/dev/vda bs=1M count=16 oflag=direct" 300
+  vm_cmd "dd if=/dev/zero of=/dev/vda bs=4k count=4096 oflag=direct" 300
   host_start=$(date +%s.%N)
   guest_uptime
   guest_start=$uptime
