@@ -16,11 +16,15 @@ internal sealed class HostFile : IDisposable
 
     private long _endOfFile = -1;
 
+    // Null outside crash tests: then every mutation pays one null check and nothing else.
+    private readonly CrashPoint? _crashPoint;
+
     private HostFile(SafeFileHandle handle, string path, bool writable)
     {
         _handle = handle;
         Path = path;
         IsWritable = writable;
+        _crashPoint = writable && CrashInjection.Active ? CrashInjection.Find(path) : null;
     }
 
     /// <summary>
@@ -198,6 +202,11 @@ internal sealed class HostFile : IDisposable
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
+        if (_crashPoint is not null)
+        {
+            BeforeMutation(offset, data.Length);
+        }
+
         try
         {
             RandomAccess.Write(_handle, data, offset);
@@ -210,10 +219,19 @@ internal sealed class HostFile : IDisposable
         {
             throw Failure("writing", e);
         }
+
+        _crashPoint?.AfterMutation();
     }
 
     public void SetLength(long length)
     {
+        if (_crashPoint is not null)
+        {
+            long current = Length;
+            // A truncation's record starts at the new length (what it drops lies past it).
+            BeforeMutation(length, Math.Max(0, current - length), isTruncation: true);
+        }
+
         try
         {
             RandomAccess.SetLength(_handle, length);
@@ -223,6 +241,8 @@ internal sealed class HostFile : IDisposable
         {
             throw Failure("resizing", e);
         }
+
+        _crashPoint?.AfterMutation();
     }
 
     /// <summary>
@@ -239,6 +259,7 @@ internal sealed class HostFile : IDisposable
             return;
         }
 
+        _crashPoint?.Barrier();
         if (LibC.FDataSync(_handle) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -257,8 +278,14 @@ internal sealed class HostFile : IDisposable
             return false;
         }
 
+        if (_crashPoint is not null)
+        {
+            BeforeMutation(offset, length);
+        }
+
         if (LibC.FAllocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, offset, length) == 0)
         {
+            _crashPoint?.AfterMutation();
             return true;
         }
 
@@ -280,6 +307,11 @@ internal sealed class HostFile : IDisposable
             return;
         }
 
+        if (_crashPoint is not null)
+        {
+            BeforeMutation(offset, length);
+        }
+
         if (LibC.FAllocate(_handle, 0, offset, length) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -290,6 +322,8 @@ internal sealed class HostFile : IDisposable
         {
             _endOfFile = offset + length;
         }
+
+        _crashPoint?.AfterMutation();
     }
 
     /// <summary>Makes a range read as zeroes without writing them; false when the file system cannot.</summary>
@@ -300,8 +334,14 @@ internal sealed class HostFile : IDisposable
             return false;
         }
 
+        if (_crashPoint is not null)
+        {
+            BeforeMutation(offset, length);
+        }
+
         if (LibC.FAllocate(_handle, LibC.FallocZeroRange | LibC.FallocKeepSize, offset, length) == 0)
         {
+            _crashPoint?.AfterMutation();
             return true;
         }
 
@@ -362,6 +402,55 @@ internal sealed class HostFile : IDisposable
         }
 
         return Length;
+    }
+
+    /// <summary>
+    /// Test-only (see <see cref="CrashPoint"/>): dies here if the crash point is reached, and in
+    /// power-loss mode remembers what the mutation of [offset, offset+length) will overwrite.
+    /// </summary>
+    private void BeforeMutation(long offset, long length, bool isTruncation = false)
+    {
+        CrashPoint point = _crashPoint!;
+        point.BeforeMutation();
+        if (point.Mode == CrashMode.PowerLoss)
+        {
+            long current = Length;
+            var old = new byte[Math.Max(0, Math.Min(offset + length, current) - offset)];
+            Read(offset, old);
+            point.Unsynced.Add(new UnsyncedMutation(this, offset, length, old, current, isTruncation));
+        }
+    }
+
+    /// <summary>Test-only: what a mutation left in its range (to do it again after the undo).</summary>
+    internal byte[] ReadAfter(UnsyncedMutation m)
+    {
+        var after = new byte[Math.Max(0, Math.Min(m.Offset + m.Length, Length) - m.Offset)];
+        Read(m.Offset, after);
+        return after;
+    }
+
+    /// <summary>Test-only: puts back what a lost mutation overwrote (bypassing the crash point).</summary>
+    internal void Undo(UnsyncedMutation m)
+    {
+        if (m.OldBytes.Length > 0)
+        {
+            RandomAccess.Write(_handle, m.OldBytes, m.Offset);
+        }
+
+        RandomAccess.SetLength(_handle, m.OldLength);
+    }
+
+    /// <summary>Test-only: does a mutation again on the state of the last barrier.</summary>
+    internal void Redo(UnsyncedMutation m, byte[] after)
+    {
+        if (m.IsTruncation)
+        {
+            RandomAccess.SetLength(_handle, m.Offset);
+            return;
+        }
+
+        // A hole reads as zeroes, so writing what the range held afterwards has the same effect.
+        RandomAccess.Write(_handle, after, m.Offset);
     }
 
     private StorageException Failure(string what, IOException e) =>

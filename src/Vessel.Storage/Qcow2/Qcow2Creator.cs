@@ -62,9 +62,11 @@ public static class Qcow2Creator
         var headerCluster = new byte[cs];
         header.Serialize(headerCluster, path);
 
+        // The header goes last, after a barrier: until its magic is there the file is not an
+        // image at all, so a crash during creation never leaves a qcow2 header that points at
+        // refcount structures which were not written yet.
         using (HostFile file = HostFile.Create(path))
         {
-            file.Write(0, headerCluster);
             var table = new byte[tableClusters * cs];
             for (long b = 0; b < blocks; b++)
             {
@@ -89,6 +91,8 @@ public static class Qcow2Creator
             }
 
             file.SetLength(clusters * cs);
+            file.DataSync();
+            file.Write(0, headerCluster);
             file.DataSync();
         }
 

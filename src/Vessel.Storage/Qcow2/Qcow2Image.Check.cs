@@ -448,6 +448,28 @@ public sealed partial class Qcow2Image
             }
         }
 
+        (long tableOffset, long tableClusters) = WriteRefcountStructure(counts);
+        _file.DataSync();
+
+        Span<byte> fields = stackalloc byte[12];
+        BinaryPrimitives.WriteUInt64BigEndian(fields, (ulong)tableOffset);
+        BinaryPrimitives.WriteUInt32BigEndian(fields[8..], (uint)tableClusters);
+        _file.Write(Qcow2Header.RefcountTableOffsetOffset, fields);
+        _file.DataSync();
+        _header.RefcountTableOffset = (ulong)tableOffset;
+        _header.RefcountTableClusters = (uint)tableClusters;
+        bool lazy = _refcounts.Lazy;
+        _refcounts = CreateRefcounts();
+        _refcounts.Lazy = lazy;
+    }
+
+    /// <summary>
+    /// Writes refcount blocks and a table holding <paramref name="counts"/> (one per cluster, the
+    /// new structure's own clusters not included) from cluster <c>counts.Length</c> on, where
+    /// nothing live is; returns where the table is. Nothing points at it yet.
+    /// </summary>
+    private (long TableOffset, long TableClusters) WriteRefcountStructure(uint[] counts)
+    {
         long perBlock = _g.RefcountBlockEntries;
         var regions = new SortedSet<long>();
         for (long c = 0; c < counts.Length; c++)
@@ -517,18 +539,7 @@ public sealed partial class Qcow2Image
 
         long tableOffset = blockCluster << _g.ClusterBits;
         _file.Write(tableOffset, table);
-        _file.DataSync();
-
-        Span<byte> fields = stackalloc byte[12];
-        BinaryPrimitives.WriteUInt64BigEndian(fields, (ulong)tableOffset);
-        BinaryPrimitives.WriteUInt32BigEndian(fields[8..], (uint)tableClusters);
-        _file.Write(Qcow2Header.RefcountTableOffsetOffset, fields);
-        _file.DataSync();
-        _header.RefcountTableOffset = (ulong)tableOffset;
-        _header.RefcountTableClusters = (uint)tableClusters;
-        bool lazy = _refcounts.Lazy;
-        _refcounts = CreateRefcounts();
-        _refcounts.Lazy = lazy;
+        return (tableOffset, tableClusters);
     }
 
     /// <summary>COPIED must be set exactly where the active tree's cluster has one reference.</summary>

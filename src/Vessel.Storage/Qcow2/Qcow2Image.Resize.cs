@@ -58,10 +58,11 @@ public sealed partial class Qcow2Image
             GrowL1((uint)neededL1);
         }
 
-        SetVirtualSize(newLength);
-
         // What lay past the old end must read as zeroes: the tail of the old last cluster, and
-        // whatever the backing file has there.
+        // whatever the backing file has there. This is done, and made durable, before the header
+        // grows the disk: until then the guest cannot see these clusters, so a crash half-way
+        // leaves the old disk (and a few leaked clusters), never a grown disk through which the
+        // backing file's old content shows.
         long tailEnd = Math.Min(RoundUpToCluster(oldLength), newLength);
         if (tailEnd > oldLength)
         {
@@ -87,6 +88,10 @@ public sealed partial class Qcow2Image
                 WriteZeroData(alignedEnd, end - alignedEnd);
             }
         }
+
+        FlushMetadata();
+        _file.DataSync();
+        SetVirtualSize(newLength);
     }
 
     private void Shrink(long newLength)

@@ -4,9 +4,19 @@ using Vessel.Storage.Qcow2.Snapshots;
 namespace Vessel.Storage.Qcow2;
 
 /// <summary>
-/// Internal snapshots: a snapshot is a copy of the L1 table plus one more reference on every L2
-/// table and data cluster it reaches; writes then copy-on-write. Each step is written and
-/// flushed before the next one makes it reachable (snapshot table last on create, first on delete).
+/// Internal snapshots: a snapshot is an L1 table plus one more reference on every L2 table and
+/// data cluster it reaches; writes then copy-on-write.
+///
+/// Why every snapshot operation is one switch (see <see cref="SwitchSnapshotState"/>): taking,
+/// reverting to or deleting a snapshot changes refcounts (in refcount blocks) and the COPIED
+/// flags of the active tree (in L1/L2 tables) together, and qemu-img check calls any mismatch
+/// between the two (COPIED set on a cluster with two references, or clear on one with a single
+/// reference) corruption. No order of in-place writes avoids such a state, so the new state is
+/// written whole into free space (fresh copies of the active L2 tables with their flags, the new
+/// L1, the new snapshot table and a rebuilt refcount structure), made durable, and then switched
+/// to by a single write of the header fields that point at all of them (bytes 24..72: size,
+/// L1 size and offset, refcount table offset and size, snapshot count and offset, all in the
+/// first sector). A crash before that write leaves the old image untouched, after it the new one.
 /// </summary>
 public sealed partial class Qcow2Image
 {
@@ -34,37 +44,21 @@ public sealed partial class Qcow2Image
                 throw new StorageException($"'{Path}' already has the maximum number of snapshots");
             }
 
-            FlushMetadata();
-            Dictionary<long, long> references = CollectTreeReferences(_l1);
-            CheckRefcountHeadroom(references, 1);
-
-            // The L1 copy, then the extra references, then the active tree's COPIED flags cleared,
-            // and only then the snapshot table that makes the copy reachable.
-            long l1Offset = WriteL1Copy(_l1);
-            foreach ((long cluster, long count) in references)
-            {
-                _refcounts.Change(cluster, count);
-            }
-
-            _refcounts.WriteBack();
-            _file.DataSync();
-            SetCopiedFlags(allShared: true);
-            FlushMetadata();
-            _file.DataSync();
-
             DateTimeOffset now = DateTimeOffset.UtcNow;
             var snapshot = new Qcow2Snapshot
             {
                 Id = NextSnapshotId(),
                 Name = name,
-                L1TableOffset = l1Offset,
                 L1Size = (uint)_l1.Length,
                 DateSeconds = (uint)now.ToUnixTimeSeconds(),
                 DateNanoseconds = (uint)((now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % TimeSpan.TicksPerSecond * 100),
                 DiskSize = (ulong)Length,
                 Icount = ulong.MaxValue,
             };
-            WriteSnapshotTable([.. _snapshots, snapshot]);
+
+            // The snapshot keeps the current L2 tables; the active tree moves to copies of them.
+            FlushMetadata();
+            SwitchSnapshotState(_l1, [.. _snapshots, snapshot], snapshot, (ulong[])_l1.Clone(), Length);
             info = snapshot.ToInfo();
         });
         return info!;
@@ -78,22 +72,7 @@ public sealed partial class Qcow2Image
             EnsureWritable();
             Qcow2Snapshot snapshot = FindSnapshot(idOrName);
             FlushMetadata();
-            ulong[] snapshotL1 = ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
-            Dictionary<long, long> references = CollectTreeReferences(snapshotL1);
-
-            WriteSnapshotTable(_snapshots.Where(s => s != snapshot).ToList());
-            foreach ((long cluster, long count) in references)
-            {
-                _refcounts.Change(cluster, -count);
-            }
-
-            _refcounts.Free(snapshot.L1TableOffset, snapshot.L1Size * 8L);
-            _refcounts.WriteBack();
-            _file.DataSync();
-            SetCopiedFlags(allShared: false);
-            FlushMetadata();
-            _file.DataSync();
-            PunchFreedClusters();
+            SwitchSnapshotState(_l1, _snapshots.Where(s => s != snapshot).ToList(), null, null, Length);
         });
     }
 
@@ -106,47 +85,16 @@ public sealed partial class Qcow2Image
             Qcow2Snapshot snapshot = FindSnapshot(idOrName);
             FlushMetadata();
             ulong[] snapshotL1 = ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
-            Dictionary<long, long> incoming = CollectTreeReferences(snapshotL1);
-            Dictionary<long, long> outgoing = CollectTreeReferences(_l1);
-            CheckRefcountHeadroom(incoming, 1);
             long diskSize = snapshot.DiskSize is { } size && size > 0 ? (long)size : Length;
-            long neededL1 = Math.Max(snapshot.L1Size, _g.L1EntriesFor(diskSize));
-            if (neededL1 > _l1.Length)
+            long neededL1 = Math.Max(Math.Max(snapshot.L1Size, _g.L1EntriesFor(diskSize)), _l1.Length);
+            if (neededL1 > Qcow2Header.MaxL1Bytes / 8)
             {
-                GrowL1((uint)neededL1);
+                throw new StorageException($"'{Path}' would need an L1 table larger than qcow2 allows");
             }
 
-            // References for the incoming tree first, then the switch, then the outgoing tree freed.
-            foreach ((long cluster, long count) in incoming)
-            {
-                _refcounts.Change(cluster, count);
-            }
-
-            _refcounts.WriteBack();
-            _file.DataSync();
-
-            var newL1 = new ulong[_l1.Length];
-            Array.Copy(snapshotL1, newL1, snapshotL1.Length);
-            _l1 = newL1;
-            WriteL1Range(0, _l1.Length - 1);
-            _file.DataSync();
-
-            foreach ((long cluster, long count) in outgoing)
-            {
-                _refcounts.Change(cluster, -count);
-            }
-
-            _refcounts.WriteBack();
-            _file.DataSync();
-            SetCopiedFlags(allShared: false);
-            if (diskSize != Length)
-            {
-                SetVirtualSize(diskSize);
-            }
-
-            FlushMetadata();
-            _file.DataSync();
-            PunchFreedClusters();
+            var active = new ulong[neededL1];
+            Array.Copy(snapshotL1, active, snapshotL1.Length);
+            SwitchSnapshotState(active, _snapshots, null, null, diskSize);
         });
     }
 
@@ -170,7 +118,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Every cluster an L1 tree references, with how often (L2 tables and data clusters).</summary>
-    private Dictionary<long, long> CollectTreeReferences(ulong[] l1)
+    private Dictionary<long, long> CollectTreeReferences(ulong[] l1, bool includeTables = true)
     {
         var references = new Dictionary<long, long>();
         for (int i = 0; i < l1.Length; i++)
@@ -182,7 +130,11 @@ public sealed partial class Qcow2Image
             }
 
             int slot = GetL2Slot(i, l2Offset);
-            Add(references, l2Offset >> _g.ClusterBits, 1);
+            if (includeTables)
+            {
+                Add(references, l2Offset >> _g.ClusterBits, 1);
+            }
+
             ReadOnlySpan<byte> table = _l2Cache.Table(slot);
             for (int j = 0; j < _g.L2Entries; j++)
             {
@@ -213,121 +165,177 @@ public sealed partial class Qcow2Image
             map[cluster] = map.GetValueOrDefault(cluster) + count;
     }
 
-    private void CheckRefcountHeadroom(Dictionary<long, long> references, long times)
+    /// <summary>
+    /// Makes <paramref name="activeSource"/> the active tree (through fresh copies of its L2
+    /// tables), <paramref name="snapshots"/> the snapshot list (<paramref name="created"/>, if
+    /// any, gets <paramref name="createdL1"/> written as its L1) and <paramref name="diskSize"/>
+    /// the virtual size, all at once: everything new is written into clusters past the end of
+    /// the file, where neither the old nor the new metadata points, then one header write
+    /// switches to it (see the type's comment). The clusters only the old state used are free in
+    /// the new refcounts.
+    /// </summary>
+    private void SwitchSnapshotState(ulong[] activeSource, List<Qcow2Snapshot> snapshots, Qcow2Snapshot? created, ulong[]? createdL1, long diskSize)
     {
-        foreach ((long cluster, long count) in references)
+        int bits = _g.ClusterBits;
+        long cs = _g.ClusterSize;
+        _file.DataSync();
+        long next = RoundUpToCluster(HostBound) >> bits;
+
+        // Where the new structures go: all past everything in use, so writing them changes
+        // nothing the old state can see.
+        var newL1 = new ulong[activeSource.Length];
+        var copies = new List<(long Source, long Target)>();
+        for (int i = 0; i < activeSource.Length; i++)
         {
-            ulong current = _refcounts.Get(cluster);
-            if ((ulong)(count * times) > _g.MaxRefcount - current)
+            long source = (long)(activeSource[i] & L2Entry.OffsetMask);
+            if (source != 0)
+            {
+                long target = next++ << bits;
+                newL1[i] = (ulong)target | L2Entry.Copied;
+                copies.Add((source, target));
+            }
+        }
+
+        long l1Offset = newL1.Length == 0 ? 0 : next << bits;
+        next += _g.ClustersFor(newL1.Length * 8L);
+        if (created is not null)
+        {
+            created.L1TableOffset = createdL1!.Length == 0 ? 0 : next << bits;
+            next += _g.ClustersFor(createdL1.Length * 8L);
+        }
+
+        byte[] table = SnapshotTable.Serialize(snapshots);
+        long tableOffset = table.Length == 0 ? 0 : next << bits;
+        next += _g.ClustersFor(table.Length);
+
+        // The references of the new state, counted the way check counts them.
+        var counts = new ulong[next];
+        counts[0]++;
+        foreach (Qcow2Snapshot snapshot in snapshots)
+        {
+            ulong[] l1 = snapshot == created ? createdL1! : ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
+            CountRange(counts, snapshot.L1TableOffset, l1.Length * 8L);
+            foreach ((long cluster, long count) in CollectTreeReferences(l1, includeTables: true))
+            {
+                counts[cluster] += (ulong)count;
+            }
+        }
+
+        foreach ((long cluster, long count) in CollectTreeReferences(activeSource, includeTables: false))
+        {
+            counts[cluster] += (ulong)count;
+        }
+
+        foreach ((_, long target) in copies)
+        {
+            counts[target >> bits]++;
+        }
+
+        CountRange(counts, l1Offset, newL1.Length * 8L);
+        CountRange(counts, tableOffset, table.Length);
+        var narrow = new uint[counts.Length];
+        for (long c = 0; c < counts.Length; c++)
+        {
+            if (counts[c] > _g.MaxRefcount)
             {
                 throw new StorageException($"'{Path}' uses {_g.RefcountBits}-bit refcounts, too narrow for another reference to its clusters (recreate it with refcount_bits=16)");
             }
+
+            narrow[c] = (uint)counts[c];
         }
-    }
 
-    /// <summary>
-    /// Sets the COPIED flag on the active tree's entries whose cluster has exactly one reference,
-    /// and clears it elsewhere (or everywhere when <paramref name="allShared"/>: a snapshot was just taken).
-    /// </summary>
-    private void SetCopiedFlags(bool allShared)
-    {
-        for (int i = 0; i < _l1.Length; i++)
+        // The active tree's L2 copies, with COPIED set exactly where the new refcount is one.
+        var buffer = new byte[cs];
+        foreach ((long source, long target) in copies)
         {
-            long l2Offset = (long)(_l1[i] & L2Entry.OffsetMask);
-            if (l2Offset == 0)
-            {
-                continue;
-            }
-
-            bool tableCopied = !allShared && _refcounts.Get(l2Offset >> _g.ClusterBits) == 1;
-            ulong l1Entry = tableCopied ? _l1[i] | L2Entry.Copied : _l1[i] & ~L2Entry.Copied;
-            if (l1Entry != _l1[i])
-            {
-                _l1[i] = l1Entry;
-                MarkL1Dirty(i);
-            }
-
-            int slot = GetL2Slot(i, l2Offset);
-            Span<byte> table = _l2Cache.Table(slot);
-            bool changed = false;
+            _file.ReadZeroPadded(source, buffer);
             for (int j = 0; j < _g.L2Entries; j++)
             {
-                ulong entry = ReadL2(table, j);
-                if (L2Entry.Kind(entry, _g) is not (ClusterKind.Normal or ClusterKind.ZeroAllocated))
+                ulong entry = ReadL2(buffer, j);
+                if (L2Entry.Kind(entry, _g) is ClusterKind.Normal or ClusterKind.ZeroAllocated)
                 {
-                    continue;
-                }
-
-                bool copied = !allShared && _refcounts.Get(L2Entry.HostOffset(entry) >> _g.ClusterBits) == 1;
-                ulong updated = copied ? entry | L2Entry.Copied : entry & ~L2Entry.Copied;
-                if (updated != entry)
-                {
-                    slot = _l2Cache.Get(l2Offset);
-                    table = _l2Cache.Table(slot);
-                    WriteL2(table, j, updated);
-                    changed = true;
+                    bool single = narrow[L2Entry.HostOffset(entry) >> bits] == 1;
+                    WriteL2(buffer, j, single ? entry | L2Entry.Copied : entry & ~L2Entry.Copied);
                 }
             }
 
-            if (changed)
-            {
-                _l2Cache.MarkDirty(_l2Cache.Get(l2Offset));
-            }
+            _file.Write(target, buffer);
+        }
+
+        WriteL1Table(l1Offset, newL1, keepCopied: true);
+        if (created is not null)
+        {
+            // COPIED means nothing outside the active tree; a snapshot's L1 carries none.
+            WriteL1Table(created.L1TableOffset, createdL1!, keepCopied: false);
+        }
+
+        if (table.Length > 0)
+        {
+            var padded = new byte[_g.ClustersFor(table.Length) << bits];
+            table.CopyTo(padded, 0);
+            _file.Write(tableOffset, padded);
+        }
+
+        (long refcountTableOffset, long refcountTableClusters) = WriteRefcountStructure(narrow);
+        _file.DataSync();
+
+        // The switch: one write within the first sector.
+        Span<byte> fields = stackalloc byte[Qcow2Header.SnapshotCountOffset + 12 - Qcow2Header.SizeOffset];
+        _file.ReadZeroPadded(Qcow2Header.SizeOffset, fields);
+        BinaryPrimitives.WriteUInt64BigEndian(fields, (ulong)diskSize);
+        BinaryPrimitives.WriteUInt32BigEndian(fields[(Qcow2Header.L1SizeOffset - Qcow2Header.SizeOffset)..], (uint)newL1.Length);
+        BinaryPrimitives.WriteUInt64BigEndian(fields[(Qcow2Header.L1SizeOffset + 4 - Qcow2Header.SizeOffset)..], (ulong)l1Offset);
+        BinaryPrimitives.WriteUInt64BigEndian(fields[(Qcow2Header.RefcountTableOffsetOffset - Qcow2Header.SizeOffset)..], (ulong)refcountTableOffset);
+        BinaryPrimitives.WriteUInt32BigEndian(fields[(Qcow2Header.RefcountTableOffsetOffset + 8 - Qcow2Header.SizeOffset)..], (uint)refcountTableClusters);
+        BinaryPrimitives.WriteUInt32BigEndian(fields[(Qcow2Header.SnapshotCountOffset - Qcow2Header.SizeOffset)..], (uint)snapshots.Count);
+        BinaryPrimitives.WriteUInt64BigEndian(fields[(Qcow2Header.SnapshotCountOffset + 4 - Qcow2Header.SizeOffset)..], (ulong)tableOffset);
+        _file.Write(Qcow2Header.SizeOffset, fields);
+        _file.DataSync();
+
+        _header.Size = (ulong)diskSize;
+        _header.L1Size = (uint)newL1.Length;
+        _header.L1TableOffset = (ulong)l1Offset;
+        _header.RefcountTableOffset = (ulong)refcountTableOffset;
+        _header.RefcountTableClusters = (uint)refcountTableClusters;
+        _header.SnapshotCount = (uint)snapshots.Count;
+        _header.SnapshotsOffset = (ulong)tableOffset;
+        _l1 = newL1;
+        _snapshots = snapshots;
+        _snapshotTableBytes = table.Length;
+        _l2Cache.Clear();
+        _decompressedValid = false;
+        _freedClusters.Clear();
+        bool lazy = _refcounts.Lazy;
+        _refcounts = CreateRefcounts();
+        _refcounts.Lazy = lazy;
+    }
+
+    private void CountRange(ulong[] counts, long offset, long length)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        for (long c = offset >> _g.ClusterBits; c <= (offset + length - 1) >> _g.ClusterBits; c++)
+        {
+            counts[c]++;
         }
     }
 
-    /// <summary>Writes a copy of an L1 table into newly allocated clusters; returns its offset.</summary>
-    private long WriteL1Copy(ulong[] l1)
+    private void WriteL1Table(long offset, ulong[] l1, bool keepCopied)
     {
         if (l1.Length == 0)
         {
-            return 0;
+            return;
         }
 
-        long bytes = l1.Length * 8L;
-        long offset = _refcounts.AllocateClusters(_g.ClustersFor(bytes));
-        var raw = new byte[_g.ClustersFor(bytes) << _g.ClusterBits];
+        var raw = new byte[_g.ClustersFor(l1.Length * 8L) << _g.ClusterBits];
         for (int i = 0; i < l1.Length; i++)
         {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), l1[i]);
+            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), keepCopied ? l1[i] : l1[i] & ~L2Entry.Copied);
         }
 
-        WriteHostData(offset, raw);
-        return offset;
-    }
-
-    /// <summary>Writes a new snapshot table, switches the header to it, frees the old one.</summary>
-    private void WriteSnapshotTable(List<Qcow2Snapshot> snapshots)
-    {
-        byte[] table = SnapshotTable.Serialize(snapshots);
-        long offset = 0;
-        if (table.Length > 0)
-        {
-            offset = _refcounts.AllocateClusters(_g.ClustersFor(table.Length));
-            var padded = new byte[_g.ClustersFor(table.Length) << _g.ClusterBits];
-            table.CopyTo(padded, 0);
-            WriteHostData(offset, padded);
-        }
-
-        EnsureFileCoversAllocations();
-        _refcounts.WriteBack();
-        _file.DataSync();
-
-        Span<byte> fields = stackalloc byte[12];
-        BinaryPrimitives.WriteUInt32BigEndian(fields, (uint)snapshots.Count);
-        BinaryPrimitives.WriteUInt64BigEndian(fields[4..], (ulong)offset);
-        _file.Write(Qcow2Header.SnapshotCountOffset, fields);
-        _file.DataSync();
-
-        long oldOffset = (long)_header.SnapshotsOffset;
-        long oldBytes = _header.SnapshotCount == 0 ? 0 : _snapshotTableBytes;
-        _header.SnapshotCount = (uint)snapshots.Count;
-        _header.SnapshotsOffset = (ulong)offset;
-        _snapshots = snapshots;
-        _snapshotTableBytes = table.Length;
-        if (oldBytes > 0)
-        {
-            _refcounts.Free(oldOffset, oldBytes);
-        }
+        _file.Write(offset, raw);
     }
 }
