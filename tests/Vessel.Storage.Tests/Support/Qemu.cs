@@ -3,7 +3,27 @@ namespace Vessel.Storage.Tests.Support;
 /// <summary>qemu-img and qemu-io, the oracles for qcow2 interoperability.</summary>
 public static class Qemu
 {
-    public static ProcessResult Img(params string[] arguments) => ProcessRunner.Run("qemu-img", arguments);
+    public static ProcessResult Img(params string[] arguments) => RunImg(arguments, directory: null);
+
+    /// <summary>
+    /// Runs qemu-img, trying again when it finds the image locked. Tests run in parallel and
+    /// start child processes: between fork and exec a child holds a copy of every descriptor
+    /// the test process has open (close-on-exec only closes them at exec), and with them the
+    /// OFD locks on an image another test has just closed. The lock goes away by itself.
+    /// </summary>
+    private static ProcessResult RunImg(IReadOnlyList<string> arguments, string? directory)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            ProcessResult result = RunImg(arguments, directory);
+            if (attempt == 10 || !result.Stderr.Contains("Is another process using the image", StringComparison.Ordinal))
+            {
+                return result;
+            }
+
+            Thread.Sleep(100 * attempt);
+        }
+    }
 
     /// <summary>Runs qemu-img and fails the test when it does not exit with 0.</summary>
     public static string ImgOk(params string[] arguments)
@@ -16,7 +36,7 @@ public static class Qemu
     /// <summary>Runs qemu-img in a directory (relative names as the user would type them) and requires success.</summary>
     public static string ImgOkIn(string directory, params string[] arguments)
     {
-        ProcessResult result = ProcessRunner.Run("qemu-img", arguments, directory);
+        ProcessResult result = RunImg(arguments, directory);
         Assert.True(result.ExitCode == 0, $"qemu-img {string.Join(' ', arguments)} failed: {result}");
         return result.Stdout;
     }
