@@ -52,13 +52,13 @@ internal sealed class TranslatedBlock
     {
         ExitLink[]? links = _links;
         int exits = ExitCount;
-        if (links is null || (uint)exit >= (uint)exits)
+        int index = (hartIndex * exits) + exit;
+        if (links is null || (uint)exit >= (uint)exits || (uint)index >= (uint)links.Length)
         {
             return ref System.Runtime.CompilerServices.Unsafe.NullRef<ExitLink>();
         }
 
-        // Bounds-checked: a stale slot array of a different size cannot be overrun.
-        return ref links[(hartIndex * exits) + exit];
+        return ref links[index];
     }
 
     /// <summary>
