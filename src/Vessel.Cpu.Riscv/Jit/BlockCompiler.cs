@@ -48,6 +48,7 @@ internal sealed unsafe class BlockCompiler
     private readonly int[] _remainingInBlock;
     private readonly Dictionary<(long Target, int Uncount), Label> _exitStubs = [];
     private readonly Dictionary<int, Label> _loopStubs = [];
+    private readonly Dictionary<long, int> _linkSlots = [];
     private readonly List<Action> _coldCode = [];
 
     private LocalBuilder _pageBase = null!;
@@ -106,12 +107,17 @@ internal sealed unsafe class BlockCompiler
     private static bool FloatWritesInteger(Opcode op) => op is >= Opcode.FcvtWS and <= Opcode.FleS
         or >= Opcode.FcvtWD and <= Opcode.FleD;
 
-    /// <summary>Compiles <paramref name="region"/>; <paramref name="ilBytes"/> receives the size of the IL (for the cache bound).</summary>
-    public static BlockFunction Compile(Region region, ulong physicalAddress, out int ilBytes)
+    /// <summary>
+    /// Compiles <paramref name="region"/>; <paramref name="ilBytes"/> receives the size of the
+    /// IL (for the cache bound), <paramref name="exitCount"/> the number of direct exits, which
+    /// the code reports through the hart's chain-exit field (link slots 0 to exitCount - 1).
+    /// </summary>
+    public static BlockFunction Compile(Region region, ulong physicalAddress, out int ilBytes, out int exitCount)
     {
         var compiler = new BlockCompiler(region, physicalAddress);
         compiler.EmitMethod();
         ilBytes = compiler._il.ILOffset;
+        exitCount = compiler._linkSlots.Count;
         return compiler._method.CreateDelegate<BlockFunction>();
     }
 
@@ -441,12 +447,29 @@ internal sealed unsafe class BlockCompiler
             }
             else
             {
+                // A direct exit: tell the dispatcher which link slot caches its successor
+                // (one slot per target, shared by the stubs that only differ in what they uncount).
+                if (!_linkSlots.TryGetValue(targetOffset, out int slot))
+                {
+                    slot = _linkSlots.Count;
+                    _linkSlots.Add(targetOffset, slot);
+                }
+
+                EmitSetChainExit(slot);
                 _il.Emit(OpCodes.Ldc_I4_0);
                 _il.Emit(OpCodes.Stloc, _exitFlags);
                 _il.Emit(OpCodes.Br, _exit);
             }
         });
         return stub;
+    }
+
+    /// <summary>Emits <c>hart._chainExit = slot</c>.</summary>
+    private void EmitSetChainExit(int slot)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        EmitInt(slot);
+        _il.Emit(OpCodes.Stfld, Access.ChainExit);
     }
 
     /// <summary>Emits the sequential continuation after instruction <paramref name="index"/>.</summary>
@@ -513,6 +536,9 @@ internal sealed unsafe class BlockCompiler
                     StoreRegister(ins.Rd);
                 }
 
+                // An indirect exit: no link slot (a stale one would be overwritten with this
+                // target and lose the successor it caches).
+                EmitSetChainExit(-1);
                 _il.Emit(OpCodes.Ldc_I4_0);
                 _il.Emit(OpCodes.Stloc, _exitFlags);
                 _il.Emit(OpCodes.Br, _exit);

@@ -22,20 +22,30 @@ public sealed unsafe partial class Hart
     /// </summary>
     private int _translatedCodeWritten;
 
+    /// <summary>
+    /// The direct exit (link slot number) through which the last translated block left, or -1
+    /// after an indirect jump. Written by translated code; the dispatcher only uses it to pick
+    /// a candidate link, which it validates in full, so a stale value costs a lookup, never
+    /// correctness.
+    /// </summary>
+    private int _chainExit = -1;
+
     /// <summary>This hart's translator state (jump cache, counters), or null under the interpreter.</summary>
     internal HartTranslation? Translation => _translation;
 
     /// <summary>Makes the hart run through <paramref name="translator"/> from its next slice on (null: interpreter only).</summary>
     internal void SetTranslator(Translator? translator) =>
-        _translation = translator is null ? null : new HartTranslation(translator);
+        _translation = translator is null ? null : new HartTranslation(translator, translator.HartIndexOf(this));
 
     /// <summary>Called when translated code was dropped because its page was written (any thread).</summary>
     internal void NoteTranslatedCodeWritten() => Volatile.Write(ref _translatedCodeWritten, 1);
 
     /// <summary>
-    /// Runs up to <paramref name="budget"/> instructions through translated blocks, chained by
-    /// the jump cache, until the hart needs attention, an instruction must be interpreted, or a
-    /// trap is taken; cold code is interpreted a block at a time while it warms up.
+    /// Runs up to <paramref name="budget"/> instructions through translated blocks until the
+    /// hart needs attention, an instruction must be interpreted, or a trap is taken; cold code
+    /// is interpreted a block at a time while it warms up. A block that left through a direct
+    /// exit is chained to its successor through the exit's link slot (no hashing, no address
+    /// translation); everything else goes through the jump cache.
     /// </summary>
     private int RunTranslated(int budget)
     {
@@ -43,21 +53,54 @@ public sealed unsafe partial class Hart
         Translator translator = jit.Translator;
         HartState* s = _s;
         int executed = 0;
+
+        // The block that just left through a direct exit (its link slot is a candidate for the
+        // next pc); null after anything else (interpreted code, traps, indirect jumps), and at
+        // the start of a slice, since Run may have taken an interrupt or a remote request since.
+        TranslatedBlock? previous = null;
         while (executed < budget)
         {
             jit.Dispatches++;
             ulong pc = s->Pc;
-            TranslatedBlock? block = jit.Lookup(_fetchMmuIndex, pc);
-            if (block is null || !block.IsValid)
+            TranslatedBlock? block = null;
+            ref ExitLink link = ref Unsafe.NullRef<ExitLink>();
+            if (previous is not null)
             {
-                jit.JumpCacheMisses++;
-                block = FindBlock(translator, pc);
-                if (block is null)
+                link = ref previous.LinkSlot(jit.HartIndex, _chainExit);
+                if (!Unsafe.IsNullRef(ref link) && link.Pc == pc && link.Generation == jit.LinkGeneration &&
+                    link.MmuIndex == _fetchMmuIndex && link.Target is { IsValid: true } target)
                 {
-                    return executed + Interpret(1); // a fetch fault: the interpreter takes it
+                    block = target;
+                    jit.ChainedDispatches++;
                 }
 
-                jit.Remember(_fetchMmuIndex, pc, block);
+                previous = null;
+            }
+
+            if (block is null)
+            {
+                block = jit.Lookup(_fetchMmuIndex, pc);
+                if (block is null || !block.IsValid)
+                {
+                    jit.JumpCacheMisses++;
+                    block = FindBlock(translator, pc);
+                    if (block is null)
+                    {
+                        return executed + Interpret(1); // a fetch fault: the interpreter takes it
+                    }
+
+                    jit.Remember(_fetchMmuIndex, pc, block);
+                }
+
+                if (!Unsafe.IsNullRef(ref link))
+                {
+                    // The lookup above ran in the current translation context and TLB
+                    // generation: exactly what the link records.
+                    link.Pc = pc;
+                    link.Generation = jit.LinkGeneration;
+                    link.MmuIndex = _fetchMmuIndex;
+                    link.Target = block;
+                }
             }
 
             BlockFunction? function = block.Function;
@@ -116,7 +159,13 @@ public sealed unsafe partial class Hart
             }
             else if (_attention != 0)
             {
+                // Checked after every block, chained or not: interrupts and remote requests
+                // wait at most one block (whose loops check it too).
                 break;
+            }
+            else
+            {
+                previous = block;
             }
         }
 
@@ -199,6 +248,7 @@ public sealed unsafe partial class Hart
         public static readonly FieldInfo LoadTable = typeof(Hart).GetField(nameof(_tlbLoad), Instance)!;
         public static readonly FieldInfo StoreTable = typeof(Hart).GetField(nameof(_tlbStore), Instance)!;
         public static readonly FieldInfo CodeWritten = typeof(Hart).GetField(nameof(_translatedCodeWritten), Instance)!;
+        public static readonly FieldInfo ChainExit = typeof(Hart).GetField(nameof(_chainExit), Instance)!;
         public static readonly MethodInfo LoadSlow = typeof(Hart).GetMethod(nameof(Hart.LoadSlow), Instance)!;
         public static readonly MethodInfo StoreSlow = typeof(Hart).GetMethod(nameof(Hart.StoreSlow), Instance)!;
         public static readonly MethodInfo RaisePendingFault = typeof(Hart).GetMethod(nameof(Hart.RaisePendingFault), Instance)!;

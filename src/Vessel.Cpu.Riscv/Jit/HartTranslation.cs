@@ -29,18 +29,29 @@ internal sealed class HartTranslation
     /// <summary>Entries of older generations are stale: flushing the whole cache is one increment.</summary>
     private uint _generation = 1;
 
-    public HartTranslation(Translator translator)
+    public HartTranslation(Translator translator, int hartIndex)
     {
         Translator = translator;
+        HartIndex = hartIndex;
     }
 
     public Translator Translator { get; }
+
+    /// <summary>The hart's position among the translator's harts: which link slots of a block are its own.</summary>
+    public int HartIndex { get; }
+
+    /// <summary>
+    /// Generation of this hart's exit links (<see cref="ExitLink"/>): bumped by every flush of
+    /// the jump cache, whole or one page, since a link caches a virtual-to-physical lookup too.
+    /// </summary>
+    public ulong LinkGeneration { get; private set; } = 1;
 
     // Statistics, written by the hart's thread only.
     public long Dispatches;
     public long JumpCacheMisses;
     public long TranslatedInstructions;
     public long InterpretedInstructions;
+    public long ChainedDispatches;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TranslatedBlock? Lookup(int mmuIndex, ulong pc)
@@ -60,6 +71,7 @@ internal sealed class HartTranslation
     /// <summary>Drops every entry (the hart's TLB was flushed: satp write, global sfence.vma).</summary>
     public void FlushJumpCache()
     {
+        LinkGeneration++;
         if (++_generation == 0)
         {
             // Wrapped after 2^32 flushes: entries of generation 1 could come back to life.
@@ -71,6 +83,9 @@ internal sealed class HartTranslation
     /// <summary>Drops the entries that may hold pcs of the virtual page <paramref name="virtualPage"/>.</summary>
     public void FlushJumpCachePage(ulong virtualPage)
     {
+        // Links are not indexed by page: one-page flushes drop them all (cheap, and rare
+        // enough that relinking through the jump cache costs little).
+        LinkGeneration++;
         int group = PageHash(virtualPage) << OffsetBits;
         for (int table = 0; table < Tables; table++)
         {

@@ -9,6 +9,7 @@ namespace Vessel.Cpu.Riscv.Jit;
 internal sealed class TranslatedBlock
 {
     private volatile BlockFunction? _function;
+    private volatile ExitLink[]? _links;
     private volatile bool _invalid;
     private int _state;
 
@@ -39,6 +40,27 @@ internal sealed class TranslatedBlock
     /// <summary>Guest instructions in the translated region (statistics).</summary>
     public int InstructionCount { get; private set; }
 
+    /// <summary>Direct exits of the translated region (the number of link slots per hart).</summary>
+    public int ExitCount { get; private set; }
+
+    /// <summary>
+    /// The link slot of exit <paramref name="exit"/> for the hart at <paramref name="hartIndex"/>,
+    /// or a null reference when the block has no such exit (the exit number comes from the
+    /// hart and may be stale) or was dropped. Only that hart's thread may use the slot.
+    /// </summary>
+    public ref ExitLink LinkSlot(int hartIndex, int exit)
+    {
+        ExitLink[]? links = _links;
+        int exits = ExitCount;
+        int index = (hartIndex * exits) + exit;
+        if (links is null || (uint)exit >= (uint)exits || (uint)index >= (uint)links.Length)
+        {
+            return ref System.Runtime.CompilerServices.Unsafe.NullRef<ExitLink>();
+        }
+
+        return ref links[index];
+    }
+
     /// <summary>
     /// Claims the block for translation; false when another request is already under way, it
     /// was translated, or it cannot be.
@@ -55,13 +77,32 @@ internal sealed class TranslatedBlock
     /// <summary>Marks a block whose first instruction cannot be translated: it stays interpreted.</summary>
     public void MarkUntranslatable() => Volatile.Write(ref _state, (int)BlockState.Untranslatable);
 
-    /// <summary>Publishes the compiled code (from any thread).</summary>
-    public void Publish(BlockFunction function, int instructionCount)
+    /// <summary>
+    /// Publishes the compiled code (from any thread), with room for <paramref name="exitCount"/>
+    /// link slots per hart. The slots are written before the volatile write of the function,
+    /// so a hart that has run the function sees them.
+    /// </summary>
+    public void Publish(BlockFunction function, int instructionCount, int exitCount, int hartCount)
     {
         InstructionCount = instructionCount;
+        ExitCount = exitCount;
+        if (exitCount > 0)
+        {
+            _links = new ExitLink[exitCount * hartCount];
+        }
+
         Volatile.Write(ref _state, (int)BlockState.Compiled);
         _function = function;
     }
 
-    public void Invalidate() => _invalid = true;
+    /// <summary>
+    /// Drops the block for good. Its links go too, so that a chain of dropped blocks linked to
+    /// each other does not keep their code alive (a hart that still holds the array only
+    /// writes slots nobody reads again).
+    /// </summary>
+    public void Invalidate()
+    {
+        _invalid = true;
+        _links = null;
+    }
 }

@@ -104,6 +104,20 @@ internal sealed unsafe class Translator : IDisposable
         }
     }
 
+    /// <summary>The position of <paramref name="hart"/> among this translator's harts (its link slots in every block).</summary>
+    public int HartIndexOf(Hart hart)
+    {
+        for (int i = 0; i < _harts.Count; i++)
+        {
+            if (ReferenceEquals(_harts[i], hart))
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException("The hart does not belong to this translator's processor.", nameof(hart));
+    }
+
     /// <summary>A page holding code was written (any thread): drop its blocks.</summary>
     public void OnPageInvalidated(ulong page)
     {
@@ -149,9 +163,10 @@ internal sealed unsafe class Translator : IDisposable
         long start = ThreadCpuTime.Nanoseconds();
         BlockFunction function;
         int ilBytes;
+        int exitCount;
         try
         {
-            function = BlockCompiler.Compile(region, block.PhysicalAddress, out ilBytes);
+            function = BlockCompiler.Compile(region, block.PhysicalAddress, out ilBytes, out exitCount);
             RuntimeHelpers.PrepareDelegate(function); // have the .NET JIT compile it here, not on the hart
         }
         catch (Exception e) when (e is InvalidProgramException or NotSupportedException or ArgumentException or InvalidOperationException)
@@ -167,7 +182,7 @@ internal sealed unsafe class Translator : IDisposable
         Interlocked.Increment(ref _blocksTranslated);
         Interlocked.Add(ref _regionInstructions, region.Instructions.Length);
         Interlocked.Add(ref _ilBytes, ilBytes);
-        block.Publish(function, region.Instructions.Length);
+        block.Publish(function, region.Instructions.Length, exitCount, _harts.Count);
         if (!Cache.Account(ilBytes))
         {
             Cache.Flush();
@@ -177,7 +192,7 @@ internal sealed unsafe class Translator : IDisposable
     /// <summary>What the translator did so far, with the harts' dispatch counters.</summary>
     public TranslatorStatistics GetStatistics()
     {
-        long dispatches = 0, misses = 0, translated = 0, interpreted = 0;
+        long dispatches = 0, misses = 0, translated = 0, interpreted = 0, chained = 0;
         foreach (Hart hart in _harts)
         {
             if (hart.Translation is { } jit)
@@ -186,6 +201,7 @@ internal sealed unsafe class Translator : IDisposable
                 misses += jit.JumpCacheMisses;
                 translated += jit.TranslatedInstructions;
                 interpreted += jit.InterpretedInstructions;
+                chained += jit.ChainedDispatches;
             }
         }
 
@@ -201,6 +217,7 @@ internal sealed unsafe class Translator : IDisposable
             RequestsDropped: Interlocked.Read(ref _requestsDropped),
             Dispatches: dispatches,
             JumpCacheMisses: misses,
+            ChainedDispatches: chained,
             TranslatedInstructions: translated,
             InterpretedInstructions: interpreted);
     }

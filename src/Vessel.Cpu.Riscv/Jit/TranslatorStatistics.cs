@@ -13,11 +13,15 @@ public sealed record TranslatorStatistics(
     long RequestsDropped,
     long Dispatches,
     long JumpCacheMisses,
+    long ChainedDispatches,
     long TranslatedInstructions,
     long InterpretedInstructions)
 {
-    /// <summary>Share of block dispatches found in the jump cache.</summary>
-    public double JumpCacheHitRate => Dispatches == 0 ? 0 : 1 - ((double)JumpCacheMisses / Dispatches);
+    /// <summary>Share of the dispatches that did not chain through an exit link and were found in the jump cache.</summary>
+    public double JumpCacheHitRate => Dispatches - ChainedDispatches == 0 ? 0 : 1 - ((double)JumpCacheMisses / (Dispatches - ChainedDispatches));
+
+    /// <summary>Share of dispatches that went straight through a direct exit's link.</summary>
+    public double ChainedShare => Dispatches == 0 ? 0 : (double)ChainedDispatches / Dispatches;
 
     /// <summary>Share of executed instructions that ran as translated code.</summary>
     public double TranslatedShare => TranslatedInstructions + InterpretedInstructions == 0
@@ -27,7 +31,7 @@ public sealed record TranslatorStatistics(
     public override string ToString() =>
         $"jit: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
         $"in {TranslationCpuTime.TotalSeconds:F2} s of CPU; {TranslatedShare:P1} of instructions translated; " +
-        $"{Dispatches:N0} dispatches, jump cache hit rate {JumpCacheHitRate:P1}; " +
+        $"{Dispatches:N0} dispatches, {ChainedShare:P1} chained through exit links, jump cache hit rate {JumpCacheHitRate:P1} of the rest; " +
         $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped" +
         (CompileFailures == 0 ? string.Empty : $"; {CompileFailures:N0} compile failures (first: {FirstFailure})");
 }

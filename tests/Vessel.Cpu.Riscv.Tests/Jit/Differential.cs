@@ -16,7 +16,9 @@ public static class Differential
     /// <summary>
     /// Sets both machines up with <paramref name="setup"/>, starts hart 0 in M-mode at
     /// <paramref name="entry"/>, runs until it waits in <c>wfi</c>, and compares. Returns the
-    /// translator's machine state (equal to the interpreter's) for further assertions.
+    /// translator's machine state (equal to the interpreter's) for further assertions;
+    /// <paramref name="inspect"/> sees the translator's statistics (e.g. to check that the
+    /// program exercised what it is about).
     /// </summary>
     public static MachineSnapshot Run(
         Action<TestMachine> setup,
@@ -24,7 +26,8 @@ public static class Differential
         TranslatorOptions? options = null,
         int translatorSlice = 997,
         ulong ram = DefaultRam,
-        bool expectTranslation = true)
+        bool expectTranslation = true,
+        Action<TranslatorStatistics>? inspect = null)
     {
         MachineSnapshot expected;
         using (var interpreter = new TestMachine(ram, translator: null))
@@ -49,10 +52,11 @@ public static class Differential
         }
 
         MachineSnapshot.AssertSame(expected, actual, "end state");
+        inspect?.Invoke(statistics);
         return actual;
     }
 
-    /// <summary><see cref="Run(Action{TestMachine}, ulong, TranslatorOptions?, int, ulong, bool)"/> for one program at RAM base.</summary>
+    /// <summary><see cref="Run(Action{TestMachine}, ulong, TranslatorOptions?, int, ulong, bool, Action{TranslatorStatistics}?)"/> for one program at RAM base.</summary>
     public static MachineSnapshot Run(Code code, TranslatorOptions? options = null, int translatorSlice = 997) =>
         Run(machine => machine.Load(code.Base, code.ToArray()), code.Base, options, translatorSlice);
 }

@@ -57,6 +57,70 @@ public sealed class PagingDifferentialTests
         Assert.Equal(9UL, state.Registers[20]); // ecall from S
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RemappingAChainedTargetPageRunsTheNewMapping(bool onePageFence)
+    {
+        // The code page jumps (jal) to the next virtual page, whose function jumps (jal)
+        // straight back: translated, the two regions chain through exit links, which cache the
+        // next page's physical block. Remapping that virtual page (the old physical page stays
+        // intact and its blocks valid) and fencing must reach the new page's code.
+        var tables = new PageTables(TableArea);
+        MapCommon(tables);
+        ulong target = CodeVirtual + 0x1000;
+        ulong first = CodePhysical + 0x1000, second = CodePhysical + 0x2000;
+        tables.Map(target, first);
+        ulong leaf = tables.LeafAddress(target);
+
+        var code = new Code(CodeVirtual);
+        Code.Label outer = code.NewLabel();
+        Code.Label call = code.NewLabel();
+        Code.Label back = code.NewLabel();
+        Code.Label done = code.NewLabel();
+        code.Li(11, 0).Li(13, (long)target).Li(16, 2);
+        code.Bind(outer);
+        code.Li(12, 50);
+        code.Bind(call);
+        code.Emit(Rv.Jal(0, (int)(target - code.Here)));
+        code.Bind(back);
+        code.Emit(Rv.Addi(12, 12, -1));
+        code.Emit(call, offset => Rv.Bne(12, 0, offset));
+        code.Emit(Rv.Addi(16, 16, -1));
+        code.Emit(done, offset => Rv.Beq(16, 0, offset));
+        code.Li(14, (long)(TableWindow + (leaf - TableArea))).Li(15, (long)PageTables.Leaf(second));
+        code.Emit(Rv.Sd(15, 14, 0));
+        code.Emit(onePageFence ? Rv.SfenceVma(13, 0) : Rv.SfenceVma(0, 0));
+        code.Emit(outer, offset => Rv.Jal(0, offset));
+        code.Bind(done);
+        code.Emit(Rv.Ecall());
+
+        byte[] FunctionAdding(int value)
+        {
+            var function = new Code(target);
+            function.Emit(Rv.Addi(11, 11, value));
+            function.Emit(Rv.Jal(0, (int)(CodeVirtual + (ulong)back.Position - function.Here)));
+            return function.ToArray();
+        }
+
+        long chained = 0;
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, tables.Satp);
+                tables.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(first, FunctionAdding(1));
+                machine.Load(second, FunctionAdding(100));
+            },
+            Boot,
+            inspect: statistics => chained = statistics.ChainedDispatches);
+
+        Assert.Equal(50UL + (50 * 100), state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+        Assert.True(chained > 50, $"only {chained} dispatches chained");
+    }
+
     [Fact]
     public void SwitchingSatpSwitchesCode()
     {
