@@ -15,7 +15,7 @@ public static class Qemu
     {
         for (int attempt = 1; ; attempt++)
         {
-            ProcessResult result = RunImg(arguments, directory);
+            ProcessResult result = ProcessRunner.Run("qemu-img", arguments, directory);
             if (attempt == 10 || !result.Stderr.Contains("Is another process using the image", StringComparison.Ordinal))
             {
                 return result;
