@@ -19,8 +19,7 @@ internal sealed class IcmpNat : ITimerHandler
     private readonly EventLoop _loop;
     private readonly GuestLink _link;
     private readonly VirtualAddresses _addresses;
-    private readonly Dictionary<(Ipv4Address Guest, Ipv4Address Peer, ushort Id), EchoFlow> _flows = [];
-    private readonly List<(Ipv4Address, Ipv4Address, ushort)> _expired = [];
+    private readonly IdleFlowTable<(Ipv4Address Guest, Ipv4Address Peer, ushort Id), EchoFlow> _flows = new(IdleTimeoutMs);
     private readonly LoopTimer _sweep;
 
     public IcmpNat(EventLoop loop, GuestLink link, VirtualAddresses addresses, bool restrict = false)
@@ -89,39 +88,16 @@ internal sealed class IcmpNat : ITimerHandler
 
     public void OnTimer(long now)
     {
-        foreach ((var key, EchoFlow flow) in _flows)
-        {
-            if (now - flow.LastActive >= IdleTimeoutMs)
-            {
-                _expired.Add(key);
-            }
-        }
-
-        foreach (var key in _expired)
-        {
-            _flows.Remove(key, out EchoFlow? flow);
-            flow?.Close();
-        }
-
-        _expired.Clear();
-        if (_flows.Count > 0)
+        if (_flows.CloseIdle(now))
         {
             _loop.Arm(_sweep, now + IdleTimeoutMs);
         }
     }
 
-    public void CloseAll()
-    {
-        foreach (EchoFlow flow in _flows.Values)
-        {
-            flow.Close();
-        }
-
-        _flows.Clear();
-    }
+    public void CloseAll() => _flows.CloseAll();
 
     /// <summary>One guest ping session (identifier) to one peer, with its ICMP datagram socket.</summary>
-    private sealed class EchoFlow : IPollHandler
+    private sealed class EchoFlow : IPollHandler, IIdleFlow
     {
         private readonly IcmpNat _nat;
         private readonly Ipv4Address _guest;

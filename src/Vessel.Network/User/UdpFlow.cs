@@ -8,7 +8,7 @@ namespace Vessel.Network.User;
 /// One guest UDP source (address and port) with its own host socket, so that replies from any
 /// peer find their way back (endpoint-independent mapping, like QEMU's slirp).
 /// </summary>
-internal sealed class UdpFlow : IPollHandler, ILinkWaiter
+internal sealed class UdpFlow : IPollHandler, ILinkWaiter, IIdleFlow
 {
     private const int MaxDatagramsPerWakeup = 64;
 

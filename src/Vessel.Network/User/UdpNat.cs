@@ -12,11 +12,9 @@ internal sealed class UdpNat : ITimerHandler
 {
     private const long SweepIntervalMs = 1000;
 
-    private readonly Dictionary<(Ipv4Address Address, ushort Port), UdpFlow> _flows = [];
-    private readonly List<(Ipv4Address, ushort)> _expired = [];
+    private readonly IdleFlowTable<(Ipv4Address Address, ushort Port), UdpFlow> _flows;
     private readonly LoopTimer _sweep;
     private readonly int _maxFlows;
-    private readonly long _idleTimeoutMs;
 
     public UdpNat(EventLoop loop, GuestLink link, VirtualAddresses addresses, UserNetworkOptions options)
     {
@@ -24,7 +22,7 @@ internal sealed class UdpNat : ITimerHandler
         Link = link;
         Addresses = addresses;
         _maxFlows = options.MaxUdpFlows;
-        _idleTimeoutMs = (long)options.UdpIdleTimeout.TotalMilliseconds;
+        _flows = new((long)options.UdpIdleTimeout.TotalMilliseconds);
         _sweep = new LoopTimer(this);
     }
 
@@ -81,34 +79,11 @@ internal sealed class UdpNat : ITimerHandler
 
     public void OnTimer(long now)
     {
-        foreach ((var key, UdpFlow flow) in _flows)
-        {
-            if (now - flow.LastActive >= _idleTimeoutMs)
-            {
-                _expired.Add(key);
-            }
-        }
-
-        foreach (var key in _expired)
-        {
-            _flows.Remove(key, out UdpFlow? flow);
-            flow?.Close();
-        }
-
-        _expired.Clear();
-        if (_flows.Count > 0)
+        if (_flows.CloseIdle(now))
         {
             Loop.Arm(_sweep, now + SweepIntervalMs);
         }
     }
 
-    public void CloseAll()
-    {
-        foreach (UdpFlow flow in _flows.Values)
-        {
-            flow.Close();
-        }
-
-        _flows.Clear();
-    }
+    public void CloseAll() => _flows.CloseAll();
 }
