@@ -62,13 +62,38 @@ public static class CommandLineHost
 
     private static string Sentence(string message)
     {
-        message = message.Trim();
+        message = OneLine(message);
         if (message.Length == 0)
         {
             return "an unknown error occurred.";
         }
 
         return message.EndsWith('.') || message.EndsWith('?') || message.EndsWith(')') ? message : message + ".";
+    }
+
+    /// <summary>
+    /// Folds a multi-line message into one line: System.CommandLine lists allowed values one per
+    /// line after a colon ("Must be one of:\n\t'single'\n\t'multi'."), which becomes
+    /// "Must be one of: 'single', 'multi'.".
+    /// </summary>
+    private static string OneLine(string message)
+    {
+        string[] lines = message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        var text = new System.Text.StringBuilder(lines[0]);
+        bool inList = lines[0].EndsWith(':');
+        for (int i = 1; i < lines.Length; i++)
+        {
+            bool listItem = inList && !text.ToString().EndsWith(':');
+            text.Append(listItem ? ", " : " ").Append(lines[i]);
+            inList |= lines[i].EndsWith(':');
+        }
+
+        return text.ToString();
     }
 }
 

@@ -66,6 +66,10 @@ public sealed class CliErrorTests
         AssertOneSentence(["run", "--kernel", TestPaths.GuestKernel, "--cpus", cpus], "--cpus must be between 1 and 8");
 
     [Fact]
+    public void ValueOutsideTheAllowedOnesListsThemOnOneLine() =>
+        AssertOneSentence(["run", "--kernel", TestPaths.GuestKernel, "--cpu-threads", "dual"], "'single', 'multi'");
+
+    [Fact]
     public void UnknownOption() =>
         AssertOneSentence(["run", "--kernel", TestPaths.GuestKernel, "--frobnicate"], "--frobnicate");
 
