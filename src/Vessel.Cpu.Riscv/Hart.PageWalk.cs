@@ -12,6 +12,8 @@ public sealed unsafe partial class Hart
     private const ulong SatpModeBare = 0;
     private const ulong SatpModeSv39 = 8;
     private const ulong SatpModeSv48 = 9;
+    private const int SatpAsidShift = 44;
+    private const ulong SatpAsidMask = 0xffff;
 
     private const ulong PteValid = 1 << 0;
     private const ulong PteRead = 1 << 1;
