@@ -407,6 +407,12 @@ public sealed unsafe partial class Hart
             // No flush: the entries of the previous address space stay in their bank, tagged
             // with its whole satp value, for a later switch back (the OS fences before it reuses
             // an ASID for other mappings, as the spec requires).
+            if (((legal ^ _satp) >> 60) != 0)
+            {
+                // Global mappings belong to one translation scheme: none survives a change of mode.
+                _translation?.FlushGlobalContext();
+            }
+
             _satp = legal;
             TlbContextSwitches++;
             SelectBankForSatp();

@@ -41,6 +41,13 @@ public sealed unsafe partial class Hart
     private TlbEntry* _tlb;      // the bank of the current satp
     private int _tlbBank;
     private readonly ulong[] _bankSatp = new ulong[TlbBanks];
+
+    // Whether each entry (meaningful for fetch entries) was made from a global mapping, beside
+    // the entries so that the translator's inline lookup keeps its 16-byte layout.
+    private readonly bool[] _tlbGlobal = new bool[TlbBanks * TlbTotalEntries];
+
+    // Whether the last successful translation came from a global mapping.
+    private bool _translatedGlobal;
     private readonly ulong[] _bankLastUse = new ulong[TlbBanks];
     private ulong _bankUseClock;
 
@@ -67,6 +74,7 @@ public sealed unsafe partial class Hart
     private ulong _fetchVirtualPage = TlbEntry.Invalid;
     private byte* _fetchHostPage;
     private ulong _fetchPhysicalPage;
+    private bool _fetchPageGlobal; // the fetch page's mapping is global (the same in every address space)
 
     // Why the last slow-path access failed.
     private ExceptionCause _faultCause;
@@ -216,8 +224,10 @@ public sealed unsafe partial class Hart
 
         if (asid is null)
         {
+            // Only a fence for all address spaces orders global mappings (an ASID fence leaves them).
             _superpageLow = ulong.MaxValue;
             _superpageHigh = 0;
+            _translation?.FlushGlobalContext();
         }
     }
 
@@ -562,14 +572,17 @@ public sealed unsafe partial class Hart
     private bool Translate(ulong address, AccessKind kind, int mmuIndex, out ulong physical)
     {
         ulong pageSize = GuestMemory.PageSize;
+        bool global = false;
         if (mmuIndex == MmuIndexMachine || (_satp >> 60) == SatpModeBare)
         {
             physical = address;
         }
-        else if (!WalkPageTable(address, kind, mmuIndex, out physical, out pageSize))
+        else if (!WalkPageTable(address, kind, mmuIndex, out physical, out pageSize, out global))
         {
             return false;
         }
+
+        _translatedGlobal = global;
 
         ulong physicalPage = physical & ~PageOffsetMask;
         if (!_memory.Contains(physicalPage, GuestMemory.PageSize))
@@ -590,6 +603,7 @@ public sealed unsafe partial class Hart
         TlbEntry* entry = _tlb + TableOffset(mmuIndex, kind) + ((int)(address >> GuestMemory.PageShift) & TlbMask);
         entry->Tag = virtualPage;
         entry->Addend = (long)(_memory.HostPointer + (physicalPage - _memory.Base)) - (long)virtualPage;
+        _tlbGlobal[entry - _tlbBanks] = global;
         if (pageSize > GuestMemory.PageSize)
         {
             ulong superpage = address & ~(pageSize - 1);
@@ -614,6 +628,7 @@ public sealed unsafe partial class Hart
         if (entry->Tag == virtualPage)
         {
             physicalPage = (ulong)((long)virtualPage + entry->Addend - (long)_memory.HostPointer) + _memory.Base;
+            _fetchPageGlobal = _tlbGlobal[entry - _tlbBanks];
         }
         else
         {
@@ -627,6 +642,8 @@ public sealed unsafe partial class Hart
             {
                 return Fault(ExceptionCause.InstructionAccessFault, pc);
             }
+
+            _fetchPageGlobal = _translatedGlobal;
         }
 
         _fetchVirtualPage = virtualPage;

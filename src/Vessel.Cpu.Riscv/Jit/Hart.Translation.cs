@@ -89,7 +89,7 @@ public sealed unsafe partial class Hart
                         return executed + Interpret(1); // a fetch fault: the interpreter takes it
                     }
 
-                    jit.Remember(_fetchMmuIndex, pc, block);
+                    jit.Remember(_fetchMmuIndex, pc, block, _fetchPageGlobal);
                 }
 
                 if (!Unsafe.IsNullRef(ref link))

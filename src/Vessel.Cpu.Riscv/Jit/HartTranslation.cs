@@ -41,6 +41,13 @@ internal sealed class HartTranslation
     /// <summary>Generation of the current bank's entries: older or other banks' entries are stale.</summary>
     private uint _generation;
 
+    /// <summary>
+    /// Generation of the entries for code in global pages, valid in every bank: a global mapping
+    /// is the same in all address spaces, and only a fence for all of them (or one of its page)
+    /// may change it, so kernel code keeps its entries across address-space switches.
+    /// </summary>
+    private uint _globalGeneration;
+
     public HartTranslation(Translator translator, int hartIndex, int banks, int currentBank)
     {
         Translator = translator;
@@ -74,15 +81,28 @@ internal sealed class HartTranslation
     public TranslatedBlock? Lookup(int mmuIndex, ulong pc)
     {
         ref Entry entry = ref EntryFor(mmuIndex, pc);
-        return entry.Pc == pc && entry.Generation == _generation ? entry.Block : null;
+        return entry.Pc == pc && (entry.Generation == _generation || entry.Generation == _globalGeneration) ? entry.Block : null;
     }
 
-    public void Remember(int mmuIndex, ulong pc, TranslatedBlock block)
+    /// <param name="global">Whether <paramref name="pc"/> was translated through a global mapping.</param>
+    public void Remember(int mmuIndex, ulong pc, TranslatedBlock block, bool global)
     {
         ref Entry entry = ref EntryFor(mmuIndex, pc);
         entry.Pc = pc;
-        entry.Generation = _generation;
+        entry.Generation = global ? _globalGeneration : _generation;
         entry.Block = block;
+    }
+
+    /// <summary>Drops the entries made for global pages (a fence for all address spaces, a change of satp mode).</summary>
+    public void FlushGlobalContext()
+    {
+        if (++_lastGeneration == 0)
+        {
+            FlushAllContexts();
+            return;
+        }
+
+        _globalGeneration = _lastGeneration;
     }
 
     /// <summary>Makes the entries and links of TLB bank <paramref name="bank"/> the live ones (satp now selects it).</summary>
@@ -122,6 +142,7 @@ internal sealed class HartTranslation
             _bankLinkGeneration[bank] = ++_lastLinkGeneration;
         }
 
+        _globalGeneration = ++_lastGeneration;
         SelectContext(_bank);
     }
 
