@@ -117,7 +117,16 @@ public sealed unsafe partial class Hart
     /// <summary>Drops every TLB entry of every bank (reset, remote fences).</summary>
     public void FlushTlb()
     {
-        ClearEntries(_tlbBanks, TlbBanks * TlbTotalEntries);
+        for (int bank = 0; bank < TlbBanks; bank++)
+        {
+            // Free banks are empty already (and banks start out in use, zero-initialised
+            // _bankSatp, so the first flush clears all of the fresh allocation).
+            if (_bankSatp[bank] != BankFree)
+            {
+                ClearEntries(_tlbBanks + (bank * TlbTotalEntries), TlbTotalEntries);
+            }
+        }
+
         _superpageLow = ulong.MaxValue;
         _superpageHigh = 0;
         Array.Fill(_bankSatp, BankFree);

@@ -96,13 +96,13 @@ internal sealed class HartTranslation
     /// <summary>Drops the entries made for global pages (a fence for all address spaces, a change of satp mode).</summary>
     public void FlushGlobalContext()
     {
-        if (++_lastGeneration == 0)
+        if (_lastGeneration == uint.MaxValue)
         {
             FlushAllContexts();
             return;
         }
 
-        _globalGeneration = _lastGeneration;
+        _globalGeneration = ++_lastGeneration;
     }
 
     /// <summary>Makes the entries and links of TLB bank <paramref name="bank"/> the live ones (satp now selects it).</summary>
@@ -116,14 +116,13 @@ internal sealed class HartTranslation
     /// <summary>Drops the entries and links of TLB bank <paramref name="bank"/> (its translations were flushed).</summary>
     public void FlushContext(int bank)
     {
-        if (++_lastGeneration == 0)
+        if (_lastGeneration == uint.MaxValue)
         {
-            // Wrapped after 2^32 flushes: old generations could come back to life. Start afresh.
             FlushAllContexts();
             return;
         }
 
-        _bankGeneration[bank] = _lastGeneration;
+        _bankGeneration[bank] = ++_lastGeneration;
         _bankLinkGeneration[bank] = ++_lastLinkGeneration;
         if (bank == _bank)
         {
@@ -134,8 +133,15 @@ internal sealed class HartTranslation
     /// <summary>Drops the entries and links of every bank (the whole TLB was flushed).</summary>
     public void FlushAllContexts()
     {
-        Array.Clear(_entries);
-        _lastGeneration = 0;
+        // New generations are enough (remote fences come often with several harts); only when
+        // the counter would wrap, after 2^32 flushes, could old entries come back to life:
+        // then the table is cleared (cleared entries have generation 0, which never matches).
+        if (_lastGeneration > uint.MaxValue - (uint)_bankGeneration.Length - 1)
+        {
+            Array.Clear(_entries);
+            _lastGeneration = 0;
+        }
+
         for (int bank = 0; bank < _bankGeneration.Length; bank++)
         {
             _bankGeneration[bank] = ++_lastGeneration;
