@@ -215,6 +215,52 @@ public sealed class PagingDifferentialTests
         Assert.True(kept >= 9, $"only {kept} satp switches found their address space cached");
     }
 
+    [Fact]
+    public void MoreAddressSpacesThanTheHartKeepsEachSeeTheirOwnMapping()
+    {
+        // Ten address spaces (ASIDs 1..10) visited in turn, three times, without fences: more
+        // than the hart keeps cached at once, so spaces are evicted and come back.
+        const int Spaces = 10;
+        const ulong Tables = Boot + 0x10_0000;
+        var spaces = new PageTables[Spaces];
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)SpaceFunctionVirtual);
+        for (int i = 0; i < Spaces; i++)
+        {
+            spaces[i] = new PageTables(Tables + ((ulong)i * 0x1_0000));
+            spaces[i].Map(CodeVirtual, CodePhysical);
+            spaces[i].Map(SpaceFunctionVirtual, CodePhysical + ((ulong)(i + 1) * 0x1000));
+        }
+
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < Spaces; i++)
+            {
+                code.Li(16, (long)spaces[i].SatpWithAsid((ulong)i + 1)).Emit(Rv.Csrw(0x180, 16));
+                CallTenTimes(code);
+            }
+        }
+
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, spaces[0].SatpWithAsid(1));
+                machine.Load(CodePhysical, code.ToArray());
+                for (int i = 0; i < Spaces; i++)
+                {
+                    spaces[i].WriteTo(machine);
+                    machine.Load(CodePhysical + ((ulong)(i + 1) * 0x1000), Function(i + 1));
+                }
+            },
+            Boot,
+            ram: 2 * Differential.DefaultRam);
+
+        Assert.Equal(3UL * 10 * (Spaces * (Spaces + 1) / 2), state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+    }
+
     [Theory]
     [InlineData(true, true)]
     [InlineData(true, false)]
@@ -279,12 +325,15 @@ public sealed class PagingDifferentialTests
         Assert.Equal(9UL, state.Registers[20]); // ecall from S
     }
 
-    [Fact]
-    public void GlobalMappingServesEveryAsidAndAFenceForAllAsidsRemapsIt()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMappingServesEveryAsidAndAFenceForAllAsidsRemapsIt(bool onePageFence)
     {
         // A global page (G set, as an OS maps its kernel) is used by ASID 1 and ASID 2 alike,
         // across switches; after its PTE changes in both tables (kept identical, as the spec
-        // requires of global mappings), sfence.vma addr, x0 makes both spaces run the new code.
+        // requires of global mappings), sfence.vma addr, x0 (or x0, x0) makes both spaces run
+        // the new code.
         var a = new PageTables(TableArea);
         var b = new PageTables(SecondTableArea);
         MapCommon(a);
@@ -311,7 +360,7 @@ public sealed class PagingDifferentialTests
         code.Li(15, (long)PageTables.Leaf(CodePhysical + 0x2000, GlobalRwx));
         code.Li(14, (long)(TableWindow + (leafA - TableArea))).Emit(Rv.Sd(15, 14, 0));
         code.Li(14, (long)(TableWindow + 0x10_0000 + (leafB - SecondTableArea))).Emit(Rv.Sd(15, 14, 0));
-        code.Emit(Rv.SfenceVma(13, 0));
+        code.Emit(onePageFence ? Rv.SfenceVma(13, 0) : Rv.SfenceVma(0, 0));
         CallTenTimes(code);                     // ASID 1: 10 x 100
         code.Emit(Rv.Csrw(0x180, 16));
         CallTenTimes(code);                     // ASID 2: 10 x 100
