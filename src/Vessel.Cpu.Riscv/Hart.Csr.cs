@@ -395,7 +395,7 @@ public sealed unsafe partial class Hart
             return; // unsupported mode: the whole write has no effect
         }
 
-        // ASIDLEN = 16; PPN limited to the 44 bits of Sv39/Sv48.
+        // ASIDLEN = 16 (Linux then gives each process its own ASID); PPN limited to the 44 bits of Sv39/Sv48.
         ulong legal = value & ((0xfUL << 60) | (0xffffUL << 44) | PtePpnMask);
         if (mode == SatpModeBare)
         {
@@ -404,8 +404,18 @@ public sealed unsafe partial class Hart
 
         if (legal != _satp)
         {
+            // No flush: the entries of the previous address space stay in their bank, tagged
+            // with its whole satp value, for a later switch back (the OS fences before it reuses
+            // an ASID for other mappings, as the spec requires).
+            if (((legal ^ _satp) >> 60) != 0)
+            {
+                // Global mappings belong to one translation scheme: none survives a change of mode.
+                _translation?.FlushGlobalContext();
+            }
+
             _satp = legal;
-            FlushTranslatedTlb();
+            TlbContextSwitches++;
+            SelectBankForSatp();
         }
     }
 

@@ -641,13 +641,20 @@ public sealed unsafe partial class Hart
                     goto Illegal;
                 }
 
-                if (ins.Rs1 == 0)
                 {
-                    FlushTranslatedTlb();
-                }
-                else
-                {
-                    FlushTlbPage(x[ins.Rs1]);
+                    // rs2 = x0 covers every address space; otherwise only the ASID in rs2 (bits
+                    // above ASIDLEN ignored), whose global mappings need not be flushed either.
+                    ulong? asid = ins.Rs2 == 0 ? null : x[ins.Rs2] & SatpAsidMask;
+                    if (ins.Rs1 == 0)
+                    {
+                        if (asid is null) { FencesAll++; } else { FencesAsid++; }
+                        FlushTranslatedTlb(asid);
+                    }
+                    else
+                    {
+                        if (asid is null) { FencesPage++; } else { FencesPageAsid++; }
+                        FlushTlbPage(x[ins.Rs1], asid);
+                    }
                 }
 
                 break;

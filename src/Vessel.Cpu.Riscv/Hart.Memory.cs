@@ -29,7 +29,35 @@ public sealed unsafe partial class Hart
 
     private const ulong PageOffsetMask = GuestMemory.PageSize - 1;
 
-    private TlbEntry* _tlb;
+    // Address-space contexts kept at once. Linux tags every process with its own ASID and
+    // switches satp on each context switch without a fence; keeping the entries of the last few
+    // address spaces (each in its own bank, keyed by the whole satp value) lets a switch back
+    // find its translations, as a hardware TLB tagged with ASIDs does (privileged spec 1.12,
+    // 4.1.11: a satp write need not flush; entries of other ASIDs may stay cached).
+    private const int TlbBanks = 8;
+    private const ulong BankFree = ulong.MaxValue; // no satp value has all bits set (mode 15 is never legal)
+
+    private TlbEntry* _tlbBanks; // TlbBanks consecutive banks of TlbTotalEntries entries each
+    private TlbEntry* _tlb;      // the bank of the current satp
+    private int _tlbBank;
+    private readonly ulong[] _bankSatp = new ulong[TlbBanks];
+
+    // Whether each entry (meaningful for fetch entries) was made from a global mapping, beside
+    // the entries so that the translator's inline lookup keeps its 16-byte layout.
+    private readonly bool[] _tlbGlobal = new bool[TlbBanks * TlbTotalEntries];
+
+    // Whether the last successful translation came from a global mapping.
+    private bool _translatedGlobal;
+    private readonly ulong[] _bankLastUse = new ulong[TlbBanks];
+    private ulong _bankUseClock;
+
+    // Why the TLB was flushed or kept (VESSEL_STATS=1): written by the hart's thread only.
+    internal long TlbContextSwitches;   // satp writes that changed its value
+    internal long TlbContextHits;       // ... that found the new address space still cached
+    internal long FencesAll;            // sfence.vma x0, x0
+    internal long FencesAsid;           // sfence.vma x0, asid
+    internal long FencesPage;           // sfence.vma address, x0
+    internal long FencesPageAsid;       // sfence.vma address, asid
     private TlbEntry* _tlbLoad;
     private TlbEntry* _tlbStore;
     private TlbEntry* _tlbFetch;
@@ -46,6 +74,7 @@ public sealed unsafe partial class Hart
     private ulong _fetchVirtualPage = TlbEntry.Invalid;
     private byte* _fetchHostPage;
     private ulong _fetchPhysicalPage;
+    private bool _fetchPageGlobal; // the fetch page's mapping is global (the same in every address space)
 
     // Why the last slow-path access failed.
     private ExceptionCause _faultCause;
@@ -85,77 +114,186 @@ public sealed unsafe partial class Hart
         _ => MmuIndexUser, // reserved MPP values are treated as U by the mstatus write path
     };
 
-    /// <summary>Drops every TLB entry (satp change, sfence.vma without address, reset).</summary>
+    /// <summary>Drops every TLB entry of every bank (reset, remote fences).</summary>
     public void FlushTlb()
     {
-        for (int i = 0; i < TlbTotalEntries; i++)
+        for (int bank = 0; bank < TlbBanks; bank++)
         {
-            _tlb[i].Tag = TlbEntry.Invalid;
+            // Free banks are empty already (and banks start out in use, zero-initialised
+            // _bankSatp, so the first flush clears all of the fresh allocation).
+            if (_bankSatp[bank] != BankFree)
+            {
+                ClearEntries(_tlbBanks + (bank * TlbTotalEntries), TlbTotalEntries);
+            }
         }
 
         _superpageLow = ulong.MaxValue;
         _superpageHigh = 0;
-        InvalidateFetchPage();
-        _translation?.FlushJumpCache();
+        Array.Fill(_bankSatp, BankFree);
+        _translation?.FlushAllContexts();
+        AssignBank(0);
     }
 
-    /// <summary>Drops the entries of translated contexts (S and U), keeping M-mode's identity entries.</summary>
-    private void FlushTranslatedTlb()
+    /// <summary>
+    /// Makes the bank of the current satp the one loads, stores and fetches use: the bank that
+    /// already caches that address space if there is one, otherwise the least recently used one,
+    /// emptied. Entries of other address spaces stay in their banks.
+    /// </summary>
+    private void SelectBankForSatp()
     {
-        for (int i = TableOffset(MmuIndexSupervisor, AccessKind.Load); i < TlbTotalEntries; i++)
+        for (int bank = 0; bank < TlbBanks; bank++)
         {
-            _tlb[i].Tag = TlbEntry.Invalid;
+            if (_bankSatp[bank] == _satp)
+            {
+                TlbContextHits++;
+                UseBank(bank);
+                _translation?.SelectContext(bank);
+                return;
+            }
         }
 
-        _superpageLow = ulong.MaxValue;
-        _superpageHigh = 0;
-        InvalidateFetchPage();
-        _translation?.FlushJumpCache();
+        // A free bank is empty already; otherwise the least recently used one is emptied.
+        int victim = Array.IndexOf(_bankSatp, BankFree);
+        if (victim < 0)
+        {
+            victim = 0;
+            for (int bank = 1; bank < TlbBanks; bank++)
+            {
+                if (_bankLastUse[bank] < _bankLastUse[victim])
+                {
+                    victim = bank;
+                }
+            }
+
+            ClearBank(victim);
+        }
+
+        AssignBank(victim);
     }
 
-    /// <summary>Drops the load entries of translated contexts (mstatus.MXR changed).</summary>
+    /// <summary>Gives the (empty) bank <paramref name="bank"/> to the current satp and makes it current.</summary>
+    private void AssignBank(int bank)
+    {
+        _bankSatp[bank] = _satp;
+        _translation?.FlushContext(bank);
+        UseBank(bank);
+        _translation?.SelectContext(bank);
+    }
+
+    private void UseBank(int bank)
+    {
+        _tlbBank = bank;
+        _bankLastUse[bank] = ++_bankUseClock;
+        _tlb = _tlbBanks + (bank * TlbTotalEntries);
+        UpdateMmuContext();
+    }
+
+    /// <summary>Empties one bank's translated contexts (S and U); M-mode's identity entries do not depend on satp.</summary>
+    private void ClearBank(int bank)
+    {
+        int first = TableOffset(MmuIndexSupervisor, AccessKind.Load);
+        ClearEntries(_tlbBanks + (bank * TlbTotalEntries) + first, TlbTotalEntries - first);
+        _translation?.FlushContext(bank);
+        if (bank == _tlbBank)
+        {
+            InvalidateFetchPage();
+        }
+    }
+
+    private static void ClearEntries(TlbEntry* entries, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            entries[i].Tag = TlbEntry.Invalid;
+        }
+    }
+
+    /// <summary>Whether the bank caches an address space with ASID <paramref name="asid"/> (any ASID when null).</summary>
+    private bool BankMatches(int bank, ulong? asid) =>
+        _bankSatp[bank] != BankFree && (asid is null || ((_bankSatp[bank] >> SatpAsidShift) & SatpAsidMask) == asid.Value);
+
+    /// <summary>
+    /// <c>sfence.vma</c> without an address: drops the translations of the address spaces with
+    /// ASID <paramref name="asid"/>, or of all address spaces when null (rs2 = x0). Other banks
+    /// are released so that they need no clearing when reused.
+    /// </summary>
+    private void FlushTranslatedTlb(ulong? asid)
+    {
+        for (int bank = 0; bank < TlbBanks; bank++)
+        {
+            if (BankMatches(bank, asid))
+            {
+                ClearBank(bank);
+                if (bank != _tlbBank)
+                {
+                    _bankSatp[bank] = BankFree;
+                }
+            }
+        }
+
+        if (asid is null)
+        {
+            // Only a fence for all address spaces orders global mappings (an ASID fence leaves them).
+            _superpageLow = ulong.MaxValue;
+            _superpageHigh = 0;
+            _translation?.FlushGlobalContext();
+        }
+    }
+
+    /// <summary>Drops the load entries of translated contexts in every bank (mstatus.MXR changed).</summary>
     private void FlushTranslatedLoadTlb()
     {
-        for (int index = MmuIndexSupervisor; index < MmuIndexCount; index++)
+        for (int bank = 0; bank < TlbBanks; bank++)
         {
-            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Load);
-            for (int i = 0; i < TlbSize; i++)
+            for (int index = MmuIndexSupervisor; index < MmuIndexCount; index++)
             {
-                table[i].Tag = TlbEntry.Invalid;
+                ClearEntries(_tlbBanks + (bank * TlbTotalEntries) + TableOffset(index, AccessKind.Load), TlbSize);
             }
         }
     }
 
-    /// <summary>Drops every store entry (dirty logging turned on or reset).</summary>
+    /// <summary>Drops every store entry of every bank (dirty logging turned on or reset).</summary>
     private void FlushStoreTlb()
     {
-        for (int index = 0; index < MmuIndexCount; index++)
+        for (int bank = 0; bank < TlbBanks; bank++)
         {
-            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Store);
-            for (int i = 0; i < TlbSize; i++)
+            for (int index = 0; index < MmuIndexCount; index++)
             {
-                table[i].Tag = TlbEntry.Invalid;
+                ClearEntries(_tlbBanks + (bank * TlbTotalEntries) + TableOffset(index, AccessKind.Store), TlbSize);
             }
         }
     }
 
-    /// <summary>Drops the entries for one virtual page (sfence.vma with an address).</summary>
-    private void FlushTlbPage(ulong virtualAddress)
+    /// <summary>
+    /// Drops the entries for one virtual page (<c>sfence.vma</c> with an address) in the address
+    /// spaces with ASID <paramref name="asid"/>, or in all of them when null (rs2 = x0).
+    /// </summary>
+    private void FlushTlbPage(ulong virtualAddress, ulong? asid)
     {
         if (virtualAddress >= _superpageLow && virtualAddress <= _superpageHigh)
         {
-            FlushTranslatedTlb();
+            // Part of a superpage may be cached under any of its 4 KiB pages.
+            FlushTranslatedTlb(asid);
             return;
         }
 
         ulong page = virtualAddress & ~PageOffsetMask;
         int slot = (int)(virtualAddress >> GuestMemory.PageShift) & TlbMask;
-        for (int table = 0; table < MmuIndexCount * AccessKinds; table++)
+        for (int bank = 0; bank < TlbBanks; bank++)
         {
-            ref TlbEntry entry = ref _tlb[(table * TlbSize) + slot];
-            if (entry.Tag == page)
+            if (!BankMatches(bank, asid))
             {
-                entry.Tag = TlbEntry.Invalid;
+                continue;
+            }
+
+            TlbEntry* entries = _tlbBanks + (bank * TlbTotalEntries);
+            for (int table = MmuIndexSupervisor * AccessKinds; table < MmuIndexCount * AccessKinds; table++)
+            {
+                ref TlbEntry entry = ref entries[(table * TlbSize) + slot];
+                if (entry.Tag == page)
+                {
+                    entry.Tag = TlbEntry.Invalid;
+                }
             }
         }
 
@@ -176,9 +314,10 @@ public sealed unsafe partial class Hart
     internal void DropStoreEntriesFor(ulong physicalPage)
     {
         long hostPage = (long)(_memory.HostPointer + (physicalPage - _memory.Base));
-        for (int index = 0; index < MmuIndexCount; index++)
+        for (int table0 = 0; table0 < TlbBanks * MmuIndexCount; table0++)
         {
-            TlbEntry* table = _tlb + TableOffset(index, AccessKind.Store);
+            // Every bank: a store entry of an address space not current now is used again on a switch back.
+            TlbEntry* table = _tlbBanks + ((table0 / MmuIndexCount) * TlbTotalEntries) + TableOffset(table0 % MmuIndexCount, AccessKind.Store);
             for (int i = 0; i < TlbSize; i++)
             {
                 if (table[i].Tag != TlbEntry.Invalid && (long)table[i].Tag + table[i].Addend == hostPage)
@@ -442,14 +581,17 @@ public sealed unsafe partial class Hart
     private bool Translate(ulong address, AccessKind kind, int mmuIndex, out ulong physical)
     {
         ulong pageSize = GuestMemory.PageSize;
+        bool global = false;
         if (mmuIndex == MmuIndexMachine || (_satp >> 60) == SatpModeBare)
         {
             physical = address;
         }
-        else if (!WalkPageTable(address, kind, mmuIndex, out physical, out pageSize))
+        else if (!WalkPageTable(address, kind, mmuIndex, out physical, out pageSize, out global))
         {
             return false;
         }
+
+        _translatedGlobal = global;
 
         ulong physicalPage = physical & ~PageOffsetMask;
         if (!_memory.Contains(physicalPage, GuestMemory.PageSize))
@@ -470,6 +612,7 @@ public sealed unsafe partial class Hart
         TlbEntry* entry = _tlb + TableOffset(mmuIndex, kind) + ((int)(address >> GuestMemory.PageShift) & TlbMask);
         entry->Tag = virtualPage;
         entry->Addend = (long)(_memory.HostPointer + (physicalPage - _memory.Base)) - (long)virtualPage;
+        _tlbGlobal[entry - _tlbBanks] = global;
         if (pageSize > GuestMemory.PageSize)
         {
             ulong superpage = address & ~(pageSize - 1);
@@ -494,6 +637,7 @@ public sealed unsafe partial class Hart
         if (entry->Tag == virtualPage)
         {
             physicalPage = (ulong)((long)virtualPage + entry->Addend - (long)_memory.HostPointer) + _memory.Base;
+            _fetchPageGlobal = _tlbGlobal[entry - _tlbBanks];
         }
         else
         {
@@ -507,6 +651,8 @@ public sealed unsafe partial class Hart
             {
                 return Fault(ExceptionCause.InstructionAccessFault, pc);
             }
+
+            _fetchPageGlobal = _translatedGlobal;
         }
 
         _fetchVirtualPage = virtualPage;

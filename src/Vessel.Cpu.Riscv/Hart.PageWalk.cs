@@ -12,12 +12,15 @@ public sealed unsafe partial class Hart
     private const ulong SatpModeBare = 0;
     private const ulong SatpModeSv39 = 8;
     private const ulong SatpModeSv48 = 9;
+    private const int SatpAsidShift = 44;
+    private const ulong SatpAsidMask = 0xffff;
 
     private const ulong PteValid = 1 << 0;
     private const ulong PteRead = 1 << 1;
     private const ulong PteWrite = 1 << 2;
     private const ulong PteExecute = 1 << 3;
     private const ulong PteUser = 1 << 4;
+    private const ulong PteGlobal = 1 << 5;
     private const ulong PteAccessed = 1 << 6;
     private const ulong PteDirty = 1 << 7;
 
@@ -27,10 +30,15 @@ public sealed unsafe partial class Hart
     private const int PtePpnShift = 10;
     private const ulong PtePpnMask = (1UL << 44) - 1;
 
-    private bool WalkPageTable(ulong address, AccessKind kind, int mmuIndex, out ulong physical, out ulong pageSize)
+    /// <param name="global">
+    /// Whether the mapping is global: G set in any PTE of the walk (a global non-leaf PTE makes
+    /// every mapping below it global), so it is the same in all address spaces.
+    /// </param>
+    private bool WalkPageTable(ulong address, AccessKind kind, int mmuIndex, out ulong physical, out ulong pageSize, out bool global)
     {
         physical = 0;
         pageSize = GuestMemory.PageSize;
+        global = false;
         ExceptionCause pageFault = kind switch
         {
             AccessKind.Load => ExceptionCause.LoadPageFault,
@@ -72,6 +80,7 @@ public sealed unsafe partial class Hart
                 return Fault(pageFault, address);
             }
 
+            global |= (pte & PteGlobal) != 0;
             if ((pte & (PteRead | PteExecute)) == 0)
             {
                 // Pointer to the next level (A, D and U are reserved here; like QEMU we ignore them).
@@ -105,6 +114,7 @@ public sealed unsafe partial class Hart
                 {
                     level = levels;
                     table = (_satp & PtePpnMask) << 12;
+                    global = false;
                     continue;
                 }
 

@@ -52,7 +52,7 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
         // run loop has stopped.
         _s = (HartState*)NativeMemory.AlignedAlloc((nuint)sizeof(HartState), 64);
         *_s = default;
-        _tlb = (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(sizeof(TlbEntry) * TlbTotalEntries), 64);
+        _tlbBanks = (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(sizeof(TlbEntry) * TlbTotalEntries * TlbBanks), 64);
         FlushTlb();
         Reset(0);
     }
@@ -255,7 +255,8 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
         {
             NativeMemory.AlignedFree(_s);
             _s = null;
-            NativeMemory.AlignedFree(_tlb);
+            NativeMemory.AlignedFree(_tlbBanks);
+            _tlbBanks = null;
             _tlb = null;
             _wakeup.Dispose();
         }

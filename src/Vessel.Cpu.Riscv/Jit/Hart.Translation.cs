@@ -35,7 +35,7 @@ public sealed unsafe partial class Hart
 
     /// <summary>Makes the hart run through <paramref name="translator"/> from its next slice on (null: interpreter only).</summary>
     internal void SetTranslator(Translator? translator) =>
-        _translation = translator is null ? null : new HartTranslation(translator, translator.HartIndexOf(this));
+        _translation = translator is null ? null : new HartTranslation(translator, translator.HartIndexOf(this), TlbBanks, _tlbBank);
 
     /// <summary>Called when translated code was dropped because its page was written (any thread).</summary>
     internal void NoteTranslatedCodeWritten() => Volatile.Write(ref _translatedCodeWritten, 1);
@@ -89,7 +89,7 @@ public sealed unsafe partial class Hart
                         return executed + Interpret(1); // a fetch fault: the interpreter takes it
                     }
 
-                    jit.Remember(_fetchMmuIndex, pc, block);
+                    jit.Remember(_fetchMmuIndex, pc, block, _fetchPageGlobal);
                 }
 
                 if (!Unsafe.IsNullRef(ref link))

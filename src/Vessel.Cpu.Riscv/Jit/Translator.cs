@@ -193,8 +193,15 @@ internal sealed unsafe class Translator : IDisposable
     public TranslatorStatistics GetStatistics()
     {
         long dispatches = 0, misses = 0, translated = 0, interpreted = 0, chained = 0;
+        long switches = 0, kept = 0, fencesAll = 0, fencesAsid = 0, fencesPage = 0, fencesPageAsid = 0;
         foreach (Hart hart in _harts)
         {
+            switches += hart.TlbContextSwitches;
+            kept += hart.TlbContextHits;
+            fencesAll += hart.FencesAll;
+            fencesAsid += hart.FencesAsid;
+            fencesPage += hart.FencesPage;
+            fencesPageAsid += hart.FencesPageAsid;
             if (hart.Translation is { } jit)
             {
                 dispatches += jit.Dispatches;
@@ -219,7 +226,13 @@ internal sealed unsafe class Translator : IDisposable
             JumpCacheMisses: misses,
             ChainedDispatches: chained,
             TranslatedInstructions: translated,
-            InterpretedInstructions: interpreted);
+            InterpretedInstructions: interpreted,
+            SatpSwitches: switches,
+            SatpSwitchesKept: kept,
+            FencesAll: fencesAll,
+            FencesAsid: fencesAsid,
+            FencesPage: fencesPage,
+            FencesPageAsid: fencesPageAsid);
     }
 
     public void Dispose()

@@ -15,7 +15,13 @@ public sealed record TranslatorStatistics(
     long JumpCacheMisses,
     long ChainedDispatches,
     long TranslatedInstructions,
-    long InterpretedInstructions)
+    long InterpretedInstructions,
+    long SatpSwitches,
+    long SatpSwitchesKept,
+    long FencesAll,
+    long FencesAsid,
+    long FencesPage,
+    long FencesPageAsid)
 {
     /// <summary>Share of the dispatches that did not chain through an exit link and were found in the jump cache.</summary>
     public double JumpCacheHitRate => Dispatches - ChainedDispatches == 0 ? 0 : 1 - ((double)JumpCacheMisses / (Dispatches - ChainedDispatches));
@@ -32,6 +38,8 @@ public sealed record TranslatorStatistics(
         $"jit: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
         $"in {TranslationCpuTime.TotalSeconds:F2} s of CPU; {TranslatedShare:P1} of instructions translated; " +
         $"{Dispatches:N0} dispatches, {ChainedShare:P1} chained through exit links, jump cache hit rate {JumpCacheHitRate:P1} of the rest; " +
-        $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped" +
+        $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped; " +
+        $"{SatpSwitches:N0} satp switches ({SatpSwitchesKept:N0} back to a cached address space), sfence.vma: " +
+        $"{FencesAll:N0} all, {FencesAsid:N0} one ASID, {FencesPage:N0} one page, {FencesPageAsid:N0} one page of one ASID" +
         (CompileFailures == 0 ? string.Empty : $"; {CompileFailures:N0} compile failures (first: {FirstFailure})");
 }

@@ -6,7 +6,7 @@ namespace Vessel.Cpu.Riscv.Tests.Jit;
 /// </summary>
 public sealed class PageTables
 {
-    public const ulong Valid = 1, Read = 2, Write = 4, Execute = 8, User = 16, Accessed = 64, Dirty = 128;
+    public const ulong Valid = 1, Read = 2, Write = 4, Execute = 8, User = 16, Global = 32, Accessed = 64, Dirty = 128;
     public const ulong Rwx = Read | Write | Execute | Accessed | Dirty;
 
     private readonly Dictionary<ulong, ulong> _entries = [];
@@ -23,6 +23,9 @@ public sealed class PageTables
 
     /// <summary>The satp value that selects these tables (Sv39, ASID 0).</summary>
     public ulong Satp => (8UL << 60) | (Root >> 12);
+
+    /// <summary>The satp value that selects these tables as address space <paramref name="asid"/>.</summary>
+    public ulong SatpWithAsid(ulong asid) => Satp | (asid << 44);
 
     /// <summary>Maps the 4 KiB page at <paramref name="virtualAddress"/> to <paramref name="physicalAddress"/>.</summary>
     public void Map(ulong virtualAddress, ulong physicalAddress, ulong flags = Rwx) =>

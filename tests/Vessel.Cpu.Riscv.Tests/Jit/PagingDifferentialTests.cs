@@ -22,6 +22,11 @@ public sealed class PagingDifferentialTests
     private const ulong TableWindow = 0x7000_0000;
     private const ulong DataVirtual = 0x80_0000;
 
+    // Pages whose TLB slots differ from the code page's, so that their translations stay
+    // cached while the code page is in use (the pages above all share slot 0).
+    private const ulong SpaceFunctionVirtual = 0x50_5000;
+    private const ulong SpaceDataVirtual = 0x80_3000;
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -156,6 +161,225 @@ public sealed class PagingDifferentialTests
             Boot);
 
         Assert.Equal(3030UL, state.Registers[11]);
+    }
+
+    [Fact]
+    public void TwoAddressSpacesWithDifferentAsidsEachSeeTheirOwnMappingsWithoutFences()
+    {
+        // ASID 1 and ASID 2 map the same virtual code and data pages to different physical
+        // pages; the program switches satp back and forth without any sfence.vma, which the
+        // spec allows (the hart may keep both spaces' translations), so each must see its own.
+        var a = new PageTables(TableArea);
+        var b = new PageTables(SecondTableArea);
+        MapCommon(a);
+        MapCommon(b);
+        a.Map(SpaceFunctionVirtual, CodePhysical + 0x1000);
+        b.Map(SpaceFunctionVirtual, CodePhysical + 0x2000);
+        a.Map(SpaceDataVirtual, DataPhysical);
+        b.Map(SpaceDataVirtual, DataPhysical + 0x1000);
+
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(19, 0).Li(13, (long)SpaceFunctionVirtual).Li(14, (long)SpaceDataVirtual);
+        code.Li(16, (long)b.SatpWithAsid(2)).Li(17, (long)a.SatpWithAsid(1));
+        for (int round = 0; round < 5; round++)
+        {
+            CallTenTimes(code);
+            code.Emit(Rv.Ld(18, 14, 0)).Emit(Rv.Add(19, 19, 18));
+            code.Emit(Rv.Csrw(0x180, 16));
+            CallTenTimes(code);
+            code.Emit(Rv.Ld(18, 14, 0)).Emit(Rv.Add(19, 19, 18));
+            code.Emit(Rv.Csrw(0x180, 17));
+        }
+
+        code.Emit(Rv.Ecall());
+
+        long kept = 0;
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, a.SatpWithAsid(1));
+                a.WriteTo(machine);
+                b.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(CodePhysical + 0x1000, Function(1));
+                machine.Load(CodePhysical + 0x2000, Function(100));
+                machine.Memory.Write(DataPhysical, 7UL);
+                machine.Memory.Write(DataPhysical + 0x1000, 700UL);
+            },
+            Boot,
+            inspect: statistics => kept = statistics.SatpSwitchesKept);
+
+        Assert.Equal(5UL * (10 + 1000), state.Registers[11]);
+        Assert.Equal(5UL * (7 + 700), state.Registers[19]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+        Assert.True(kept >= 9, $"only {kept} satp switches found their address space cached");
+    }
+
+    [Fact]
+    public void MoreAddressSpacesThanTheHartKeepsEachSeeTheirOwnMapping()
+    {
+        // Ten address spaces (ASIDs 1..10) visited in turn, three times, without fences: more
+        // than the hart keeps cached at once, so spaces are evicted and come back.
+        const int Spaces = 10;
+        const ulong Tables = Boot + 0x10_0000;
+        var spaces = new PageTables[Spaces];
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)SpaceFunctionVirtual);
+        for (int i = 0; i < Spaces; i++)
+        {
+            spaces[i] = new PageTables(Tables + ((ulong)i * 0x1_0000));
+            spaces[i].Map(CodeVirtual, CodePhysical);
+            spaces[i].Map(SpaceFunctionVirtual, CodePhysical + ((ulong)(i + 1) * 0x1000));
+        }
+
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < Spaces; i++)
+            {
+                code.Li(16, (long)spaces[i].SatpWithAsid((ulong)i + 1)).Emit(Rv.Csrw(0x180, 16));
+                CallTenTimes(code);
+            }
+        }
+
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, spaces[0].SatpWithAsid(1));
+                machine.Load(CodePhysical, code.ToArray());
+                for (int i = 0; i < Spaces; i++)
+                {
+                    spaces[i].WriteTo(machine);
+                    machine.Load(CodePhysical + ((ulong)(i + 1) * 0x1000), Function(i + 1));
+                }
+            },
+            Boot,
+            ram: 2 * Differential.DefaultRam);
+
+        Assert.Equal(3UL * 10 * (Spaces * (Spaces + 1) / 2), state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void FenceOfOneAsidMakesItsChangedMappingVisible(bool onePageFence, bool fenceFromTheOtherSpace)
+    {
+        // ASID 1's function page is remapped while its translation is cached (and translated
+        // code ran through it); sfence.vma with rs2 = 1 (one page or all of ASID 1), issued
+        // from ASID 1 itself or from ASID 2, must make ASID 1 run the new code, and ASID 2's
+        // own mapping of the same virtual page stays what it was.
+        var a = new PageTables(TableArea);
+        var b = new PageTables(SecondTableArea);
+        MapCommon(a);
+        MapCommon(b);
+        a.Map(SpaceFunctionVirtual, CodePhysical + 0x1000);
+        b.Map(SpaceFunctionVirtual, CodePhysical + 0x2000);
+        ulong leaf = a.LeafAddress(SpaceFunctionVirtual);
+        for (ulong page = 0; page < 16; page++)
+        {
+            // Both spaces see ASID 1's tables through a second window.
+            a.Map(TableWindow + 0x10_0000 + (page * 0x1000), TableArea + (page * 0x1000));
+            b.Map(TableWindow + 0x10_0000 + (page * 0x1000), TableArea + (page * 0x1000));
+        }
+
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)SpaceFunctionVirtual).Li(18, 1);
+        code.Li(16, (long)b.SatpWithAsid(2)).Li(17, (long)a.SatpWithAsid(1));
+        CallTenTimes(code);                     // ASID 1: 10 x 1
+        code.Emit(Rv.Csrw(0x180, 16));
+        CallTenTimes(code);                     // ASID 2: 10 x 100
+        if (!fenceFromTheOtherSpace)
+        {
+            code.Emit(Rv.Csrw(0x180, 17));
+        }
+
+        // ASID 1's leaf, written through ASID 1's or ASID 2's window (both map both tables).
+        ulong window = TableWindow + 0x10_0000 + (leaf - TableArea);
+        code.Li(14, (long)window).Li(15, (long)PageTables.Leaf(CodePhysical + 0x3000));
+        code.Emit(Rv.Sd(15, 14, 0));
+        code.Emit(onePageFence ? Rv.SfenceVma(13, 18) : Rv.SfenceVma(0, 18));
+        code.Emit(Rv.Csrw(0x180, 17));
+        CallTenTimes(code);                     // ASID 1 again: 10 x 5
+        code.Emit(Rv.Csrw(0x180, 16));
+        CallTenTimes(code);                     // ASID 2 again: 10 x 100
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, a.SatpWithAsid(1));
+                a.WriteTo(machine);
+                b.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(CodePhysical + 0x1000, Function(1));
+                machine.Load(CodePhysical + 0x2000, Function(100));
+                machine.Load(CodePhysical + 0x3000, Function(5));
+            },
+            Boot);
+
+        Assert.Equal(10UL + 1000 + 50 + 1000, state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMappingServesEveryAsidAndAFenceForAllAsidsRemapsIt(bool onePageFence)
+    {
+        // A global page (G set, as an OS maps its kernel) is used by ASID 1 and ASID 2 alike,
+        // across switches; after its PTE changes in both tables (kept identical, as the spec
+        // requires of global mappings), sfence.vma addr, x0 (or x0, x0) makes both spaces run
+        // the new code.
+        var a = new PageTables(TableArea);
+        var b = new PageTables(SecondTableArea);
+        MapCommon(a);
+        MapCommon(b);
+        const ulong GlobalRwx = PageTables.Rwx | PageTables.Global;
+        a.Map(SpaceFunctionVirtual, CodePhysical + 0x1000, GlobalRwx);
+        b.Map(SpaceFunctionVirtual, CodePhysical + 0x1000, GlobalRwx);
+        ulong leafA = a.LeafAddress(SpaceFunctionVirtual);
+        ulong leafB = b.LeafAddress(SpaceFunctionVirtual);
+        for (ulong page = 0; page < 16; page++)
+        {
+            // ASID 2's tables, through a second window in ASID 1's space.
+            a.Map(TableWindow + 0x10_0000 + (page * 0x1000), SecondTableArea + (page * 0x1000));
+        }
+
+        var code = new Code(CodeVirtual);
+        code.Li(11, 0).Li(13, (long)SpaceFunctionVirtual);
+        code.Li(16, (long)b.SatpWithAsid(2)).Li(17, (long)a.SatpWithAsid(1));
+        CallTenTimes(code);                     // ASID 1: 10 x 1
+        code.Emit(Rv.Csrw(0x180, 16));
+        CallTenTimes(code);                     // ASID 2: 10 x 1
+        code.Emit(Rv.Csrw(0x180, 17));
+        CallTenTimes(code);                     // ASID 1: 10 x 1
+        code.Li(15, (long)PageTables.Leaf(CodePhysical + 0x2000, GlobalRwx));
+        code.Li(14, (long)(TableWindow + (leafA - TableArea))).Emit(Rv.Sd(15, 14, 0));
+        code.Li(14, (long)(TableWindow + 0x10_0000 + (leafB - SecondTableArea))).Emit(Rv.Sd(15, 14, 0));
+        code.Emit(onePageFence ? Rv.SfenceVma(13, 0) : Rv.SfenceVma(0, 0));
+        CallTenTimes(code);                     // ASID 1: 10 x 100
+        code.Emit(Rv.Csrw(0x180, 16));
+        CallTenTimes(code);                     // ASID 2: 10 x 100
+        code.Emit(Rv.Ecall());
+
+        MachineSnapshot state = Differential.Run(
+            machine =>
+            {
+                LoadSupervisorBoot(machine, a.SatpWithAsid(1));
+                a.WriteTo(machine);
+                b.WriteTo(machine);
+                machine.Load(CodePhysical, code.ToArray());
+                machine.Load(CodePhysical + 0x1000, Function(1));
+                machine.Load(CodePhysical + 0x2000, Function(100));
+            },
+            Boot);
+
+        Assert.Equal(30UL + 2000, state.Registers[11]);
+        Assert.Equal(9UL, state.Registers[20]); // ecall from S
     }
 
     [Fact]

@@ -331,4 +331,21 @@ public sealed class CsrTests
         Assert.Equal((9UL << 60) | 0x80789, machine.X(S5));
         Assert.Equal(0UL, machine.X(S6));
     }
+
+    [Fact]
+    public void SatpHasSixteenAsidBits()
+    {
+        // Linux probes ASIDLEN by writing all ones to satp.ASID and reading back: 16 bits here
+        // (ASIDMAX for Sv39/Sv48), so it gives each process its own ASID.
+        const ulong sv39 = (8UL << 60) | 0x80123;
+        using var machine = new TestMachine();
+        machine.Load(asm =>
+        {
+            asm.Li(T0, unchecked((long)(sv39 | (0xffffUL << 44)))).Csrw(Csr.Satp, T0).Csrr(S2, Csr.Satp);
+            asm.Halt();
+        });
+        machine.Run();
+        Assert.Equal(0xffffUL, (machine.X(S2) >> 44) & 0xffff);
+        Assert.Equal(sv39, machine.X(S2) & ~(0xffffUL << 44));
+    }
 }
