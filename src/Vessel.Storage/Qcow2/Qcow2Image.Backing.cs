@@ -29,6 +29,11 @@ public sealed partial class Qcow2Image
             string? oldFormat = _header.BackingFormat;
             string? newName = string.IsNullOrEmpty(backingName) ? null : backingName;
             string? newFormat = newName is null || backingFormat is null ? null : ImageFormats.Name(backingFormat.Value);
+            if (newName is not null && System.Text.Encoding.UTF8.GetByteCount(newName) > Qcow2Header.MaxBackingFileNameLength)
+            {
+                throw new StorageException($"the backing file name '{newName}' is longer than {Qcow2Header.MaxBackingFileNameLength} bytes");
+            }
+
             var current = new byte[_g.ClusterSize];
             _file.ReadZeroPadded(0, current);
             try
@@ -36,13 +41,23 @@ public sealed partial class Qcow2Image
                 byte[]? target = SafeHeaderUpdate(current, newName, newFormat);
                 if (target is null)
                 {
-                    // Same meaning as now, extensions within the first sector, the name where it is.
-                    byte[] intermediate = HeaderWithin(current, oldName, oldFormat, featureTable: false, Qcow2Header.ReadLayout(current).NameOffset)
-                        ?? throw new StorageException($"the header of '{Path}' has no room to change its backing file safely");
+                    // Same meaning as now with the extensions within the first sector, and the
+                    // name moved there too if it fits (then everything past it is free), or left
+                    // where it is.
+                    HeaderLayout now = Qcow2Header.ReadLayout(current);
+                    byte[]? compact = HeaderWithin(current, oldName, oldFormat, featureTable: false, nameOffset: -1);
+                    byte[]? intermediate = compact is not null && IsSafeUpdate(current, now, compact)
+                        ? compact
+                        : HeaderWithin(current, oldName, oldFormat, featureTable: false, now.NameOffset);
+                    if (intermediate is null || !IsSafeUpdate(current, now, intermediate))
+                    {
+                        throw new StorageException($"the header of '{Path}' has no room for backing file name '{newName}'");
+                    }
+
                     CommitHeader(current, intermediate);
                     current = intermediate;
                     target = SafeHeaderUpdate(current, newName, newFormat)
-                        ?? throw new StorageException($"the header of '{Path}' has no room to change its backing file safely");
+                        ?? throw new StorageException($"the header of '{Path}' has no room for backing file name '{newName}'");
                 }
 
                 CommitHeader(current, target);
@@ -106,8 +121,9 @@ public sealed partial class Qcow2Image
         {
             layout = _header.Serialize(scratch, Path, featureTable, nameOffset);
         }
-        catch (StorageException) when (nameOffset >= 0 || !featureTable)
+        catch (StorageException)
         {
+            // This layout does not fit in the cluster; a more compact one may.
             return null;
         }
 
