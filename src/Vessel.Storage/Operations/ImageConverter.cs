@@ -88,6 +88,13 @@ public static class ImageConverter
             {
                 throw new StorageException($"the target '{target}' does not exist (-n writes into an existing image)");
             }
+
+            // Writing a qcow2 file as raw would destroy its metadata.
+            ImageFormat existing = ImageOpener.DetectFormat(target);
+            if (existing != options.TargetFormat)
+            {
+                throw new StorageException($"the target '{target}' is a {ImageFormats.Name(existing)} image, not {ImageFormats.Name(options.TargetFormat)} (give its format with -O)");
+            }
         }
         else if (options.TargetFormat == ImageFormat.Qcow2)
         {

@@ -127,6 +127,7 @@ public sealed class ImgConvertOptionsTests : IDisposable
     [InlineData("-l", "snapshot.name=nothere", "-O", "raw", "src.qcow2", "out.raw")]
     [InlineData("-l", "snapshot.name=x", "-O", "raw", "src.raw", "out2.raw")]
     [InlineData("-n", "-O", "qcow2", "src.qcow2", "nothere.qcow2")]
+    [InlineData("-n", "src.raw", "src.qcow2")]
     [InlineData("--target-is-zero", "-O", "qcow2", "src.qcow2", "out3.qcow2")]
     [InlineData("-S", "1000", "-O", "raw", "src.qcow2", "out4.raw")]
     public void BadOptionsAreOneSentence(params string[] arguments)
