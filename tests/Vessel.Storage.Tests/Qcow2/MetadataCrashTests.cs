@@ -307,7 +307,13 @@ public sealed class MetadataCrashTests : IDisposable
     [InlineData("TornLosesFirstSector", "long-name", 1024)]
     [InlineData("TornKeepsFirstSector", "swap-format", 65536)]
     [InlineData("TornLosesFirstSector", "swap-format", 65536)]
-    public void UnsafeRebaseHeader(string modeName, string change, int clusterSize)
+    [InlineData("TornKeepsFirstSector", "long-name", 1024, 2)]
+    [InlineData("TornLosesFirstSector", "add-format", 1024, 2)]
+    [InlineData("TornKeepsFirstSector", "swap-format", 1024, 3, true)]
+    [InlineData("TornLosesFirstSector", "swap-format", 1024, 3, true)]
+    [InlineData("TornKeepsFirstSector", "long-name", 1024, 3, true)]
+    [InlineData("TornLosesFirstSector", "remove", 1024, 2, true)]
+    public void UnsafeRebaseHeader(string modeName, string change, int clusterSize, int version = 3, bool qemuMade = false)
     {
         var mode = Enum.Parse<CrashMode>(modeName);
         string oldBase = _dir.File("hdr-old-base.raw");
@@ -330,12 +336,22 @@ public sealed class MetadataCrashTests : IDisposable
             _ => (Path.GetFileName(oldBase), "raw"),
         };
         (string? Name, string? Format) after = change == "remove" ? (null, null) : (Path.GetRelativePath(_dir.Path, newBase), "raw");
-        Qcow2Creator.Create(top, DiskSize, new Qcow2CreateOptions
+        if (qemuMade)
         {
-            ClusterSize = clusterSize,
-            BackingFile = before.Name,
-            BackingFormat = before.Format is null ? null : ImageFormat.Raw,
-        });
+            // qemu-img's own header layout (its feature name table is longer than Vessel's).
+            Qemu.ImgOkIn(_dir.Path, "create", "-f", "qcow2", "-o", $"cluster_size={clusterSize},compat={(version == 2 ? "0.10" : "1.1")}", "-b", before.Name!, "-F", before.Format!, top, DiskSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            Qcow2Creator.Create(top, DiskSize, new Qcow2CreateOptions
+            {
+                ClusterSize = clusterSize,
+                Version = version,
+                BackingFile = before.Name,
+                BackingFormat = before.Format is null ? null : ImageFormat.Raw,
+            });
+        }
+
         Write(top, 2, 20 * 1024, 30 * 1024);
         byte[] oldView = Qemu.Content(top, _dir.Path);
 
@@ -347,7 +363,7 @@ public sealed class MetadataCrashTests : IDisposable
 
         int runs = CrashPoints.Explore([top], () => ImageRebaser.Rebase(top, ImageFormat.Qcow2, after.Name ?? string.Empty, after.Name is null ? null : ImageFormat.Raw, unsafeMode: true), (n, _) =>
         {
-            string what = $"rebase -u ({change}, {clusterSize}-byte clusters), crash at {n}";
+            string what = $"rebase -u ({change}, {clusterSize}-byte clusters, v{version}{(qemuMade ? ", made by qemu-img" : string.Empty)}), crash at {n}";
             CheckConsistent(top, what);
             (string? Name, string? Format) vessel;
             using (var q = (Qcow2Image)ImageOpener.Open(top, new ImageOpenOptions { ReadOnly = true, OpenBacking = false }))
