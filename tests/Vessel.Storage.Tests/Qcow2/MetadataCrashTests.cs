@@ -307,6 +307,8 @@ public sealed class MetadataCrashTests : IDisposable
     [InlineData("TornLosesFirstSector", "long-name", 1024)]
     [InlineData("TornKeepsFirstSector", "swap-format", 65536)]
     [InlineData("TornLosesFirstSector", "swap-format", 65536)]
+    [InlineData("TornKeepsFirstSector", "swap-format", 512)]
+    [InlineData("TornLosesFirstSector", "swap-format", 512, 3, true)]
     [InlineData("TornKeepsFirstSector", "long-name", 1024, 2)]
     [InlineData("TornLosesFirstSector", "add-format", 1024, 2)]
     [InlineData("TornKeepsFirstSector", "swap-format", 1024, 3, true)]
@@ -435,6 +437,59 @@ public sealed class MetadataCrashTests : IDisposable
                 ImageAssert.SameContent(content, now, what);
             }
         }, Mode(powerLoss), maxPoints: 150);
+        Assert.True(runs > 5, $"only {runs} crash points");
+    }
+
+    /// <summary>
+    /// convert -B: until a cluster is written the target shows the backing file there, so after
+    /// any crash each cluster reads as the source's or the backing file's.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ConvertOntoBackingFile(bool powerLoss)
+    {
+        string backing = _dir.File("convert-base.qcow2");
+        string source = _dir.File("convert-full.raw");
+        string target = _dir.File("convert-delta.qcow2");
+        Qcow2Creator.Create(backing, DiskSize, new Qcow2CreateOptions { ClusterSize = Cluster });
+        Write(backing, 1, 0, (int)DiskSize);
+        byte[] shown = ActiveContent(backing);
+        byte[] content = (byte[])shown.Clone();
+        Pattern(4, 20 * 1024).CopyTo(content, 8192);
+        Array.Clear(content, 100 * 1024, 16 * 1024);
+        Pattern(6, 4096).CopyTo(content, 150 * 1024);
+        File.WriteAllBytes(source, content);
+        int runs = CrashPoints.Explore([target], () => ImageConverter.Convert(source, target, new ConvertOptions
+        {
+            TargetFormat = ImageFormat.Qcow2,
+            Qcow2 = new Qcow2CreateOptions { ClusterSize = Cluster },
+            BackingFile = "convert-base.qcow2",
+            BackingFormat = ImageFormat.Qcow2,
+            UnsafeCache = false,
+        }), (n, _) =>
+        {
+            string what = $"convert -B, crash at {n}";
+            if (!File.Exists(target) || !StartsWithQcow2Magic(target))
+            {
+                Assert.True(n >= 0, $"{what}: no image after a complete conversion");
+                return;
+            }
+
+            CheckConsistent(target, what);
+            byte[] now = ActiveContent(target);
+            Assert.Equal(content.Length, now.Length);
+            for (int c = 0; c < now.Length; c += Cluster)
+            {
+                ReadOnlySpan<byte> got = now.AsSpan(c, Cluster);
+                Assert.True(got.SequenceEqual(content.AsSpan(c, Cluster)) || got.SequenceEqual(shown.AsSpan(c, Cluster)), $"{what}: cluster at {c} is neither the source's nor the backing file's");
+            }
+
+            if (n == -1)
+            {
+                ImageAssert.SameContent(content, now, what);
+            }
+        }, Mode(powerLoss), maxPoints: 60);
         Assert.True(runs > 5, $"only {runs} crash points");
     }
 
