@@ -17,7 +17,8 @@ public sealed partial class Qcow2Image
     /// extension, switches to it in one write. When the current header leaves no such room (its
     /// extensions run past the first sector, or its name sits where the new layout needs bytes),
     /// an intermediate header with the same meaning is committed first that keeps its extensions
-    /// within the first sector by leaving out the optional feature name table.
+    /// within the first sector by leaving out the optional feature name table (and moves the old
+    /// name there too when it fits).
     /// </summary>
     public void SetBackingFile(string? backingName, ImageFormat? backingFormat)
     {
@@ -64,7 +65,8 @@ public sealed partial class Qcow2Image
             }
             finally
             {
-                // The in-memory header always matches what the layout builders last left in it.
+                // Building layouts sets the header's backing fields: until the commit succeeded,
+                // the disk still holds the old ones.
                 _header.BackingFile = oldName;
                 _header.BackingFormat = oldFormat;
             }
