@@ -14,6 +14,16 @@ internal enum CrashMode
     /// between barriers, so an order that survives it does not rely on write order without a sync.
     /// </summary>
     PowerLoss,
+
+    /// <summary>
+    /// Power is lost in the middle of the write that trips: as <see cref="PowerLoss"/>, but of
+    /// that write only the part within its first 512-byte sector reaches the disk (a disk
+    /// writes a sector whole or not at all, and nothing bigger).
+    /// </summary>
+    TornKeepsFirstSector,
+
+    /// <summary>As <see cref="TornKeepsFirstSector"/>, but everything of the tripping write except its first sector reaches the disk.</summary>
+    TornLosesFirstSector,
 }
 
 /// <summary>
@@ -29,6 +39,9 @@ internal sealed class CrashPoint
         Budget = budget;
         Mode = mode;
     }
+
+    /// <summary>The unit a disk writes atomically, where the torn modes tear.</summary>
+    public const int SectorSize = 512;
 
     /// <summary>Mutations allowed before the crash; int.MaxValue only counts them.</summary>
     public int Budget { get; }
@@ -90,7 +103,23 @@ internal sealed class CrashPoint
                 Unsynced[i].File.Undo(Unsynced[i]);
             }
 
-            last.File.Redo(last, after);
+            if (Mode == CrashMode.PowerLoss || last.IsTruncation)
+            {
+                last.File.Redo(last, after);
+            }
+            else
+            {
+                // The tear falls on the first sector boundary inside the write.
+                int head = (int)Math.Min(after.Length, CrashPoint.SectorSize - (last.Offset % CrashPoint.SectorSize));
+                if (Mode == CrashMode.TornKeepsFirstSector)
+                {
+                    last.File.Redo(last with { Length = head }, after[..head]);
+                }
+                else if (head < after.Length)
+                {
+                    last.File.Redo(last with { Offset = last.Offset + head, Length = last.Length - head }, after[head..]);
+                }
+            }
 
             Unsynced.Clear();
             throw new SimulatedCrashException();

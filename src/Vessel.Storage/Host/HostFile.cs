@@ -412,7 +412,7 @@ internal sealed class HostFile : IDisposable
     {
         CrashPoint point = _crashPoint!;
         point.BeforeMutation();
-        if (point.Mode == CrashMode.PowerLoss)
+        if (point.Mode != CrashMode.Kill)
         {
             long current = Length;
             var old = new byte[Math.Max(0, Math.Min(offset + length, current) - offset)];

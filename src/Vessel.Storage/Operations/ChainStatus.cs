@@ -34,6 +34,22 @@ public static class ChainStatus
         }
     }
 
+    /// <summary>
+    /// How many bytes from <paramref name="offset"/> may hold data before a range that metadata
+    /// says reads as zeroes (at least one byte, at most <paramref name="maxLength"/>).
+    /// </summary>
+    public static long DataRunLength(DiskImage image, long offset, long maxLength)
+    {
+        maxLength = Math.Min(maxLength, image.Length - offset);
+        long position = offset;
+        while (position < offset + maxLength && ZeroRunLength(image, position, offset + maxLength - position) == 0)
+        {
+            position += Math.Max(1, image.GetExtent(position, offset + maxLength - position).Length);
+        }
+
+        return Math.Max(1, Math.Min(position, offset + maxLength) - offset);
+    }
+
     /// <summary>Whether a buffer is all zeroes (vectorised).</summary>
     public static bool IsZero(ReadOnlySpan<byte> data) => data.IndexOfAnyExcept((byte)0) < 0;
 }

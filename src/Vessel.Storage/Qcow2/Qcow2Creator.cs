@@ -60,7 +60,16 @@ public static class Qcow2Creator
         };
 
         var headerCluster = new byte[cs];
-        header.Serialize(headerCluster, path);
+        try
+        {
+            header.Serialize(headerCluster, path);
+        }
+        catch (StorageException) when (header.Version >= 3)
+        {
+            // The feature name table is optional: small clusters with a backing file name have
+            // no room for it (qemu-img creates those images too).
+            header.Serialize(headerCluster, path, featureTable: false);
+        }
 
         // The header goes last, after a barrier: until its magic is there the file is not an
         // image at all, so a crash during creation never leaves a qcow2 header that points at

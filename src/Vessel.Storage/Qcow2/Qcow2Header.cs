@@ -336,8 +336,12 @@ internal sealed class Qcow2Header
     /// <summary>The header length Vessel writes for this image.</summary>
     public int SerializedHeaderLength => Version >= 3 ? Version3HeaderLength + UnknownHeaderFields.Length : Version2HeaderLength;
 
-    /// <summary>Writes the whole header cluster: fields, extensions, end marker and backing file name.</summary>
-    public void Serialize(Span<byte> cluster, string path)
+    /// <summary>
+    /// Writes the whole header cluster: fields, extensions, end marker and backing file name.
+    /// The feature name table is optional (informational); <paramref name="nameOffset"/> -1 puts
+    /// the backing file name right after the end marker.
+    /// </summary>
+    public HeaderLayout Serialize(Span<byte> cluster, string path, bool featureTable = true, int nameOffset = -1)
     {
         cluster.Clear();
         int headerLength = SerializedHeaderLength;
@@ -369,7 +373,7 @@ internal sealed class Qcow2Header
             offset = WriteExtension(cluster, offset, HeaderExtension.BackingFormat, Encoding.UTF8.GetBytes(BackingFormat), path);
         }
 
-        if (Version >= 3)
+        if (Version >= 3 && featureTable)
         {
             var table = new byte[Qcow2Features.KnownNames.Count * HeaderExtension.FeatureNameEntrySize];
             for (int i = 0; i < Qcow2Features.KnownNames.Count; i++)
@@ -389,7 +393,12 @@ internal sealed class Qcow2Header
         }
 
         offset = WriteExtension(cluster, offset, HeaderExtension.End, [], path);
-        if (BackingFile is not null)
+        int extensionsEnd = offset;
+        if (BackingFile is null)
+        {
+            return new HeaderLayout(extensionsEnd, 0, 0);
+        }
+
         {
             byte[] name = Encoding.UTF8.GetBytes(BackingFile);
             if (name.Length > MaxBackingFileNameLength)
@@ -397,7 +406,12 @@ internal sealed class Qcow2Header
                 throw new StorageException($"the backing file name '{BackingFile}' is longer than {MaxBackingFileNameLength} bytes");
             }
 
-            if (offset + name.Length > cluster.Length)
+            if (nameOffset >= 0)
+            {
+                offset = nameOffset;
+            }
+
+            if (offset < extensionsEnd || offset + name.Length > cluster.Length)
             {
                 throw new StorageException($"the header of '{path}' does not fit in one cluster with backing file name '{BackingFile}'");
             }
@@ -405,7 +419,34 @@ internal sealed class Qcow2Header
             name.CopyTo(cluster[offset..]);
             BinaryPrimitives.WriteUInt64BigEndian(cluster[8..], (ulong)offset);
             BinaryPrimitives.WriteUInt32BigEndian(cluster[16..], (uint)name.Length);
+            return new HeaderLayout(extensionsEnd, offset, name.Length);
         }
+    }
+
+    /// <summary>
+    /// Where a header cluster's meaningful bytes are: the fields and extensions up to the end of
+    /// the end marker, and the backing file name. Every other byte of the cluster is free space
+    /// that no reader looks at. The cluster is one this image wrote or parsed, so it is well formed.
+    /// </summary>
+    public static HeaderLayout ReadLayout(ReadOnlySpan<byte> cluster)
+    {
+        uint version = BinaryPrimitives.ReadUInt32BigEndian(cluster[4..]);
+        int offset = version >= 3 ? (int)BinaryPrimitives.ReadUInt32BigEndian(cluster[100..]) : Version2HeaderLength;
+        ulong nameOffset = BinaryPrimitives.ReadUInt64BigEndian(cluster[8..]);
+        int nameLength = nameOffset == 0 ? 0 : (int)BinaryPrimitives.ReadUInt32BigEndian(cluster[16..]);
+        int end = nameOffset != 0 ? (int)nameOffset : cluster.Length;
+        while (offset + 8 <= end)
+        {
+            uint type = BinaryPrimitives.ReadUInt32BigEndian(cluster[offset..]);
+            uint length = BinaryPrimitives.ReadUInt32BigEndian(cluster[(offset + 4)..]);
+            offset += 8 + (int)((length + 7) & ~7u);
+            if (type == HeaderExtension.End)
+            {
+                break;
+            }
+        }
+
+        return new HeaderLayout(Math.Min(offset, cluster.Length), (int)nameOffset, nameLength);
     }
 
     private static int WriteExtension(Span<byte> cluster, int offset, uint type, byte[] body, string path)

@@ -98,6 +98,31 @@ public sealed partial class Qcow2Image
         });
     }
 
+    /// <summary>
+    /// Makes this read-only image show a snapshot (by ID or name) instead of the active disk, as
+    /// qemu-img convert -l does: only the in-memory L1 table and size change, nothing is written.
+    /// </summary>
+    public void ViewSnapshot(string idOrName)
+    {
+        Guarded(() =>
+        {
+            if (!IsReadOnly)
+            {
+                throw new InvalidOperationException("only a read-only image can show a snapshot in place of its active disk");
+            }
+
+            Qcow2Snapshot snapshot = FindSnapshot(idOrName);
+            ulong[] snapshotL1 = ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
+
+            // The disk keeps its current size, as under qemu-img convert -l (QEMU loads only the
+            // snapshot's L1 table): past what the snapshot covered it reads zeroes. Reads index
+            // the L1 table by virtual offset, so it must cover that size.
+            var l1 = new ulong[Math.Max(snapshotL1.Length, _g.L1EntriesFor(Length))];
+            Array.Copy(snapshotL1, l1, snapshotL1.Length);
+            _l1 = l1;
+        });
+    }
+
     private Qcow2Snapshot FindSnapshot(string idOrName) =>
         _snapshots.FirstOrDefault(s => s.Id == idOrName)
         ?? _snapshots.FirstOrDefault(s => s.Name == idOrName)

@@ -5,7 +5,7 @@ using Vessel.Storage.Qcow2;
 
 namespace Vessel.Cli.Commands.Img;
 
-/// <summary><c>vessel img convert [-f FMT] [-O FMT] [-c] [-p] [-o OPTIONS] [-U] SRC DST</c>.</summary>
+/// <summary><c>vessel img convert [-f FMT] [-O FMT] [-B BACKING [-F FMT]] [-S SIZE] [-l SNAPSHOT] [-n [--target-is-zero]] [-c] [-p] [-o OPTIONS] [-U] [-W] SRC DST</c>.</summary>
 internal static class ImgConvertCommand
 {
     public static Command Create()
@@ -18,9 +18,16 @@ internal static class ImgConvertCommand
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Read the source even if another process has it open for writing" };
         var cache = new Option<string>("-t") { Description = "Target cache mode: unsafe (default, as qemu-img: no final flush), or writeback/writethrough/none/directsync (flush before finishing)", DefaultValueFactory = _ => "unsafe" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
+        var backingFile = new Option<string?>("-B") { Description = "Create the qcow2 target on this backing file (relative to the target); only clusters that differ from it are written" };
+        var backingFormat = new Option<string?>("-F") { Description = "Format of the -B backing file (detected when omitted)" };
+        var sparse = new Option<string?>("-S") { Description = "Shortest run of zero bytes left unwritten (default 4k); 0 allocates the whole target" };
+        var snapshot = new Option<string?>("-l") { Description = "Convert an internal snapshot: snapshot.name=NAME, snapshot.id=ID, or an ID or name" };
+        var noCreate = new Option<bool>("-n") { Description = "Write into an existing target instead of creating it" };
+        var targetIsZero = new Option<bool>("--target-is-zero") { Description = "With -n: the target already reads as zeroes" };
+        var outOfOrder = new Option<bool>("-W") { Description = "Allow out-of-order writes (accepted; Vessel writes in order)" };
         var source = new Argument<string>("source") { Description = "The image to read" };
         var target = new Argument<string>("target") { Description = "The image to create" };
-        var command = new Command("convert", "Copy an image into a new one, of any format, optionally compressed.") { sourceFormat, targetFormat, compress, progress, options, forceShare, cache, quiet, source, target };
+        var command = new Command("convert", "Copy an image into a new one, of any format, optionally compressed.") { sourceFormat, targetFormat, compress, progress, options, forceShare, cache, quiet, backingFile, backingFormat, sparse, snapshot, noCreate, targetIsZero, outOfOrder, source, target };
         command.SetAction(result =>
         {
             ImageFormat format = ImgArguments.Format(result.GetValue(targetFormat)) ?? ImageFormat.Raw;
@@ -31,7 +38,7 @@ internal static class ImgConvertCommand
                 qcow2 = ImgArguments.Qcow2Options(parsed, qcow2);
                 if (qcow2.BackingFile is not null)
                 {
-                    throw new UserErrorException("convert does not create images with a backing file");
+                    throw new UserErrorException("convert takes the target's backing file from -B, not from -o backing_file");
                 }
             }
             else
@@ -54,10 +61,41 @@ internal static class ImgConvertCommand
                 Qcow2 = qcow2,
                 ForceShare = result.GetValue(forceShare),
                 UnsafeCache = unsafeCache,
+                BackingFile = result.GetValue(backingFile),
+                BackingFormat = ImgArguments.Format(result.GetValue(backingFormat)),
+                MinSparse = result.GetValue(sparse) is { } minSparse ? ImgArguments.Size(minSparse, "sparse size (-S)") : ConvertOptions.DefaultMinSparse,
+                Snapshot = SnapshotName(result.GetValue(snapshot)),
+                SkipCreate = result.GetValue(noCreate),
+                TargetIsZero = result.GetValue(targetIsZero),
                 Progress = bar?.Callback,
             });
             return 0;
         });
         return command;
+    }
+
+    /// <summary>qemu-img's -l forms: snapshot.name=NAME, snapshot.id=ID, or a bare ID or name.</summary>
+    private static string? SnapshotName(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        foreach (string prefix in (ReadOnlySpan<string>)["snapshot.name=", "snapshot.id="])
+        {
+            if (text.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                text = text[prefix.Length..];
+                break;
+            }
+        }
+
+        if (text.Length == 0 || text.Contains(','))
+        {
+            throw new UserErrorException($"-l takes one snapshot as snapshot.name=NAME, snapshot.id=ID or NAME, not '{text}'");
+        }
+
+        return text;
     }
 }
