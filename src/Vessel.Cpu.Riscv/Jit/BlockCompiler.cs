@@ -663,25 +663,13 @@ internal sealed unsafe class BlockCompiler
                 EmitSignExtendWord();
                 break;
             case Opcode.Slliw:
-                LoadRegister(ins.Rs1);
-                _il.Emit(OpCodes.Conv_U4);
-                EmitInt(ins.Imm);
-                _il.Emit(OpCodes.Shl);
-                _il.Emit(OpCodes.Conv_I8);
+                EmitShiftImmediateWord(ins, OpCodes.Conv_U4, OpCodes.Shl);
                 break;
             case Opcode.Srliw:
-                LoadRegister(ins.Rs1);
-                _il.Emit(OpCodes.Conv_U4);
-                EmitInt(ins.Imm);
-                _il.Emit(OpCodes.Shr_Un);
-                _il.Emit(OpCodes.Conv_I8);
+                EmitShiftImmediateWord(ins, OpCodes.Conv_U4, OpCodes.Shr_Un);
                 break;
             case Opcode.Sraiw:
-                LoadRegister(ins.Rs1);
-                _il.Emit(OpCodes.Conv_I4);
-                EmitInt(ins.Imm);
-                _il.Emit(OpCodes.Shr);
-                _il.Emit(OpCodes.Conv_I8);
+                EmitShiftImmediateWord(ins, OpCodes.Conv_I4, OpCodes.Shr);
                 break;
             case Opcode.Addw:
                 EmitRegisterOperation(ins, OpCodes.Add);
@@ -751,6 +739,19 @@ internal sealed unsafe class BlockCompiler
         }
 
         StoreRegister(ins.Rd);
+    }
+
+    /// <summary>
+    /// slliw/srliw/sraiw: shift the low word of rs1 (taken as unsigned or signed, which decides
+    /// what a right shift brings in) and sign-extend the 32-bit result.
+    /// </summary>
+    private void EmitShiftImmediateWord(in Instruction ins, OpCode toWord, OpCode shift)
+    {
+        LoadRegister(ins.Rs1);
+        _il.Emit(toWord);
+        EmitInt(ins.Imm);
+        _il.Emit(shift);
+        _il.Emit(OpCodes.Conv_I8);
     }
 
     private void EmitImmediateOperation(in Instruction ins, OpCode operation)
