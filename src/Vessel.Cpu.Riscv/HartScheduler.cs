@@ -21,7 +21,6 @@ public sealed class HartScheduler
     private readonly Func<int, ulong> _updateTimer;
     private readonly Action _betweenSlices;
     private readonly ManualResetEventSlim _stopSignal = new(false);
-    private volatile bool _stopRequested;
 
     /// <param name="processor">The harts to run.</param>
     /// <param name="updateTimer">
@@ -49,10 +48,12 @@ public sealed class HartScheduler
     /// <summary>Times the scheduler (or a hart's thread) slept because nothing was runnable (statistics).</summary>
     public long Sleeps => Interlocked.Read(ref _sleeps);
 
+    /// <summary>Set once <see cref="RequestStop"/> was called (a volatile read).</summary>
+    private bool StopRequested => _stopSignal.IsSet;
+
     /// <summary>Makes <see cref="Run"/> return after the current slice. Thread-safe.</summary>
     public void RequestStop()
     {
-        _stopRequested = true;
         _stopSignal.Set();
         _processor.NotifyActivity();
     }
@@ -68,12 +69,12 @@ public sealed class HartScheduler
 
         IReadOnlyList<Hart> harts = _processor.Harts;
         VirtualClock clock = _processor.Clock;
-        while (!_stopRequested)
+        while (!StopRequested)
         {
             _rounds++;
             bool anyRan = false;
             ulong nextDeadline = ulong.MaxValue;
-            for (int i = 0; i < harts.Count && !_stopRequested; i++)
+            for (int i = 0; i < harts.Count && !StopRequested; i++)
             {
                 Hart hart = harts[i];
                 if (hart.RunState == HartRunState.Stopped)
@@ -93,7 +94,7 @@ public sealed class HartScheduler
 
             _betweenSlices();
 
-            if (!anyRan && !_stopRequested)
+            if (!anyRan && !StopRequested)
             {
                 ulong now = clock.Now;
                 TimeSpan wait = nextDeadline == ulong.MaxValue
@@ -136,7 +137,7 @@ public sealed class HartScheduler
             threads[i].Start();
         }
 
-        while (!_stopRequested)
+        while (!StopRequested)
         {
             _rounds++;
             _betweenSlices();
@@ -169,7 +170,7 @@ public sealed class HartScheduler
         hart.OwnerThreadId = Environment.CurrentManagedThreadId;
         try
         {
-            while (!_stopRequested)
+            while (!StopRequested)
             {
                 if (hart.RunState == HartRunState.Stopped)
                 {
