@@ -88,7 +88,8 @@ public static class CommandLineHost
         bool inList = lines[0].EndsWith(':');
         for (int i = 1; i < lines.Length; i++)
         {
-            bool listItem = inList && !text.ToString().EndsWith(':');
+            // The first line after a colon follows it with a space; later ones are list items.
+            bool listItem = inList && !lines[i - 1].EndsWith(':');
             text.Append(listItem ? ", " : " ").Append(lines[i]);
             inList |= lines[i].EndsWith(':');
         }
