@@ -252,6 +252,13 @@ public sealed unsafe partial class Hart
         }
     }
 
+    /// <summary>
+    /// Drops every fast store path from another thread while the hart is parked (the machine
+    /// paused): dirty logging was turned on or its bits were taken, so the next store to each page
+    /// must go through the slow path again and be logged.
+    /// </summary>
+    internal void FlushStoreTlbWhileParked() => FlushStoreTlb();
+
     /// <summary>Drops every store entry of every bank (dirty logging turned on or reset).</summary>
     private void FlushStoreTlb()
     {
@@ -602,7 +609,7 @@ public sealed unsafe partial class Hart
         if (kind == AccessKind.Store)
         {
             PageFlags flags = _memory.GetPageFlags(physicalPage);
-            if ((flags & PageFlags.Code) != 0 || (_memory.DirtyLogging && (flags & PageFlags.Dirty) == 0))
+            if ((flags & PageFlags.Code) != 0 || (_memory.DirtyLogging && !_memory.IsDirty(physicalPage)))
             {
                 return true; // Stores must be seen by the code cache or the dirty log.
             }

@@ -126,7 +126,7 @@ public sealed unsafe partial class Hart
         // Checked after the reset: a wakeup from now on ends the wait at once.
         bool idle = RunState == HartRunState.Stopped
             || (RunState == HartRunState.WaitingForInterrupt && !InterruptPendingForWakeup());
-        if (idle && _attention == 0)
+        if (idle && _attention == 0 && !_yieldRequested)
         {
             _wakeup.Wait(HartScheduler.WholeMilliseconds(timeout));
         }

@@ -39,6 +39,9 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
 
     private ManualResetEventSlim _wakeup = new(false);
 
+    /// <summary>Set by <see cref="RequestYield"/>: <see cref="Run"/> returns at its next look at <see cref="_attention"/>.</summary>
+    private volatile bool _yieldRequested;
+
     internal Hart(RiscvProcessor processor, int hartId)
     {
         _processor = processor;
@@ -159,6 +162,11 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
             if (_attention != 0)
             {
                 ServiceAttention();
+                if (_yieldRequested)
+                {
+                    _yieldRequested = false;
+                    break;
+                }
             }
 
             if (RunState != HartRunState.Running)
@@ -208,6 +216,18 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
                 _processor.NotifyActivity();
             }
         }
+    }
+
+    /// <summary>
+    /// Makes <see cref="Run"/> return soon (at the next jump or block exit), from any thread, and
+    /// wakes the hart if it sleeps: how the scheduler parks every hart quickly to pause the machine.
+    /// </summary>
+    public void RequestYield()
+    {
+        _yieldRequested = true;
+        _attention = 1;
+        _wakeup.Set();
+        _processor.NotifyActivity();
     }
 
     /// <summary>Asks the hart, from any thread, to perform <paramref name="request"/> before its next instruction.</summary>

@@ -12,6 +12,12 @@ namespace Vessel.Cpu.Riscv;
 /// instead (as QEMU's MTTCG), each sleeping on its own in <c>wfi</c>, while the calling thread
 /// flushes output.
 /// </summary>
+/// <remarks>
+/// <see cref="Pause"/> parks every thread that runs harts between two slices (a hart is asked to
+/// end its slice at once) and returns when all are parked, so the harts' state and guest RAM
+/// hold still; <see cref="Resume"/> lets them go on. Pausing before <see cref="Run"/> starts
+/// makes the machine start paused.
+/// </remarks>
 public sealed class HartScheduler
 {
     /// <summary>Instructions a hart runs before the scheduler looks at timers and other harts.</summary>
@@ -21,6 +27,13 @@ public sealed class HartScheduler
     private readonly Func<int, ulong> _updateTimer;
     private readonly Action _betweenSlices;
     private readonly ManualResetEventSlim _stopSignal = new(false);
+
+    // Pausing: runners (the single scheduling thread, or one thread per hart) park under this
+    // lock while _pauseRequested is set; Pause waits until _parked equals _runners.
+    private readonly object _pauseGate = new();
+    private volatile bool _pauseRequested;
+    private int _runners;
+    private int _parked;
 
     /// <param name="processor">The harts to run.</param>
     /// <param name="updateTimer">
@@ -56,6 +69,80 @@ public sealed class HartScheduler
     {
         _stopSignal.Set();
         _processor.NotifyActivity();
+        lock (_pauseGate)
+        {
+            Monitor.PulseAll(_pauseGate); // parked runners leave
+        }
+    }
+
+    /// <summary>Forgets a stop request, so that <see cref="Run"/> can run the machine again (after a reset).</summary>
+    public void ClearStopRequest() => _stopSignal.Reset();
+
+    /// <summary>Whether a pause was requested and not yet resumed.</summary>
+    public bool IsPaused => _pauseRequested;
+
+    /// <summary>
+    /// Parks every hart between slices and returns once none runs (at once when the machine does
+    /// not run). Thread-safe; a hart in the middle of a slice is asked to end it early, so this
+    /// takes well under a millisecond on a machine that is not overloaded.
+    /// </summary>
+    public void Pause()
+    {
+        lock (_pauseGate)
+        {
+            _pauseRequested = true;
+        }
+
+        foreach (Hart hart in _processor.Harts)
+        {
+            hart.RequestYield();
+        }
+
+        lock (_pauseGate)
+        {
+            while (_parked < _runners && !StopRequested)
+            {
+                Monitor.Wait(_pauseGate);
+            }
+        }
+    }
+
+    /// <summary>Lets parked harts run again. Thread-safe.</summary>
+    public void Resume()
+    {
+        lock (_pauseGate)
+        {
+            _pauseRequested = false;
+            Monitor.PulseAll(_pauseGate);
+        }
+
+        _processor.NotifyActivity();
+    }
+
+    /// <summary>Counts the calling runner as parked and waits there until resumed or stopped.</summary>
+    private void Park()
+    {
+        lock (_pauseGate)
+        {
+            _parked++;
+            Monitor.PulseAll(_pauseGate);
+            while (_pauseRequested && !StopRequested)
+            {
+                Monitor.Wait(_pauseGate);
+            }
+
+            _parked--;
+        }
+    }
+
+    /// <summary>Sets how many threads run harts (0 when <see cref="Run"/> has returned) and tells a waiting <see cref="Pause"/>.</summary>
+    private void SetRunners(int count)
+    {
+        lock (_pauseGate)
+        {
+            _runners = count;
+            Monitor.PulseAll(_pauseGate);
+        }
     }
 
     /// <summary>Runs until <see cref="RequestStop"/> is called.</summary>
@@ -67,14 +154,34 @@ public sealed class HartScheduler
             return;
         }
 
+        SetRunners(1);
+        try
+        {
+            RunOnThisThread();
+        }
+        finally
+        {
+            SetRunners(0);
+        }
+    }
+
+    private void RunOnThisThread()
+    {
         IReadOnlyList<Hart> harts = _processor.Harts;
         VirtualClock clock = _processor.Clock;
         while (!StopRequested)
         {
+            if (_pauseRequested)
+            {
+                _betweenSlices();
+                Park();
+                continue;
+            }
+
             _rounds++;
             bool anyRan = false;
             ulong nextDeadline = ulong.MaxValue;
-            for (int i = 0; i < harts.Count && !StopRequested; i++)
+            for (int i = 0; i < harts.Count && !StopRequested && !_pauseRequested; i++)
             {
                 Hart hart = harts[i];
                 if (hart.RunState == HartRunState.Stopped)
@@ -94,7 +201,7 @@ public sealed class HartScheduler
 
             _betweenSlices();
 
-            if (!anyRan && !StopRequested)
+            if (!anyRan && !StopRequested && !_pauseRequested)
             {
                 ulong now = clock.Now;
                 TimeSpan wait = nextDeadline == ulong.MaxValue
@@ -114,6 +221,7 @@ public sealed class HartScheduler
         IReadOnlyList<Hart> harts = _processor.Harts;
         ExceptionDispatchInfo? failure = null;
         var threads = new Thread[harts.Count];
+        SetRunners(harts.Count);
         for (int i = 0; i < harts.Count; i++)
         {
             int index = i;
@@ -158,6 +266,7 @@ public sealed class HartScheduler
             thread.Join();
         }
 
+        SetRunners(0);
         _betweenSlices();
         failure?.Throw();
     }
@@ -172,6 +281,12 @@ public sealed class HartScheduler
         {
             while (!StopRequested)
             {
+                if (_pauseRequested)
+                {
+                    Park();
+                    continue;
+                }
+
                 if (hart.RunState == HartRunState.Stopped)
                 {
                     hart.IdleUntilWork(s_maximumSleep);

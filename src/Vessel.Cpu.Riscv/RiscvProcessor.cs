@@ -99,6 +99,26 @@ public sealed class RiscvProcessor : IDisposable
     internal void NotifyActivity() => _activity.Set();
 
     /// <summary>
+    /// With every hart parked: makes each hart's next store to any page take the slow path, where
+    /// it is recorded in guest RAM's dirty log (called when logging starts and each time its bits
+    /// are taken).
+    /// </summary>
+    public void DropFastStorePaths()
+    {
+        foreach (Hart hart in _harts)
+        {
+            hart.FlushStoreTlbWhileParked();
+        }
+    }
+
+    /// <summary>
+    /// With every hart parked, after guest RAM was replaced (a restore, a power cycle): forgets
+    /// every decoded and translated instruction, so code is decoded afresh from the new contents.
+    /// The harts' own translations are rebuilt when their state is restored or reset.
+    /// </summary>
+    public void ForgetCode() => DecodeCache.Clear();
+
+    /// <summary>
     /// Whether <see cref="HartScheduler"/> runs every hart on a host thread of its own (the
     /// default, false, runs them round robin on one thread, deterministically); the CLI's
     /// <c>--cpu-threads multi</c>.

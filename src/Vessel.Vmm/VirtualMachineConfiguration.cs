@@ -48,6 +48,18 @@ public sealed record VirtualMachineConfiguration
 
     /// <summary>A Unix socket for control commands (balloon, status, quit), or null.</summary>
     public string? ControlSocketPath { get; init; }
+
+    /// <summary>The VM's name (<c>--name</c>), shown by QMP and in process titles.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The VM's UUID; made up at start when null.</summary>
+    public Guid? Uuid { get; init; }
+
+    /// <summary>Start with the guest stopped, waiting for <c>cont</c> (QEMU's <c>-S</c>).</summary>
+    public bool StartPaused { get; init; }
+
+    /// <summary>Start from a saved state instead of booting (<c>--incoming</c>), or null.</summary>
+    public string? Incoming { get; init; }
 }
 
 /// <summary>One <c>--drive</c>: an image file and how the guest sees it.</summary>

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Vessel.Cpu.Riscv;
 using Vessel.Vmm;
 using Vessel.Vmm.Console;
+using Vessel.Vmm.Control;
+using Vessel.Vmm.Runtime;
 
 namespace Vessel.Cli.Commands;
 
@@ -27,11 +29,14 @@ internal static class RunCommand
         consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
         var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
         var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
+        var incoming = new Option<string?>("--incoming") { Description = "Start from a saved state instead of booting: file:PATH, unix:PATH, tcp:HOST:PORT, exec:COMMAND, or defer (wait for QMP migrate-incoming); give the options the VM was started with", HelpName = "ADDRESS" };
+        var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
+        var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control, incoming, paused, name,
         };
 
         command.SetAction(parseResult =>
@@ -50,6 +55,9 @@ internal static class RunCommand
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
                 ControlSocketPath = parseResult.GetValue(control),
                 Networks = (parseResult.GetValue(networks) ?? []).Select(ParseNetwork).ToArray(),
+                Incoming = parseResult.GetValue(incoming),
+                StartPaused = parseResult.GetValue(paused),
+                Name = parseResult.GetValue(name),
             };
             foreach (string device in parseResult.GetValue(devices) ?? [])
             {
@@ -61,8 +69,37 @@ internal static class RunCommand
                 };
             }
 
+            MigrationAddress? incomingAddress = null;
+            if (configuration.Incoming is not null)
+            {
+                try
+                {
+                    incomingAddress = MigrationAddress.Parse(configuration.Incoming, allowDefer: true);
+                }
+                catch (FormatException e)
+                {
+                    throw new UserErrorException($"--incoming {e.Message}", CommandLineHost.UsageExitCode);
+                }
+            }
+
             using HostConsole console = HostConsole.OpenStandardStreams();
-            return VirtualMachine.Run(configuration, console);
+            using var vm = new VirtualMachine(configuration, console);
+            using ControlServer? controlServer = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
+            controlServer?.Attach(vm);
+            if (incomingAddress is null)
+            {
+                vm.Boot();
+            }
+            else
+            {
+                vm.PrepareIncoming();
+                if (incomingAddress.Transport != MigrationTransport.Defer)
+                {
+                    vm.StartIncoming(incomingAddress);
+                }
+            }
+
+            return vm.Run();
         });
         return command;
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Vessel.Machine.Native;
@@ -12,11 +13,16 @@ namespace Vessel.Machine.Memory;
 /// same bounds check.
 /// </summary>
 /// <remarks>
-/// Each 4 KiB page has a byte of flags. <see cref="PageFlags.Code"/> marks pages from which
+/// <para>Each 4 KiB page has a byte of flags. <see cref="PageFlags.Code"/> marks pages from which
 /// the CPU has decoded or translated instructions; a write to such a page, by a hart or by a
-/// device, is reported to <see cref="CodeWriteObserver"/> so the stale code is dropped.
-/// <see cref="PageFlags.Dirty"/> records writes while dirty logging is on (snapshots and
-/// migration).
+/// device, is reported to <see cref="CodeWriteObserver"/> so the stale code is dropped.</para>
+/// <para>While dirty logging is on (live snapshots and migration), every write is recorded in a
+/// bitmap with one bit a page, set atomically so that harts on several threads and device
+/// threads never lose each other's bits.</para>
+/// <para>The mapping can be replaced in place (the host address stays the same, so pointers held
+/// by the CPU stay valid): by a copy-on-write mapping of a saved state's RAM image
+/// (<see cref="MapFile"/>), which restores any size of RAM in one system call, or by fresh
+/// zero pages (<see cref="Clear"/>).</para>
 /// </remarks>
 public sealed unsafe class GuestMemory : IDisposable
 {
@@ -24,6 +30,7 @@ public sealed unsafe class GuestMemory : IDisposable
     public const ulong PageSize = 1UL << PageShift;
 
     private readonly byte[] _pageFlags;
+    private readonly ulong[] _dirtyBitmap;
     private byte* _host;
     private volatile bool _dirtyLogging;
 
@@ -51,7 +58,11 @@ public sealed unsafe class GuestMemory : IDisposable
         Base = baseAddress;
         Size = size;
         _pageFlags = new byte[size >> PageShift];
+        _dirtyBitmap = new ulong[((size >> PageShift) + 63) / 64];
     }
+
+    /// <summary>Number of 4 KiB pages.</summary>
+    public ulong PageCount => Size >> PageShift;
 
     /// <summary>Guest physical address of the first byte of RAM.</summary>
     public ulong Base { get; }
@@ -172,9 +183,10 @@ public sealed unsafe class GuestMemory : IDisposable
     public void ReadBytes(ulong address, Span<byte> destination) => GetReadSpan(address, destination.Length).CopyTo(destination);
 
     /// <summary>
-    /// Gives the host pages backing [address, address + length) back to the host; they read as
-    /// zero afterwards (virtio-balloon inflate, guest memory reset). Partial pages at the ends are
-    /// left alone.
+    /// Gives the host pages backing [address, address + length) back to the host (virtio-balloon
+    /// inflate); they read as zero afterwards, or, when RAM maps a saved state
+    /// (<see cref="MapFile"/>), as the saved contents, which the balloon protocol allows (a
+    /// deflated page's contents are undefined). Partial pages at the ends are left alone.
     /// </summary>
     public void Discard(ulong address, ulong length)
     {
@@ -242,27 +254,111 @@ public sealed unsafe class GuestMemory : IDisposable
 
             if (logging)
             {
-                _pageFlags[page] = (byte)(_pageFlags[page] | (byte)PageFlags.Dirty);
+                ref ulong word = ref _dirtyBitmap[page >> 6];
+                ulong bit = 1UL << (int)(page & 63);
+                if ((Volatile.Read(ref word) & bit) == 0)
+                {
+                    Interlocked.Or(ref word, bit);
+                }
             }
         }
     }
 
-    /// <summary>
-    /// Returns the dirty pages (as guest physical page addresses) and clears their dirty flags.
-    /// </summary>
-    public List<ulong> TakeDirtyPages()
+    /// <summary>Whether the page holding <paramref name="address"/> was written since its dirty bit was last taken.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsDirty(ulong address)
     {
-        var pages = new List<ulong>();
-        for (int i = 0; i < _pageFlags.Length; i++)
+        ulong page = (address - Base) >> PageShift;
+        return (Volatile.Read(ref _dirtyBitmap[page >> 6]) & (1UL << (int)(page & 63))) != 0;
+    }
+
+    /// <summary>
+    /// Moves the dirty bits into <paramref name="destination"/> (one bit a page, as many words as
+    /// <see cref="DirtyBitmapWords"/>), clearing them, and returns how many pages were dirty.
+    /// Thread-safe against writers: a bit set during the call is either taken or kept.
+    /// </summary>
+    public long TakeDirtyBitmap(Span<ulong> destination)
+    {
+        if (destination.Length < _dirtyBitmap.Length)
         {
-            if ((_pageFlags[i] & (byte)PageFlags.Dirty) != 0)
+            throw new ArgumentException($"The bitmap needs {_dirtyBitmap.Length} words.", nameof(destination));
+        }
+
+        long count = 0;
+        for (int i = 0; i < _dirtyBitmap.Length; i++)
+        {
+            ulong bits = Volatile.Read(ref _dirtyBitmap[i]) == 0 ? 0 : Interlocked.Exchange(ref _dirtyBitmap[i], 0);
+            destination[i] = bits;
+            count += BitOperations.PopCount(bits);
+        }
+
+        return count;
+    }
+
+    /// <summary>Words of a dirty bitmap for <see cref="TakeDirtyBitmap"/>.</summary>
+    public int DirtyBitmapWords => _dirtyBitmap.Length;
+
+    /// <summary>Marks every page dirty (the first round of a live save sends everything).</summary>
+    public void MarkAllDirty()
+    {
+        Array.Fill(_dirtyBitmap, ulong.MaxValue);
+        int tail = (int)(PageCount & 63);
+        if (tail != 0)
+        {
+            _dirtyBitmap[^1] = (1UL << tail) - 1;
+        }
+    }
+
+    /// <summary>
+    /// Replaces RAM with a private, copy-on-write mapping of <paramref name="file"/> from
+    /// <paramref name="offset"/> (page aligned; <see cref="Size"/> bytes; holes read as zero). Pages
+    /// are read from the file only when the guest touches them, and a write copies just that
+    /// page, so a restore costs the same whatever the size of RAM. The caller stops every user of
+    /// RAM first and drops what it cached about the old contents (decoded code).
+    /// </summary>
+    public void MapFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset)
+    {
+        if ((offset & (long)(PageSize - 1)) != 0)
+        {
+            throw new ArgumentException("The RAM image must start on a page boundary of its file.", nameof(offset));
+        }
+
+        bool added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            Remap(LibC.MapPrivate | LibC.MapFixed | LibC.MapNoReserve, (int)file.DangerousGetHandle(), offset);
+        }
+        finally
+        {
+            if (added)
             {
-                _pageFlags[i] &= unchecked((byte)~PageFlags.Dirty);
-                pages.Add(Base + ((ulong)i << PageShift));
+                file.DangerousRelease();
             }
         }
 
-        return pages;
+        Array.Clear(_pageFlags);
+    }
+
+    /// <summary>
+    /// Replaces RAM with fresh zero pages (a power cycle, or before a restore that copies RAM in),
+    /// giving every page back to the host. The caller stops every user of RAM first.
+    /// </summary>
+    public void Clear()
+    {
+        Remap(LibC.MapPrivate | LibC.MapAnonymous | LibC.MapFixed | LibC.MapNoReserve, -1, 0);
+        Array.Clear(_pageFlags);
+    }
+
+    private void Remap(int flags, int fd, long offset)
+    {
+        // MAP_FIXED over our own mapping replaces it atomically at the same address, so the
+        // host pointer that TLB entries and translated code derive from stays valid.
+        nint mapping = LibC.Mmap((nint)_host, (nuint)Size, LibC.ProtRead | LibC.ProtWrite, flags, fd, offset);
+        if (mapping != (nint)_host)
+        {
+            throw new IOException($"The host could not map guest RAM (errno {Marshal.GetLastSystemError()}).");
+        }
     }
 
     private void CheckRange(ulong address, int length)
@@ -291,9 +387,6 @@ public enum PageFlags : byte
 
     /// <summary>The CPU holds decoded or translated instructions from this page.</summary>
     Code = 1,
-
-    /// <summary>Written since the dirty flags were last taken.</summary>
-    Dirty = 2,
 }
 
 /// <summary>Receives notice of writes to pages marked <see cref="PageFlags.Code"/>.</summary>

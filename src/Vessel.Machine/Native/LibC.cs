@@ -9,6 +9,7 @@ internal static partial class LibC
     public const int ProtWrite = 0x2;
     public const int MapPrivate = 0x02;
     public const int MapAnonymous = 0x20;
+    public const int MapFixed = 0x10;
     public const int MapNoReserve = 0x4000;
     public const int MadviseDontNeed = 4;
     public const int MadviseMergeable = 12;

@@ -1,3 +1,5 @@
+using Vessel.Machine.Persistence;
+
 namespace Vessel.Machine.Virtio;
 
 /// <summary>
@@ -5,9 +7,11 @@ namespace Vessel.Machine.Virtio;
 /// (MMIO registers, PCI capabilities): the transport negotiates features, lets the driver set
 /// up queues, forwards configuration space accesses and queue notifications, and hands the
 /// device the result on <see cref="Activate"/>. All members may be called from vCPU threads;
-/// implementations do their own locking.
+/// implementations do their own locking. <see cref="IPersistent{TState}"/> gives the device-specific
+/// part of the state (queues and transport registers are saved by the transport); it is restored
+/// before <see cref="Activate"/>.
 /// </summary>
-public interface IVirtioDevice : IDisposable
+public interface IVirtioDevice : IPersistent<VirtioDeviceState>, IDisposable
 {
     VirtioDeviceType DeviceType { get; }
 
@@ -49,10 +53,4 @@ public interface IVirtioDevice : IDisposable
 
     /// <summary>Resumes processing after <see cref="Pause"/>, catching up with anything posted meanwhile.</summary>
     void Resume();
-
-    /// <summary>The device-specific part of the state (queues and transport registers are saved by the transport).</summary>
-    VirtioDeviceState SaveState();
-
-    /// <summary>Restores the device-specific state; called before <see cref="Activate"/> on restore.</summary>
-    void RestoreState(VirtioDeviceState state);
 }

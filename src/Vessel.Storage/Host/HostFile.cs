@@ -386,13 +386,16 @@ internal sealed class HostFile : IDisposable
     }
 
     /// <summary>Bytes the file really occupies on the host (st_blocks * 512), as qemu-img's "disk size".</summary>
-    public unsafe long AllocatedBytes()
+    public long AllocatedBytes() => AllocatedBytes(_handle) ?? Length;
+
+    /// <summary>Bytes an open file really occupies on the host (holes not counted), or null when the host cannot tell.</summary>
+    public static unsafe long? AllocatedBytes(SafeFileHandle handle)
     {
         byte* stat = stackalloc byte[LibC.StatBufferSize];
         try
         {
             // Safe: the buffer is larger than struct stat on every LP64 Linux ABI and lives for the call.
-            if (LibC.FStat(_handle, stat) == 0)
+            if (LibC.FStat(handle, stat) == 0)
             {
                 return *(long*)(stat + LibC.StatBlocksOffset) * 512;
             }
@@ -401,7 +404,7 @@ internal sealed class HostFile : IDisposable
         {
         }
 
-        return Length;
+        return null;
     }
 
     /// <summary>

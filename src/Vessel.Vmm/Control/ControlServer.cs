@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vessel.Vmm.Boards.RiscvVirt;
+using Vessel.Vmm.Runtime;
 
 namespace Vessel.Vmm.Control;
 
@@ -24,6 +25,7 @@ public sealed class ControlServer : IDisposable
     private readonly Socket _listener;
     private readonly Thread _acceptThread;
     private volatile RiscvVirtMachine? _machine;
+    private volatile VirtualMachine? _vm;
     private volatile bool _disposed;
 
     private ControlServer(string path, Socket listener)
@@ -78,8 +80,12 @@ public sealed class ControlServer : IDisposable
         }
     }
 
-    /// <summary>The machine commands act on (replaced when the guest reboots).</summary>
-    public void Attach(RiscvVirtMachine? machine) => _machine = machine;
+    /// <summary>The VM commands act on.</summary>
+    public void Attach(VirtualMachine vm)
+    {
+        _vm = vm;
+        _machine = vm.Machine;
+    }
 
     private void AcceptLoop()
     {
@@ -153,7 +159,36 @@ public sealed class ControlServer : IDisposable
         switch (command)
         {
             case "query-status":
-                return Return(new JsonObject { ["status"] = "running", ["running"] = true });
+            {
+                VmRunState state = _vm!.RunState;
+                return Return(new JsonObject { ["status"] = state.ToQmpName(), ["running"] = state == VmRunState.Running });
+            }
+
+            case "stop":
+                _vm!.Stop();
+                return Return(new JsonObject());
+
+            case "cont":
+                try
+                {
+                    _vm!.Continue();
+                    return Return(new JsonObject());
+                }
+                catch (VmmException e)
+                {
+                    return Error("GenericError", e.Message);
+                }
+
+            case "migrate":
+                try
+                {
+                    _vm!.Migrate(MigrationAddress.Parse(arguments["uri"]?.GetValue<string>() ?? string.Empty, allowDefer: false));
+                    return Return(new JsonObject());
+                }
+                catch (Exception e) when (e is VmmException or FormatException)
+                {
+                    return Error("GenericError", e.Message);
+                }
 
             case "balloon":
             {
@@ -181,7 +216,7 @@ public sealed class ControlServer : IDisposable
                 return Return(new JsonObject { ["actual"] = machine.MemorySize - ((ulong)machine.Balloon.ActualPages * PageSize) });
 
             case "quit":
-                machine.Stop();
+                machine.RequestQuit();
                 return Return(new JsonObject());
 
             default:

@@ -1,6 +1,7 @@
 using Vessel.Machine.Bus;
 using Vessel.Machine.Interrupts;
 using Vessel.Machine.Timing;
+using Vessel.Machine.Persistence;
 
 namespace Vessel.Machine.Devices;
 
@@ -17,7 +18,7 @@ namespace Vessel.Machine.Devices;
 /// <c>mtime</c> is written; as time passes the hart loop calls <see cref="UpdateTimer"/>, which
 /// also says when the next change is due, so an idle hart can sleep until then.
 /// </remarks>
-public sealed class Clint : IMmioDevice
+public sealed class Clint : IMmioDevice, IPersistent<ClintState>
 {
     /// <summary>The size of the register window on <c>virt</c>.</summary>
     public const ulong WindowSize = 0x1_0000;

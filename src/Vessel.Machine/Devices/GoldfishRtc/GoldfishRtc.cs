@@ -1,5 +1,6 @@
 using Vessel.Machine.Bus;
 using Vessel.Machine.Interrupts;
+using Vessel.Machine.Persistence;
 
 namespace Vessel.Machine.Devices;
 
@@ -13,7 +14,7 @@ namespace Vessel.Machine.Devices;
 /// offset so the count takes the written half, as QEMU does. Like QEMU's, the alarm timer is
 /// armed on the host clock when ALARM_LOW is written (ALARM_HIGH is written first).
 /// </remarks>
-public sealed class GoldfishRtc : IMmioDevice, IDisposable
+public sealed class GoldfishRtc : IMmioDevice, IPersistent<GoldfishRtcState>, IDisposable
 {
     /// <summary>The size of the register window on <c>virt</c>.</summary>
     public const ulong WindowSize = 0x1000;

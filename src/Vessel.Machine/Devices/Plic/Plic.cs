@@ -1,5 +1,6 @@
 using Vessel.Machine.Bus;
 using Vessel.Machine.Interrupts;
+using Vessel.Machine.Persistence;
 
 namespace Vessel.Machine.Devices;
 
@@ -16,7 +17,7 @@ namespace Vessel.Machine.Devices;
 /// (ties go to the lowest id) and clears its pending bit; completing it re-arms it, so a line
 /// that is still high becomes pending again at once.
 /// </remarks>
-public sealed class Plic : IMmioDevice
+public sealed class Plic : IMmioDevice, IPersistent<PlicState>
 {
     /// <summary>
     /// Source ids of the <c>virt</c> board's PLIC, including the reserved id 0: ids 1..96 are

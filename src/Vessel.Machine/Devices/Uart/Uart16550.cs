@@ -1,5 +1,6 @@
 using Vessel.Machine.Bus;
 using Vessel.Machine.Interrupts;
+using Vessel.Machine.Persistence;
 
 namespace Vessel.Machine.Devices;
 
@@ -17,7 +18,7 @@ namespace Vessel.Machine.Devices;
 /// FIFO up to the trigger level, then one byte at a time. All entry points take one lock; the
 /// interrupt line, the transmit callback and the receive-timeout timer are driven under it.
 /// </remarks>
-public sealed class Uart16550 : IMmioDevice, IDisposable
+public sealed class Uart16550 : IMmioDevice, IPersistent<Uart16550State>, IDisposable
 {
     /// <summary>The input clock of the <c>virt</c> board's UART (the FDT's clock-frequency).</summary>
     public const uint ClockFrequency = 3_686_400;

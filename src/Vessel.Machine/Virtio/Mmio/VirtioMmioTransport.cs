@@ -3,6 +3,7 @@ using Vessel.Machine.Bus;
 using Vessel.Machine.Interrupts;
 using Vessel.Machine.Memory;
 using Vessel.Machine.Virtio.Queues;
+using Vessel.Machine.Persistence;
 
 namespace Vessel.Machine.Virtio.Mmio;
 
@@ -19,7 +20,7 @@ namespace Vessel.Machine.Virtio.Mmio;
 /// state has its own small lock so that device threads can signal while a vCPU holds the
 /// register lock (for example while a reset waits for a request in flight).</para>
 /// </remarks>
-public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt, IDisposable
+public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt, IPersistent<VirtioMmioState>, IDisposable
 {
     public const uint MagicValue = 0x74726976;
     public const uint Version = 2;
@@ -221,6 +222,15 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt, IDispos
                     // Read-only, reserved, SHMSel (no regions) and QueueReset (VIRTIO_F_RING_RESET not offered).
                     break;
             }
+        }
+    }
+
+    /// <summary>The machine was reset (power cycle): the device returns to its state before the driver found it.</summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            ResetLocked();
         }
     }
 

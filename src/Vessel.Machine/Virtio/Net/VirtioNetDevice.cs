@@ -122,6 +122,13 @@ public sealed class VirtioNetDevice : VirtioDevice, IFrameReceiver
                 return false;
             }
 
+            if (IsPaused && !IsBroken)
+            {
+                // Held by the backend and offered again after Resume (OnResumed): a paused
+                // machine loses no frames, as QEMU's queues keep them.
+                return false;
+            }
+
             if (!IsOperational || !queue.Ready || !_linkUp || frame.Length > MaxFrameSize)
             {
                 return Drop();

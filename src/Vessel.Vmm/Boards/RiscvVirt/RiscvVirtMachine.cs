@@ -21,15 +21,19 @@ namespace Vessel.Vmm.Boards.RiscvVirt;
 
 /// <summary>
 /// One RISC-V <c>virt</c> machine: RAM, the platform devices on the MMIO bus, the harts, the
-/// boot images and the device tree, wired as QEMU's <c>virt</c> board is. <see cref="Run"/>
-/// executes the guest on the calling thread until it powers off, resets or fails.
+/// boot images and the device tree, wired as QEMU's <c>virt</c> board is. The constructor only
+/// builds the board; then <see cref="Boot"/> loads the images and starts the harts, or
+/// <see cref="RestoreState"/> (with RAM restored) brings back a saved moment.
+/// <see cref="Run"/> executes the guest on the calling thread until it powers off, resets or
+/// fails; <see cref="Pause"/> and <see cref="Resume"/> may be called from any thread meanwhile.
 /// </summary>
-public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlatform, IConsoleInput
+/// <remarks>
+/// The class is split by concern: this file builds and runs the board,
+/// <c>RiscvVirtMachine.Boot.cs</c> loads firmware, kernel, initrd and device tree, and
+/// <c>RiscvVirtMachine.State.cs</c> pauses, resets in place, saves and restores.
+/// </remarks>
+public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlatform, IConsoleInput
 {
-    private const ulong MiB = 1024 * 1024;
-    private const ulong FdtAlignment = 2 * MiB;
-    private const ulong FirmwareDynamicInfoMagic = 0x4942534f; // "OSBI"
-
     private readonly VirtualMachineConfiguration _configuration;
     private readonly HostConsole _console;
     private readonly GuestMemory _memory;
@@ -48,6 +52,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     private readonly object _exitGate = new();
     private Vessel.Machine.Virtio.Console.VirtioConsoleDevice? _virtioConsole;
     private MachineExit? _exit;
+    private bool _started;
 
     public RiscvVirtMachine(VirtualMachineConfiguration configuration, HostConsole console)
     {
@@ -73,7 +78,6 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             AttachVirtioDevices();
 
             _scheduler = new HartScheduler(_processor, _clint.UpdateTimer, console.Flush);
-            Boot();
         }
         catch
         {
@@ -98,16 +102,33 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     /// <summary>The scheduler, for statistics.</summary>
     public HartScheduler Scheduler => _scheduler;
 
-    /// <summary>Runs the guest until it powers off, resets or fails, or <see cref="Stop"/> is called.</summary>
+    /// <summary>The machine's configuration.</summary>
+    public VirtualMachineConfiguration Configuration => _configuration;
+
+    /// <summary>Guest RAM.</summary>
+    public GuestMemory Memory => _memory;
+
+    /// <summary>The machine's time base (paused while the machine is).</summary>
+    public VirtualClock Clock => _clock;
+
+    /// <summary>
+    /// Runs the guest until it powers off, resets or fails, or <see cref="Stop"/> is called. After
+    /// a <see cref="MachineExitKind.Reset"/>, <see cref="ResetInPlace"/> and another call run it
+    /// again; devices, disks and network backends stay as they are.
+    /// </summary>
     public MachineExit Run()
     {
         using var dump = Environment.GetEnvironmentVariable("VESSEL_DEBUG_DUMP") == "1"
             ? new Timer(_ => DumpState(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))
             : null;
-        _console.Attach(this);
-        foreach (INetworkBackend backend in _networkBackends)
+        if (!_started)
         {
-            backend.Start();
+            _started = true;
+            _console.Attach(this);
+            foreach (INetworkBackend backend in _networkBackends)
+            {
+                backend.Start();
+            }
         }
 
         _scheduler.Run();
@@ -133,8 +154,11 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         }
     }
 
-    /// <summary>Stops the machine from any thread (the user quit).</summary>
-    public void Stop() => SetExit(MachineExit.Stopped);
+    /// <summary>Ends <see cref="Run"/> from any thread (the user quit).</summary>
+    public void RequestQuit() => SetExit(MachineExit.Stopped);
+
+    /// <summary>Ends <see cref="Run"/> with <see cref="MachineExitKind.Reset"/> from any thread, as a guest reboot does.</summary>
+    public void RequestReset() => SetExit(MachineExit.Reset);
 
     private static GuestMemory AllocateRam(ulong size)
     {
@@ -253,141 +277,6 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _networkBackends.Clear();
     }
 
-    // ------------------------------------------------------------------ boot
-
-    private void Boot()
-    {
-        VirtualMachineConfiguration config = _configuration;
-        BootImage kernel = BootImage.LoadKernel(config.KernelPath);
-        byte[]? initrd = config.InitrdPath is null ? null : BootImage.ReadFile(config.InitrdPath, $"initrd file '{config.InitrdPath}'");
-
-        // Firmware first: it decides where the kernel may go (QEMU: the next 2 MiB boundary).
-        ulong firmwareEntry = 0;
-        ulong kernelAddress;
-        switch (config.Firmware)
-        {
-            case FirmwareKind.File:
-            {
-                BootImage firmware = BootImage.LoadFirmware(config.FirmwarePath!);
-                (firmwareEntry, ulong firmwareEnd) = firmware.LoadInto(_memory, RamBase);
-                kernelAddress = AlignUp(firmwareEnd, 2 * MiB);
-                break;
-            }
-
-            case FirmwareKind.None:
-                kernelAddress = RamBase;
-                break;
-
-            default:
-                // Nothing lives below the kernel: honour the Image header's text_offset.
-                kernelAddress = RamBase + (kernel.Kind == BootImageKind.LinuxImage ? kernel.TextOffset : 0);
-                break;
-        }
-
-        (ulong kernelEntry, ulong kernelEnd) = kernel.LoadInto(_memory, kernelAddress);
-
-        // The device tree goes at the top of RAM, the initrd just below it, as high as possible
-        // so that the kernel can use everything underneath.
-        byte[] probeTree = BuildDeviceTree(null);
-        ulong fdtAddress = AlignDown(Math.Min(_memory.End, RamBase + (3072 * MiB)) - (ulong)probeTree.Length - 4096, FdtAlignment);
-        ulong dynamicInfoAddress = fdtAddress - 64;
-        (ulong Start, ulong End)? initrdRange = null;
-        ulong lowestHighItem = dynamicInfoAddress;
-        if (initrd is not null)
-        {
-            ulong start = AlignDown(dynamicInfoAddress - (ulong)initrd.Length, 4096);
-            initrdRange = (start, start + (ulong)initrd.Length);
-            lowestHighItem = start;
-        }
-
-        if (fdtAddress < RamBase || lowestHighItem < kernelEnd || lowestHighItem > fdtAddress)
-        {
-            ulong needed = (kernelEnd - RamBase + (ulong)(initrd?.Length ?? 0) + (ulong)probeTree.Length) / MiB + 4;
-            throw new VmmException(
-                $"--memory {_memory.Size / MiB}M is too small for the kernel ({(kernelEnd - kernelAddress) / MiB + 1} MiB)"
-                + (initrd is null ? string.Empty : $" and initrd ({(ulong)initrd.Length / MiB + 1} MiB)")
-                + $"; give the VM at least {AlignUp(needed, 2) }M.");
-        }
-
-        if (initrd is not null)
-        {
-            _memory.WriteBytes(initrdRange!.Value.Start, initrd);
-        }
-
-        byte[] tree = BuildDeviceTree(initrdRange);
-        _memory.WriteBytes(fdtAddress, tree);
-
-        switch (config.Firmware)
-        {
-            case FirmwareKind.Builtin:
-                _processor.UseBuiltinFirmware(this);
-                for (int i = 0; i < _processor.Harts.Count; i++)
-                {
-                    Hart hart = _processor.Harts[i];
-                    if (i == 0)
-                    {
-                        hart.StartInSupervisorMode(kernelEntry, (ulong)hart.HartId, fdtAddress);
-                    }
-                    else
-                    {
-                        hart.StopUntilStarted();
-                    }
-                }
-
-                break;
-
-            case FirmwareKind.File:
-                WriteFirmwareDynamicInfo(dynamicInfoAddress, kernelAddress);
-                StartAllHartsInMachineMode(firmwareEntry, fdtAddress, dynamicInfoAddress);
-                break;
-
-            case FirmwareKind.None:
-                StartAllHartsInMachineMode(kernelEntry, fdtAddress, 0);
-                break;
-        }
-    }
-
-    private void StartAllHartsInMachineMode(ulong entry, ulong fdtAddress, ulong a2)
-    {
-        foreach (Hart hart in _processor.Harts)
-        {
-            hart.Reset(entry);
-            hart.SetRegister(10, (ulong)hart.HartId);
-            hart.SetRegister(11, fdtAddress);
-            hart.SetRegister(12, a2);
-        }
-    }
-
-    /// <summary>OpenSBI's fw_dynamic handoff: where the next stage is and in which mode to start it.</summary>
-    private void WriteFirmwareDynamicInfo(ulong address, ulong nextAddress)
-    {
-        _memory.Write(address, FirmwareDynamicInfoMagic);
-        _memory.Write(address + 8, 2UL);            // version
-        _memory.Write(address + 16, nextAddress);   // next_addr
-        _memory.Write(address + 24, 1UL);           // next_mode: S
-        _memory.Write(address + 32, 0UL);           // options
-        _memory.Write(address + 40, 0UL);           // boot_hart
-    }
-
-    private byte[] BuildDeviceTree((ulong Start, ulong End)? initrd)
-    {
-        var options = new RiscvVirtDeviceTreeOptions
-        {
-            RamBase = RamBase,
-            RamSize = _memory.Size,
-            Harts = RiscvVirtHart.Uniform(_configuration.Cpus),
-            Bootargs = _configuration.CommandLine,
-            VirtioSlots = _virtioSlots,
-            InitrdStart = initrd?.Start,
-            InitrdEnd = initrd?.End,
-        };
-        return RiscvVirtDeviceTree.Build(options);
-    }
-
-    private static ulong AlignUp(ulong value, ulong alignment) => (value + alignment - 1) & ~(alignment - 1);
-
-    private static ulong AlignDown(ulong value, ulong alignment) => value & ~(alignment - 1);
-
     // ------------------------------------------------------------------ power and firmware services
 
     void IPowerControl.PowerOff() => SetExit(MachineExit.PowerOff);
@@ -409,8 +298,15 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
         _ => MachineExit.PowerOff,
     });
 
-    int IConsoleInput.Offer(ReadOnlySpan<byte> data) =>
-        _virtioConsole is not null ? _virtioConsole.EnqueueInput(data) : _uart.EnqueueInput(data);
+    int IConsoleInput.Offer(ReadOnlySpan<byte> data)
+    {
+        if (_paused)
+        {
+            return 0; // held by the console until Resume, so a saved state never misses a keystroke
+        }
+
+        return _virtioConsole is not null ? _virtioConsole.EnqueueInput(data) : _uart.EnqueueInput(data);
+    }
 
     private void SetExit(MachineExit exit)
     {

@@ -1,0 +1,187 @@
+using Vessel.Cpu.Riscv;
+using Vessel.Machine.Virtio.Mmio;
+using Vessel.Vmm.State;
+
+namespace Vessel.Vmm.Boards.RiscvVirt;
+
+/// <summary>
+/// Pausing, resetting in place, saving and restoring. A pause parks every hart between two
+/// slices, lets every virtio device finish the requests it has in flight and stop, holds console
+/// input, and stops the virtual clock; only then is the machine's state a consistent picture.
+/// </summary>
+public sealed partial class RiscvVirtMachine
+{
+    private volatile bool _paused;
+
+    /// <summary>Whether the machine is paused (harts parked, devices idle, clock stopped).</summary>
+    public bool IsPaused => _paused;
+
+    /// <summary>What a saved state of this machine must match to be restored here.</summary>
+    public MachineIdentity Identity => new()
+    {
+        Board = MachineIdentity.RiscvVirtBoard,
+        MemorySize = _memory.Size,
+        Harts = _processor.Harts.Count,
+        Firmware = _configuration.Firmware.ToString().ToLowerInvariant(),
+        Devices = _virtioTransports.Select((transport, i) => new MachineSlot(_virtioSlots[i], VirtioName(transport.Device.DeviceType))).ToArray(),
+    };
+
+    /// <summary>
+    /// Stops the guest: parks the harts, drains and stops the devices, stops the clock. Thread-safe;
+    /// returns once nothing of the guest runs. Does nothing when already paused.
+    /// </summary>
+    public void Pause()
+    {
+        lock (_exitGate)
+        {
+            if (_paused)
+            {
+                return;
+            }
+
+            _paused = true;
+        }
+
+        _scheduler.Pause();
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            transport.Pause(); // waits for the requests in flight: they complete, none is lost
+        }
+
+        _clock.Pause();
+    }
+
+    /// <summary>Lets the guest run on from where <see cref="Pause"/> stopped it. Thread-safe.</summary>
+    public void Resume()
+    {
+        lock (_exitGate)
+        {
+            if (!_paused)
+            {
+                return;
+            }
+
+            _paused = false;
+        }
+
+        _clock.Resume();
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            transport.Resume();
+        }
+
+        _scheduler.Resume();
+        _console.NotifyInputSpace(); // input held while paused goes in now
+    }
+
+    /// <summary>
+    /// A power cycle without rebuilding the board: every device returns to its power-on state
+    /// (disks stay open, network backends stay bound, port forwards keep listening), RAM is
+    /// cleared and the guest boots again. Call when <see cref="Run"/> has returned, or while paused.
+    /// </summary>
+    public void ResetInPlace()
+    {
+        lock (_exitGate)
+        {
+            _exit = null;
+        }
+
+        _scheduler.ClearStopRequest();
+        foreach (Hart hart in _processor.Harts)
+        {
+            hart.Reset(0);
+        }
+
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            transport.Reset();
+        }
+
+        _uart.Reset();
+        _plic.Reset();
+        _clint.Reset();
+        _rtc.Reset();
+        _processor.ForgetCode();
+        _memory.Clear();
+        Boot();
+    }
+
+    /// <summary>Takes the state of every part but RAM. The machine must be paused.</summary>
+    public MachineState SaveState()
+    {
+        RequirePaused();
+        return new MachineState
+        {
+            Identity = Identity,
+            ClockTicks = _clock.Now,
+            Harts = _processor.Harts.Select(hart => hart.SaveState()).ToArray(),
+            Clint = _clint.SaveState(),
+            Plic = _plic.SaveState(),
+            Uart = _uart.SaveState(),
+            Rtc = _rtc.SaveState(),
+            Virtio = _virtioTransports.Select((transport, i) => new VirtioSlotState(_virtioSlots[i], transport.SaveState())).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Brings every part but RAM back to <paramref name="state"/>. The machine must be paused and
+    /// RAM already restored (with <see cref="Vessel.Machine.Memory.GuestMemory.MapFile"/> or by
+    /// copying pages in); it runs on from the saved moment after <see cref="Resume"/>.
+    /// </summary>
+    /// <exception cref="VmmException">The state is of a different machine configuration.</exception>
+    public void RestoreState(MachineState state)
+    {
+        RequirePaused();
+        string? mismatch = Identity.MismatchWith(state.Identity);
+        if (mismatch is not null)
+        {
+            throw new VmmException(mismatch);
+        }
+
+        lock (_exitGate)
+        {
+            _exit = null;
+        }
+
+        _scheduler.ClearStopRequest();
+        _processor.ForgetCode();
+        _clock.Set(state.ClockTicks);
+        if (_configuration.Firmware == FirmwareKind.Builtin)
+        {
+            _processor.UseBuiltinFirmware(this);
+        }
+
+        for (int i = 0; i < state.Harts.Count; i++)
+        {
+            _processor.Harts[i].RestoreState(state.Harts[i]);
+        }
+
+        // Devices after the harts: restoring them drives the harts' interrupt pins again.
+        _clint.RestoreState(state.Clint);
+        _plic.RestoreState(state.Plic);
+        _uart.RestoreState(state.Uart);
+        _rtc.RestoreState(state.Rtc);
+        foreach (VirtioSlotState slot in state.Virtio)
+        {
+            _virtioTransports[_virtioSlots.IndexOf(slot.Slot)].RestoreState(slot.Transport);
+        }
+    }
+
+    private void RequirePaused()
+    {
+        if (!_paused)
+        {
+            throw new InvalidOperationException("The machine must be paused to save or restore its state.");
+        }
+    }
+
+    private static string VirtioName(Vessel.Machine.Virtio.VirtioDeviceType type) => type switch
+    {
+        Vessel.Machine.Virtio.VirtioDeviceType.Block => "virtio-blk",
+        Vessel.Machine.Virtio.VirtioDeviceType.Network => "virtio-net",
+        Vessel.Machine.Virtio.VirtioDeviceType.Entropy => "virtio-rng",
+        Vessel.Machine.Virtio.VirtioDeviceType.Balloon => "virtio-balloon",
+        Vessel.Machine.Virtio.VirtioDeviceType.Console => "virtio-console",
+        _ => $"virtio-{(int)type}",
+    };
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Vessel.Machine.Persistence;
+using Vessel.Vmm.State;
+
+namespace Vessel.Vmm.Runtime;
+
+/// <summary>
+/// Starting from a saved state (<c>--incoming</c>, QMP <c>migrate-incoming</c>): the board is
+/// built and held paused in <see cref="VmRunState.InMigrate"/>; the state is read from a file
+/// (RAM mapped, not copied) or received on a socket, restored, and the VM runs on from the saved
+/// instruction. A state that cannot be read ends the VMM with one sentence.
+/// </summary>
+public sealed partial class VirtualMachine
+{
+    private Socket? _incomingListener;
+
+    /// <summary>Holds the built board paused until a state arrives.</summary>
+    public void PrepareIncoming()
+    {
+        _machine.Pause();
+        SetState(VmRunState.InMigrate);
+    }
+
+    /// <summary>
+    /// Takes the state from <paramref name="address"/>: a file at once, on this thread; a unix or
+    /// tcp socket is opened now (so a busy address fails here) and the state received on a thread
+    /// of its own, while <see cref="Run"/> waits.
+    /// </summary>
+    /// <exception cref="VmmException">The state or the address cannot be used (one sentence).</exception>
+    public void StartIncoming(MigrationAddress address)
+    {
+        if (RunState != VmRunState.InMigrate)
+        {
+            throw new VmmException("The incoming migration has already been started");
+        }
+
+        Raise("MIGRATION", new JsonObject { ["status"] = "setup" });
+        switch (address.Transport)
+        {
+            case MigrationTransport.File:
+                FileStream file;
+                try
+                {
+                    file = new FileStream(address.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new VmmException($"cannot read the state file '{address.Path}': {e.Message}");
+                }
+
+                using (file)
+                {
+                    ReceiveState(file, $"the state file '{address.Path}'");
+                }
+
+                return;
+
+            case MigrationTransport.Unix:
+            case MigrationTransport.Tcp:
+                _incomingListener = ListenForIncoming(address);
+                new Thread(() => AcceptIncoming(address)) { IsBackground = true, Name = "incoming migration" }.Start();
+                return;
+
+            case MigrationTransport.Exec:
+            {
+                var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
+                start.ArgumentList.Add("-c");
+                start.ArgumentList.Add(address.Path);
+                Process process = Process.Start(start) ?? throw new VmmException($"cannot run '{address.Path}'.");
+                new Thread(() =>
+                {
+                    using (process)
+                    {
+                        ReceiveOnThread(process.StandardOutput.BaseStream, $"the output of '{address.Path}'");
+                    }
+                }) { IsBackground = true, Name = "incoming migration" }.Start();
+                return;
+            }
+
+            default:
+                throw new VmmException("--incoming defer waits for QMP migrate-incoming with an address.");
+        }
+    }
+
+    private static Socket ListenForIncoming(MigrationAddress address)
+    {
+        if (address.Transport == MigrationTransport.Unix && File.Exists(address.Path))
+        {
+            File.Delete(address.Path); // a stale socket from an earlier run
+        }
+
+        var listener = address.Transport == MigrationTransport.Unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(address.ToEndPoint());
+            listener.Listen(1);
+            return listener;
+        }
+        catch (SocketException e)
+        {
+            listener.Dispose();
+            throw new VmmException($"cannot listen for the incoming state on {address}: {e.Message.TrimEnd('.')}.");
+        }
+    }
+
+    private void AcceptIncoming(MigrationAddress address)
+    {
+        Socket connection;
+        try
+        {
+            connection = _incomingListener!.Accept();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return; // the VMM is ending
+        }
+        finally
+        {
+            _incomingListener!.Dispose();
+        }
+
+        if (connection.AddressFamily != AddressFamily.Unix)
+        {
+            connection.NoDelay = true;
+        }
+
+        using var stream = new NetworkStream(connection, ownsSocket: true);
+        using var buffered = new BufferedStream(stream, 1 << 20);
+        ReceiveOnThread(buffered, $"the state from {address}");
+    }
+
+    private void ReceiveOnThread(Stream source, string what)
+    {
+        try
+        {
+            ReceiveState(source, what);
+        }
+        catch (VmmException e)
+        {
+            Fail(e.Message);
+        }
+    }
+
+    /// <summary>Restores the state from <paramref name="source"/> and lets the VM run (unless it starts paused).</summary>
+    private void ReceiveState(Stream source, string what)
+    {
+        Raise("MIGRATION", new JsonObject { ["status"] = "active" });
+        try
+        {
+            MachineSnapshot.Restore(_machine, source);
+        }
+        catch (Exception e) when (e is StateFormatException or IOException or SocketException)
+        {
+            Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
+            throw new VmmException($"cannot restore {what}: {e.Message.TrimEnd('.')}.");
+        }
+        catch (VmmException e)
+        {
+            Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
+            throw new VmmException($"cannot restore {what}: {e.Message}");
+        }
+
+        Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
+        if (Configuration.StartPaused)
+        {
+            SetState(VmRunState.Paused);
+            return;
+        }
+
+        lock (_gate)
+        {
+            _state = VmRunState.Running;
+            _machine.Resume();
+        }
+
+        Raise("RESUME");
+    }
+}

@@ -1,0 +1,167 @@
+using Vessel.Machine.Memory;
+using Vessel.Machine.Persistence;
+using Vessel.Vmm.Boards.RiscvVirt;
+
+namespace Vessel.Vmm.State;
+
+/// <summary>
+/// Saves a paused machine whole (its parts' sections and RAM) and restores one. A file gets RAM
+/// as one region that a restore maps copy-on-write; a stream gets page records. Restoring reads
+/// either, from a file or from any stream.
+/// </summary>
+public static class MachineSnapshot
+{
+    /// <summary>
+    /// Writes the paused <paramref name="machine"/> to <paramref name="path"/>: to a new file beside
+    /// it, synced, then renamed over it, so a crash leaves the old file or the new one, never half.
+    /// </summary>
+    public static SnapshotFigures SaveToFile(RiscvVirtMachine machine, string path)
+    {
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
+        try
+        {
+            SnapshotFigures figures;
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                var writer = new StateWriter(file);
+                MachineStateCodec.WriteIdentity(writer, machine.Identity);
+                MappedRamRegion region = writer.BeginMappedRam(machine.Memory.Base, machine.Memory.Size);
+                long pages = RamTransfer.SendNonZero(machine.Memory, new RegionRamSink(region));
+                MachineStateCodec.WriteParts(writer, machine.SaveState());
+                writer.WriteEnd();
+                file.Flush(flushToDisk: true);
+                figures = new SnapshotFigures(pages, AllocatedBytes(file));
+            }
+
+            File.Move(temporary, full, overwrite: true);
+            return figures;
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the paused <paramref name="machine"/> to a stream as page records and sections.</summary>
+    public static SnapshotFigures SaveToStream(RiscvVirtMachine machine, Stream stream)
+    {
+        var writer = new StateWriter(stream);
+        MachineStateCodec.WriteIdentity(writer, machine.Identity);
+        long pages = RamTransfer.SendNonZero(machine.Memory, new StreamRamSink(writer));
+        MachineStateCodec.WriteParts(writer, machine.SaveState());
+        writer.WriteEnd();
+        return new SnapshotFigures(pages, writer.BytesWritten);
+    }
+
+    /// <summary>
+    /// Restores the paused <paramref name="machine"/> from <paramref name="source"/>. From a
+    /// seekable source the whole state is checked first, so a corrupt or foreign state is refused
+    /// before anything of the machine changes; RAM in a file's region is mapped, not copied.
+    /// </summary>
+    /// <exception cref="StateFormatException">The state cannot be read (one sentence).</exception>
+    /// <exception cref="VmmException">The state is of another machine configuration.</exception>
+    public static void Restore(RiscvVirtMachine machine, Stream source)
+    {
+        if (source.CanSeek)
+        {
+            long start = source.Position;
+            Read(machine, source, apply: false);
+            source.Position = start;
+        }
+
+        Read(machine, source, apply: true);
+    }
+
+    private static void Read(RiscvVirtMachine machine, Stream source, bool apply)
+    {
+        var reader = new StateReader(source);
+        if (reader.Next() != StateRecordKind.Section)
+        {
+            throw new StateFormatException($"it does not begin with the '{MachineStateCodec.MachineSection}' section.");
+        }
+
+        MachineIdentity identity = MachineStateCodec.ReadIdentity(reader.SectionName, reader.SectionVersion, reader.SectionPayload);
+        string? mismatch = machine.Identity.MismatchWith(identity);
+        if (mismatch is not null)
+        {
+            throw new VmmException(mismatch);
+        }
+
+        GuestMemory memory = machine.Memory;
+        if (apply)
+        {
+            machine.Processor.ForgetCode();
+            memory.Clear();
+        }
+
+        var parts = new MachineStateCodec.PartsReader(identity);
+        while (true)
+        {
+            switch (reader.Next())
+            {
+                case StateRecordKind.Section:
+                    parts.Add(reader.SectionName, reader.SectionVersion, reader.SectionPayload);
+                    break;
+
+                case StateRecordKind.Pages:
+                    ulong length = (ulong)reader.PageCount * GuestMemory.PageSize;
+                    if (!memory.Contains(reader.PagesAddress, length))
+                    {
+                        throw new StateFormatException($"it has pages at 0x{reader.PagesAddress:x} outside this machine's RAM.");
+                    }
+
+                    if (apply)
+                    {
+                        Span<byte> target = memory.GetWriteSpan(reader.PagesAddress, (int)length);
+                        if (reader.PagesAreZero)
+                        {
+                            target.Clear();
+                        }
+                        else
+                        {
+                            reader.PageData.CopyTo(target);
+                        }
+                    }
+
+                    break;
+
+                case StateRecordKind.MappedRam:
+                    if (reader.MappedRam.RamBase != memory.Base || reader.MappedRam.RamSize != memory.Size)
+                    {
+                        throw new StateFormatException("its RAM region does not match the machine's RAM.");
+                    }
+
+                    if (reader.SkipMappedRegion())
+                    {
+                        if (apply)
+                        {
+                            memory.MapFile(((FileStream)source).SafeFileHandle, reader.MappedRam.DataOffset);
+                        }
+                    }
+                    else
+                    {
+                        reader.ReadMappedRegion(apply ? memory.WriteBytes : static (_, _) => { });
+                    }
+
+                    break;
+
+                case StateRecordKind.End:
+                    MachineState state = parts.Build();
+                    if (apply)
+                    {
+                        machine.RestoreState(state);
+                    }
+
+                    return;
+            }
+        }
+    }
+
+    /// <summary>What the file really takes on disk: holes (zero RAM) are not counted.</summary>
+    private static long AllocatedBytes(FileStream file) => Vessel.Storage.FileAllocation.AllocatedBytes(file.SafeFileHandle);
+}
+
+/// <summary>What a save wrote: RAM pages and the bytes the state takes.</summary>
+public readonly record struct SnapshotFigures(long Pages, long Bytes);
