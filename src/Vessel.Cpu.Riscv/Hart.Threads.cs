@@ -19,6 +19,7 @@ public sealed unsafe partial class Hart
     private long _storeFlushPosted;
     private long _storeFlushServiced;
     private volatile int _ownerThreadId;
+    private long _hostThreadId;
 
     /// <summary>
     /// The managed thread that runs this hart when harts have threads of their own; 0 when the
@@ -28,6 +29,13 @@ public sealed unsafe partial class Hart
     {
         get => _ownerThreadId;
         set => _ownerThreadId = value;
+    }
+
+    /// <summary>The host thread id (as <c>ps -L</c> shows) of the thread that last ran this hart; 0 before it ran.</summary>
+    public long HostThreadId
+    {
+        get => Volatile.Read(ref _hostThreadId);
+        internal set => Volatile.Write(ref _hostThreadId, value);
     }
 
     /// <summary>Whether the calling thread is not the one running this hart, so a request must be waited for.</summary>

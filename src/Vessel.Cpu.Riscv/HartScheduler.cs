@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Vessel.Machine.Timing;
 
@@ -15,8 +16,10 @@ namespace Vessel.Cpu.Riscv;
 /// <remarks>
 /// <see cref="Pause"/> parks every thread that runs harts between two slices (a hart is asked to
 /// end its slice at once) and returns when all are parked, so the harts' state and guest RAM
-/// hold still; <see cref="Resume"/> lets them go on. Pausing before <see cref="Run"/> starts
-/// makes the machine start paused.
+/// hold still; <see cref="Resume"/> lets them go on. Pauses nest (a migration's brief pause to
+/// take the dirty log inside a user's pause), and pausing before <see cref="Run"/> starts makes
+/// the machine start paused. <see cref="ThrottlePercent"/> slows the harts down (migration's
+/// auto-converge) by sleeping after each slice.
 /// </remarks>
 public sealed class HartScheduler
 {
@@ -32,6 +35,8 @@ public sealed class HartScheduler
     // lock while _pauseRequested is set; Pause waits until _parked equals _runners.
     private readonly object _pauseGate = new();
     private volatile bool _pauseRequested;
+    private int _pauseDepth;
+    private volatile int _throttlePercent;
     private int _runners;
     private int _parked;
 
@@ -82,14 +87,26 @@ public sealed class HartScheduler
     public bool IsPaused => _pauseRequested;
 
     /// <summary>
+    /// Share of time (0 to 99) the harts sleep after each slice, to slow a guest that dirties
+    /// memory faster than a migration can send it. 0 (the default) never sleeps.
+    /// </summary>
+    public int ThrottlePercent
+    {
+        get => _throttlePercent;
+        set => _throttlePercent = Math.Clamp(value, 0, 99);
+    }
+
+    /// <summary>
     /// Parks every hart between slices and returns once none runs (at once when the machine does
     /// not run). Thread-safe; a hart in the middle of a slice is asked to end it early, so this
-    /// takes well under a millisecond on a machine that is not overloaded.
+    /// takes well under a millisecond on a machine that is not overloaded. Each call needs its
+    /// own <see cref="Resume"/>.
     /// </summary>
     public void Pause()
     {
         lock (_pauseGate)
         {
+            _pauseDepth++;
             _pauseRequested = true;
         }
 
@@ -107,12 +124,18 @@ public sealed class HartScheduler
         }
     }
 
-    /// <summary>Lets parked harts run again. Thread-safe.</summary>
+    /// <summary>Undoes one <see cref="Pause"/>; the harts run again when none is left. Thread-safe.</summary>
     public void Resume()
     {
         lock (_pauseGate)
         {
-            _pauseRequested = false;
+            if (_pauseDepth == 0)
+            {
+                return;
+            }
+
+            _pauseDepth--;
+            _pauseRequested = _pauseDepth > 0;
             Monitor.PulseAll(_pauseGate);
         }
 
@@ -168,6 +191,12 @@ public sealed class HartScheduler
     private void RunOnThisThread()
     {
         IReadOnlyList<Hart> harts = _processor.Harts;
+        long thread = Vessel.Machine.Native.HostThread.CurrentId;
+        foreach (Hart hart in harts)
+        {
+            hart.HostThreadId = thread;
+        }
+
         VirtualClock clock = _processor.Clock;
         while (!StopRequested)
         {
@@ -195,8 +224,10 @@ public sealed class HartScheduler
                     continue;
                 }
 
+                long sliceStart = _throttlePercent == 0 ? 0 : Stopwatch.GetTimestamp();
                 _instructions += hart.Run(SliceInstructions);
                 anyRan = true;
+                Throttle(sliceStart);
             }
 
             _betweenSlices();
@@ -277,6 +308,7 @@ public sealed class HartScheduler
         Hart hart = _processor.Harts[index];
         VirtualClock clock = _processor.Clock;
         hart.OwnerThreadId = Environment.CurrentManagedThreadId;
+        hart.HostThreadId = Vessel.Machine.Native.HostThread.CurrentId;
         try
         {
             while (!StopRequested)
@@ -309,7 +341,9 @@ public sealed class HartScheduler
                     continue;
                 }
 
+                long sliceStart = _throttlePercent == 0 ? 0 : Stopwatch.GetTimestamp();
                 Interlocked.Add(ref _instructions, hart.Run(SliceInstructions));
+                Throttle(sliceStart);
             }
         }
         finally
@@ -317,6 +351,32 @@ public sealed class HartScheduler
             hart.OwnerThreadId = 0;
         }
     }
+
+    /// <summary>
+    /// After a slice that started at <paramref name="sliceStart"/>, owes a sleep that makes the
+    /// slice's share of time (100 - throttle) %, and pays the debt once it reaches 2 ms (a slice
+    /// takes well under a millisecond; sleeping for each one would oversleep).
+    /// </summary>
+    private void Throttle(long sliceStart)
+    {
+        int percent = _throttlePercent;
+        if (percent == 0 || sliceStart == 0)
+        {
+            return;
+        }
+
+        TimeSpan ran = Stopwatch.GetElapsedTime(sliceStart);
+        t_throttleDebt += ran * percent / (100 - percent);
+        if (t_throttleDebt >= TimeSpan.FromMilliseconds(2))
+        {
+            long before = Stopwatch.GetTimestamp();
+            Thread.Sleep(t_throttleDebt);
+            t_throttleDebt -= Stopwatch.GetElapsedTime(before);
+        }
+    }
+
+    [ThreadStatic]
+    private static TimeSpan t_throttleDebt;
 
     private static readonly TimeSpan s_maximumSleep = TimeSpan.FromMilliseconds(100);
 

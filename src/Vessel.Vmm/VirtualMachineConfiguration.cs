@@ -75,6 +75,9 @@ public sealed record DriveConfiguration
 
     /// <summary>The serial number the guest reads (VIRTIO_BLK_T_GET_ID); generated when null.</summary>
     public string? Serial { get; init; }
+
+    /// <summary>The drive's name for QMP (snapshot devices, block commands); <c>drive0</c>, <c>drive1</c>, ... by position when null.</summary>
+    public string? Id { get; init; }
 }
 
 /// <summary>The device that carries the guest's console.</summary>

@@ -3,7 +3,7 @@ using Vessel.Vmm;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary>Parses <c>--drive file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID][,if=virtio]</c> as QEMU users write it.</summary>
+/// <summary>Parses <c>--drive file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID][,id=NAME][,if=virtio]</c> as QEMU users write it.</summary>
 internal static class DriveOption
 {
     public static DriveConfiguration Parse(string text)
@@ -12,6 +12,7 @@ internal static class DriveOption
         ImageFormat? format = null;
         bool readOnly = false;
         string? serial = null;
+        string? id = null;
         foreach ((string key, string? value) in KeyValueOptions.Parse(text))
         {
             switch (key)
@@ -39,6 +40,14 @@ internal static class DriveOption
                     }
 
                     break;
+                case "id":
+                    id = Require(key, value);
+                    if (!id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || !char.IsAsciiLetter(id[0]))
+                    {
+                        throw Usage($"--drive id '{id}' must start with a letter and hold only letters, digits, '-', '_' and '.'.");
+                    }
+
+                    break;
                 case "if":
                     if (value != "virtio")
                     {
@@ -54,7 +63,7 @@ internal static class DriveOption
 
                     break;
                 default:
-                    throw Usage($"--drive does not know '{key}'; use file=, format=, readonly=, serial=.");
+                    throw Usage($"--drive does not know '{key}'; use file=, format=, readonly=, serial=, id=.");
             }
         }
 
@@ -63,7 +72,7 @@ internal static class DriveOption
             throw Usage($"--drive '{text}' has no file=PATH.");
         }
 
-        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, Serial = serial };
+        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, Serial = serial, Id = id };
     }
 
     private static string Require(string key, string? value) =>

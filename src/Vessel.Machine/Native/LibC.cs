@@ -22,6 +22,9 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint address, nuint length);
 
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetThreadId();
+
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint address, nuint length, int advice);
 }

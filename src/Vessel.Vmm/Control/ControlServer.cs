@@ -182,7 +182,7 @@ public sealed class ControlServer : IDisposable
             case "migrate":
                 try
                 {
-                    _vm!.Migrate(MigrationAddress.Parse(arguments["uri"]?.GetValue<string>() ?? string.Empty, allowDefer: false));
+                    _vm!.Migrate(MigrationAddress.Parse(arguments["uri"]?.GetValue<string>() ?? string.Empty, allowDefer: false), TimeSpan.FromMinutes(10));
                     return Return(new JsonObject());
                 }
                 catch (Exception e) when (e is VmmException or FormatException)

@@ -1,76 +1,123 @@
-using System.Text.Json.Nodes;
-using Vessel.Vmm.State;
-
 namespace Vessel.Vmm.Runtime;
 
 /// <summary>
-/// Sending the VM's state away (QMP <c>migrate</c>): to a file, a socket or a command. After the
-/// state is out the VM stays stopped in <see cref="VmRunState.PostMigrate"/>, as QEMU's does;
-/// <c>cont</c> lets it run on.
+/// Sending the VM's state away (QMP <c>migrate</c>) to a file, a socket or a command, live
+/// (<see cref="MigrationJob"/>). After the state is out the VM stays stopped in
+/// <see cref="VmRunState.PostMigrate"/>, as QEMU's does; <c>cont</c> lets it run on.
 /// </summary>
 public sealed partial class VirtualMachine
 {
-    /// <summary>Saves the whole VM to <paramref name="address"/> and leaves it stopped.</summary>
-    /// <exception cref="VmmException">The state could not be written (one sentence); the VM runs on as before.</exception>
-    public SnapshotFigures Migrate(MigrationAddress address)
+    private MigrationJob? _migration;
+    private bool _stoppedByMigration;
+
+    /// <summary>The parameters the next migration uses (<c>migrate-set-parameters</c>).</summary>
+    public MigrationParameters MigrationParameters { get; set; } = new();
+
+    /// <summary>Starts sending the state to <paramref name="address"/>; progress through <see cref="QueryMigration"/> and <c>MIGRATION</c> events.</summary>
+    /// <exception cref="VmmException">A migration is running, or the VM cannot be migrated now.</exception>
+    public void StartMigration(MigrationAddress address)
     {
-        bool wasRunning;
         lock (_gate)
         {
+            if (_migration is not null && !_migration.IsFinished)
+            {
+                throw new VmmException("There's a migration process in progress");
+            }
+
             if (_state is not (VmRunState.Running or VmRunState.Paused or VmRunState.Prelaunch or VmRunState.PostMigrate))
             {
                 throw new VmmException($"The VM cannot be migrated while it is {_state.ToQmpName()}");
             }
 
-            wasRunning = _state == VmRunState.Running;
-            _state = VmRunState.FinishMigrate;
+            _migration = new MigrationJob(this, _machine, address, MigrationParameters);
         }
 
-        Raise("MIGRATION", new JsonObject { ["status"] = "setup" });
-        _machine.Pause();
-        if (wasRunning)
-        {
-            Raise("STOP");
-        }
-
-        try
-        {
-            Raise("MIGRATION", new JsonObject { ["status"] = "active" });
-            SnapshotFigures figures = address.Transport switch
-            {
-                MigrationTransport.File => MachineSnapshot.SaveToFile(_machine, address.Path),
-                _ => throw new VmmException($"migration to {address.Transport.ToString().ToLowerInvariant()} addresses is not available yet"),
-            };
-            SetState(VmRunState.PostMigrate);
-            Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
-            return figures;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
-            ResumeAfterFailedSave(wasRunning);
-            throw new VmmException($"cannot write the state to {address}: {e.Message.TrimEnd('.')}.");
-        }
-        catch (VmmException)
-        {
-            Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
-            ResumeAfterFailedSave(wasRunning);
-            throw;
-        }
+        _migration.Start();
     }
 
-    private void ResumeAfterFailedSave(bool wasRunning)
+    /// <summary>Where the current or last migration is (<c>query-migrate</c>).</summary>
+    public MigrationInfo QueryMigration()
     {
         lock (_gate)
         {
-            _state = wasRunning ? VmRunState.Running : VmRunState.Paused;
-            if (wasRunning)
+            return _migration?.Info ?? new MigrationInfo { Status = MigrationStatus.None };
+        }
+    }
+
+    /// <summary>Stops a running migration; the VM runs on (<c>migrate_cancel</c>).</summary>
+    public void CancelMigration()
+    {
+        MigrationJob? job;
+        lock (_gate)
+        {
+            job = _migration;
+        }
+
+        if (job is not null && !job.IsFinished)
+        {
+            job.Cancel();
+        }
+    }
+
+    /// <summary>Saves the VM to <paramref name="address"/> and waits until it is done; the VM stays stopped afterwards.</summary>
+    /// <exception cref="VmmException">The state could not be written (one sentence); the VM runs on as before.</exception>
+    public MigrationInfo Migrate(MigrationAddress address, TimeSpan timeout)
+    {
+        StartMigration(address);
+        var deadline = DateTime.UtcNow + timeout;
+        MigrationInfo info;
+        while (!IsFinal((info = QueryMigration()).Status))
+        {
+            if (DateTime.UtcNow > deadline)
             {
-                _machine.Resume();
+                CancelMigration();
+                throw new VmmException($"the migration to {address} did not finish within {timeout.TotalSeconds:F0} s and was cancelled");
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return info.Status == MigrationStatus.Completed ? info : throw new VmmException(info.ErrorDescription ?? $"the migration to {address} was cancelled");
+    }
+
+    private static bool IsFinal(MigrationStatus status) => status is MigrationStatus.Completed or MigrationStatus.Failed or MigrationStatus.Cancelled;
+
+    /// <summary>The migration stops the guest for its last round; returns whether it was running.</summary>
+    internal bool EnterFinishMigrate()
+    {
+        lock (_gate)
+        {
+            _stoppedByMigration = _state == VmRunState.Running;
+            _state = VmRunState.FinishMigrate;
+            return _stoppedByMigration;
+        }
+    }
+
+    /// <summary>
+    /// The migration ended: after success the VM stays stopped in postmigrate; after a failure in
+    /// its last round it runs on if it ran before.
+    /// </summary>
+    internal void EndMigration(bool succeeded, bool resume)
+    {
+        bool resumed = false;
+        lock (_gate)
+        {
+            if (succeeded)
+            {
+                _state = VmRunState.PostMigrate;
+            }
+            else if (resume)
+            {
+                _state = _stoppedByMigration ? VmRunState.Running : VmRunState.Paused;
+                if (_stoppedByMigration)
+                {
+                    _machine.Resume();
+                    resumed = true;
+                }
             }
         }
 
-        if (wasRunning)
+        if (resumed)
         {
             Raise("RESUME");
         }

@@ -14,9 +14,21 @@ internal interface IRamSink
 }
 
 /// <summary>Page records on a state stream (files without a RAM region, sockets, qcow2 VM state).</summary>
+/// <remarks>
+/// Pages are copied before they are checksummed and written: while a live migration runs, the
+/// guest may write a page between the two, and the record must carry the bytes its checksum
+/// covers (a page written meanwhile is dirty and goes out again in the next round).
+/// </remarks>
 internal sealed class StreamRamSink(StateWriter writer) : IRamSink
 {
-    public void WritePages(ulong address, ReadOnlySpan<byte> data) => writer.WritePages(address, data);
+    private readonly byte[] _copy = new byte[StateFormat.MaxPagesPerRecord * StateFormat.PageSize];
+
+    public void WritePages(ulong address, ReadOnlySpan<byte> data)
+    {
+        Span<byte> copy = _copy.AsSpan(0, data.Length);
+        data.CopyTo(copy);
+        writer.WritePages(address, copy);
+    }
 
     public void WriteZeroPages(ulong address, int count) => writer.WriteZeroPages(address, (uint)count);
 }

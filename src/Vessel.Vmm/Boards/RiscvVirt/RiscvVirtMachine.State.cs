@@ -106,6 +106,56 @@ public sealed partial class RiscvVirtMachine
         Boot();
     }
 
+    /// <summary>
+    /// Starts recording every write to guest RAM (live saves and migrations): the harts are parked
+    /// for a moment so that each one's next store to any page goes through the slow path, which
+    /// logs it.
+    /// </summary>
+    public void StartDirtyLog(Span<ulong> scratch)
+    {
+        _scheduler.Pause();
+        try
+        {
+            _memory.DirtyLogging = true;
+            _memory.TakeDirtyBitmap(scratch);
+            _processor.DropFastStorePaths();
+        }
+        finally
+        {
+            _scheduler.Resume();
+        }
+    }
+
+    /// <summary>
+    /// Moves the pages written since the last call into <paramref name="bitmap"/> (one bit a page)
+    /// and returns their number. The harts are parked for the moment it takes, so no store can
+    /// slip past the log through a fast path made before its page's bit was cleared.
+    /// </summary>
+    public long TakeDirtyLog(Span<ulong> bitmap)
+    {
+        _scheduler.Pause();
+        try
+        {
+            long count = _memory.TakeDirtyBitmap(bitmap);
+            _processor.DropFastStorePaths();
+            return count;
+        }
+        finally
+        {
+            _scheduler.Resume();
+        }
+    }
+
+    /// <summary>Stops recording writes to guest RAM.</summary>
+    public void StopDirtyLog() => _memory.DirtyLogging = false;
+
+    /// <summary>Slows the harts down to let a migration converge (0 to 99 % of the time asleep).</summary>
+    public int ThrottlePercent
+    {
+        get => _scheduler.ThrottlePercent;
+        set => _scheduler.ThrottlePercent = value;
+    }
+
     /// <summary>Takes the state of every part but RAM. The machine must be paused.</summary>
     public MachineState SaveState()
     {

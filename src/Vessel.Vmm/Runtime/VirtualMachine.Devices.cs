@@ -1,0 +1,42 @@
+using Vessel.Cpu.Riscv;
+using Vessel.Machine.Virtio.Balloon;
+
+namespace Vessel.Vmm.Runtime;
+
+/// <summary>What control protocols ask of the VM's hardware: its harts and its balloon.</summary>
+public sealed partial class VirtualMachine
+{
+    private const ulong PageSize = 4096;
+
+    /// <summary>The harts, as <c>query-cpus-fast</c> lists them.</summary>
+    public IReadOnlyList<HartInfo> QueryHarts() => _machine.Processor.Harts
+        .Select(hart => new HartInfo(
+            hart.HartId,
+            hart.HostThreadId == 0 ? Environment.ProcessId : hart.HostThreadId,
+            hart.Pc,
+            hart.Privilege.ToString().ToLowerInvariant(),
+            hart.RunState.ToString()))
+        .ToArray();
+
+    /// <summary>The balloon device, or null when the VM has none.</summary>
+    public VirtioBalloonDevice? Balloon => _machine.Balloon;
+
+    /// <summary>The guest memory the balloon leaves the guest, in bytes (QMP <c>query-balloon</c>'s <c>actual</c>).</summary>
+    /// <exception cref="VmmException">The VM has no balloon.</exception>
+    public ulong BalloonActual => _machine.MemorySize - ((ulong)RequireBalloon().ActualPages * PageSize);
+
+    /// <summary>Asks the guest to leave it <paramref name="bytes"/> of memory (QMP <c>balloon</c>'s <c>value</c>).</summary>
+    /// <exception cref="VmmException">The VM has no balloon, or the value is out of range.</exception>
+    public void SetBalloonTarget(ulong bytes)
+    {
+        VirtioBalloonDevice balloon = RequireBalloon();
+        if (bytes == 0 || bytes > _machine.MemorySize)
+        {
+            throw new VmmException($"Parameter 'value' expects a size between 1 and {_machine.MemorySize} bytes");
+        }
+
+        balloon.SetTargetPages((uint)((_machine.MemorySize - bytes) / PageSize));
+    }
+
+    private VirtioBalloonDevice RequireBalloon() => _machine.Balloon ?? throw new VmmException("No balloon device has been activated");
+}
