@@ -20,6 +20,9 @@ public sealed partial class Qcow2Image
         Guarded(() =>
         {
             EnsureWritable();
+
+            // A staged VM state starts past the disk's L1 entries, which a new size moves.
+            EnsureNoVmStateBeingWritten("resize");
             long oldLength = Length;
             if (newLength == oldLength)
             {
