@@ -264,6 +264,34 @@ public sealed class VmStateTests : IDisposable
         Assert.Equal(0, Qemu.Check(image).ExitCode);
     }
 
+    /// <summary>
+    /// QEMU's loadvm leaves the state in the active tree past the disk; growing the disk over it
+    /// must not show it to the guest (qemu-img resize does).
+    /// </summary>
+    [Fact]
+    public void GrowingAfterQemuLoadvmShowsZeroes()
+    {
+        string image = _dir.File("grow.qcow2");
+        Qemu.ImgOk("create", "-f", "qcow2", image, "64M");
+        using (QemuMachine machine = QemuMachine.Start(_dir.Path, image))
+        {
+            machine.HmpOk("savevm s1");
+            machine.HmpOk("loadvm s1");
+        }
+
+        using (DiskImage disk = ImageOpener.Open(image))
+        {
+            disk.Resize(1L << 30, allowShrink: false);
+            var buffer = new byte[1024 * 1024];
+            disk.Read(512L * 1024 * 1024, buffer);
+            Assert.True(buffer.AsSpan().IndexOfAnyExcept((byte)0) < 0, "the grown disk shows the VM state");
+        }
+
+        Assert.Equal(0, Qemu.Check(image).ExitCode);
+        Qemu.ImgOk("snapshot", "-d", "s1", image);
+        Assert.Equal(0, Qemu.Check(image).ExitCode);
+    }
+
     // ---- helpers -------------------------------------------------------------------------
 
     private static Qcow2Image OpenQcow2(string image, bool readOnly = false) =>
