@@ -50,7 +50,7 @@ public sealed class VmStateTests : IDisposable
         Assert.Equal(Clock % 1_000_000_000, listed.GetProperty("vm-clock-nsec").GetInt64());
         Assert.Equal(42, listed.GetProperty("icount").GetInt64());
         AssertQemuListsSize(image, "with-state", state.Length);
-        Assert.Equal(Qemu.ImgOk("snapshot", "-l", image), VesselCli.Ok(_dir.Path, "img", "snapshot", "-l", image));
+        AssertVesselListsAsQemuImg(image);
 
         using (var q = OpenQcow2(image))
         {
@@ -198,7 +198,7 @@ public sealed class VmStateTests : IDisposable
             qemuStates[name] = Qemu.ReadVmState(applied, 0, (int)((size + 511) & ~511L)).AsSpan(0, (int)size).ToArray();
         }
 
-        Assert.Equal(Qemu.ImgOk("snapshot", "-l", image), VesselCli.Ok(_dir.Path, "img", "snapshot", "-l", image));
+        AssertVesselListsAsQemuImg(image);
         using (var q = OpenQcow2(image))
         {
             foreach (SnapshotInfo s in q.Snapshots)
@@ -345,6 +345,17 @@ public sealed class VmStateTests : IDisposable
         }
 
         throw new Xunit.Sdk.XunitException($"qemu-img does not list snapshot {name} of {image}");
+    }
+
+    /// <summary>vessel img snapshot -l and info (human and JSON) list the snapshots exactly as qemu-img does.</summary>
+    private void AssertVesselListsAsQemuImg(string image)
+    {
+        Assert.Equal(Qemu.ImgOk("snapshot", "-l", image), VesselCli.Ok(_dir.Path, "img", "snapshot", "-l", image));
+        static string SnapshotSection(string info) => info[info.IndexOf("Snapshot list:", StringComparison.Ordinal)..info.IndexOf("Format specific information:", StringComparison.Ordinal)];
+        Assert.Equal(SnapshotSection(Qemu.ImgOk("info", image)), SnapshotSection(VesselCli.Ok(_dir.Path, "img", "info", image)));
+        using JsonDocument qemu = JsonDocument.Parse(Qemu.ImgOk("info", "--output=json", image));
+        using JsonDocument vessel = JsonDocument.Parse(VesselCli.Ok(_dir.Path, "img", "info", "--output", "json", image));
+        Assert.Equal(qemu.RootElement.GetProperty("snapshots").GetRawText(), vessel.RootElement.GetProperty("snapshots").GetRawText());
     }
 
     /// <summary>
