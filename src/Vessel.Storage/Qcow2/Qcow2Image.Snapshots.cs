@@ -303,6 +303,18 @@ public sealed partial class Qcow2Image
             narrow[c] = (uint)counts[c];
         }
 
+        // What only the old state used (a deleted snapshot's clusters, its VM state, the old L1,
+        // snapshot and refcount tables): given back to the host once the switch is durable, as
+        // QEMU discards a deleted snapshot's clusters. A VM state may be hundreds of MiB.
+        var released = new List<long>();
+        for (long c = 1; c < counts.Length; c++)
+        {
+            if (narrow[c] == 0 && _refcounts.Get(c) != 0)
+            {
+                released.Add(c);
+            }
+        }
+
         // The active tree's L2 copies, with COPIED set exactly where the new refcount is one.
         var buffer = new byte[cs];
         foreach ((long source, long target) in copies)
@@ -367,6 +379,8 @@ public sealed partial class Qcow2Image
         bool lazy = _refcounts.Lazy;
         _refcounts = CreateRefcounts();
         _refcounts.Lazy = lazy;
+        _freedClusters.AddRange(released);
+        PunchFreedClusters();
     }
 
     private void CountRange(ulong[] counts, long offset, long length)

@@ -74,6 +74,16 @@ public sealed class VmStateTests : IDisposable
             int real = (int)Math.Min(length, state.Length - at);
             ImageAssert.SameContent(state.AsSpan((int)at, real), seen.AsSpan(0, real), $"qemu-io read -b at {at}");
         }
+
+        // Deleting the snapshot gives the state's space back to the host and leaks nothing.
+        using (var q = OpenQcow2(image))
+        {
+            long before = q.AllocatedBytes;
+            q.DeleteSnapshot("with-state");
+            Assert.True(before - q.AllocatedBytes >= state.Length * 0.9, $"{before - q.AllocatedBytes} bytes given back after deleting a state of {state.Length}");
+        }
+
+        Assert.Equal(0, Qemu.Check(image).ExitCode);
     }
 
     [Fact]
