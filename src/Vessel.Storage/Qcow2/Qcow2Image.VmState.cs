@@ -77,7 +77,8 @@ public sealed partial class Qcow2Image
             long first = VmStateFirstL1Index(diskSize);
             if (snapshot.VmStateSize > (ulong)MaxVmStateBytes(first))
             {
-                throw Corruption($"snapshot '{snapshot.Name}' claims a VM state of {snapshot.VmStateSize} bytes, more than its L1 table can map");
+                // Only this entry's size field is wrong; the image itself stays usable.
+                throw new StorageException($"snapshot '{snapshot.Name}' of '{Path}' claims a VM state of {snapshot.VmStateSize} bytes, more than qcow2 can map");
             }
 
             ulong[] l1 = ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
@@ -89,11 +90,13 @@ public sealed partial class Qcow2Image
     /// <summary>Most bytes of VM state an L1 table can map from <paramref name="firstL1Index"/> on.</summary>
     private long MaxVmStateBytes(long firstL1Index) => Math.Max(0, (Qcow2Header.MaxL1Bytes / 8) - firstL1Index) * L1EntrySpan;
 
-    internal void CheckVmStateFits(long length)
+    /// <summary>Fails when bytes up to <paramref name="position"/> + <paramref name="length"/> would lie beyond what a state can reach.</summary>
+    internal void CheckVmStateFits(long position, long length)
     {
-        if (length > MaxVmStateBytes(VmStateFirstL1Index(Length)))
+        long max = MaxVmStateBytes(VmStateFirstL1Index(Length));
+        if (position > max - length)
         {
-            throw new StorageException($"a VM state of {length} bytes does not fit into '{Path}' (its L1 table would exceed what qcow2 allows)");
+            throw new StorageException($"a VM state reaching past {max} bytes does not fit into '{Path}' (its L1 table would exceed what qcow2 allows)");
         }
     }
 
@@ -131,7 +134,7 @@ public sealed partial class Qcow2Image
                 throw new InvalidOperationException("this VM state writer is finished");
             }
 
-            CheckVmStateFits(position + data.Length);
+            CheckVmStateFits(position, data.Length);
             try
             {
                 while (data.Length > 0)

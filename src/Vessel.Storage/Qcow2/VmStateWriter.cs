@@ -81,7 +81,7 @@ public sealed class VmStateWriter : Stream
             throw new NotSupportedException("a VM state being written cannot shrink");
         }
 
-        _image.CheckVmStateFits(value);
+        _image.CheckVmStateFits(value, 0);
         _length = value;
     }
 
