@@ -17,6 +17,9 @@ namespace Vessel.Storage.Qcow2;
 /// to by a single write of the header fields that point at all of them (bytes 24..72: size,
 /// L1 size and offset, refcount table offset and size, snapshot count and offset, all in the
 /// first sector). A crash before that write leaves the old image untouched, after it the new one.
+/// A snapshot taken with a VM state gets the state's L2 tables, staged beforehand, in the same
+/// switch (see <c>Qcow2Image.VmState.cs</c>). Once the switch is durable, the clusters only the
+/// old state used are punched out of the file.
 /// </summary>
 public sealed partial class Qcow2Image
 {
