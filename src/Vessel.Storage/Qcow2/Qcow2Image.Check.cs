@@ -16,6 +16,12 @@ public sealed partial class Qcow2Image
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (repair != CheckRepair.None)
+            {
+                // A staged VM state is referenced by nothing on disk: a repair would free it.
+                EnsureNoVmStateBeingWritten("repair");
+            }
+
             FlushMetadata();
             CheckResult first = CheckPass(repair);
             if (repair == CheckRepair.None)

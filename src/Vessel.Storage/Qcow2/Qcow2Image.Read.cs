@@ -24,18 +24,25 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Reads guest data; the range may extend into the last cluster past the virtual size.</summary>
-    private void ReadLocked(long offset, Span<byte> buffer)
+    private void ReadLocked(long offset, Span<byte> buffer) => ReadTree(_l1, offset, buffer, throughBacking: true);
+
+    /// <summary>
+    /// Reads through the tree of <paramref name="l1"/> (the active one, or a snapshot's when its VM
+    /// state is read); where the tree maps nothing, the backing image shows through only when
+    /// <paramref name="throughBacking"/>, zeroes otherwise.
+    /// </summary>
+    private void ReadTree(ulong[] l1, long offset, Span<byte> buffer, bool throughBacking)
     {
         while (buffer.Length > 0)
         {
-            int done = ReadRun(offset, buffer);
+            int done = ReadRun(l1, offset, buffer, throughBacking);
             offset += done;
             buffer = buffer[done..];
         }
     }
 
     /// <summary>Reads the longest run that is uniform within one L2 table; returns the bytes done.</summary>
-    private int ReadRun(long offset, Span<byte> buffer)
+    private int ReadRun(ulong[] l1, long offset, Span<byte> buffer, bool throughBacking)
     {
         long cluster = offset >> _g.ClusterBits;
         int inCluster = (int)(offset & _g.ClusterMask);
@@ -43,17 +50,17 @@ public sealed partial class Qcow2Image
         int l2Index = (int)(cluster & (_g.L2Entries - 1));
         long tableEnd = (l1Index + 1) << (_g.L2Bits + _g.ClusterBits);
         int maxRun = (int)Math.Min(buffer.Length, tableEnd - offset);
-        long l2Offset = l1Index < _l1.Length ? (long)(_l1[l1Index] & L2Entry.OffsetMask) : 0;
+        long l2Offset = l1Index < l1.Length ? (long)(l1[l1Index] & L2Entry.OffsetMask) : 0;
         if (l2Offset == 0)
         {
-            ReadUnallocated(offset, buffer[..maxRun]);
+            ReadUnallocated(offset, buffer[..maxRun], throughBacking);
             return maxRun;
         }
 
         int slot = GetL2Slot(l1Index, l2Offset);
         if (_g.ExtendedL2)
         {
-            return ReadExtendedCluster(slot, l2Index, offset, buffer[..Math.Min(maxRun, _g.ClusterSize - inCluster)]);
+            return ReadExtendedCluster(slot, l2Index, offset, buffer[..Math.Min(maxRun, _g.ClusterSize - inCluster)], throughBacking);
         }
 
         ReadOnlySpan<byte> table = _l2Cache.Table(slot);
@@ -69,7 +76,7 @@ public sealed partial class Qcow2Image
                     run = Math.Min(maxRun, run + _g.ClusterSize);
                 }
 
-                ReadUnallocated(offset, buffer[..run]);
+                ReadUnallocated(offset, buffer[..run], throughBacking);
                 return run;
 
             case ClusterKind.ZeroPlain:
@@ -108,7 +115,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Extended L2 entries: 32 subclusters per cluster, each allocated, zero or unallocated.</summary>
-    private int ReadExtendedCluster(int slot, int l2Index, long offset, Span<byte> buffer)
+    private int ReadExtendedCluster(int slot, int l2Index, long offset, Span<byte> buffer, bool throughBacking)
     {
         ReadOnlySpan<byte> table = _l2Cache.Table(slot);
         long cluster = offset >> _g.ClusterBits;
@@ -152,7 +159,7 @@ public sealed partial class Qcow2Image
                     part.Clear();
                     break;
                 default:
-                    ReadUnallocated(offset + done, part);
+                    ReadUnallocated(offset + done, part, throughBacking);
                     break;
             }
 
@@ -182,9 +189,9 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Reads what lies below this layer: the backing image up to its end, zeroes past it.</summary>
-    private void ReadUnallocated(long offset, Span<byte> buffer)
+    private void ReadUnallocated(long offset, Span<byte> buffer, bool throughBacking)
     {
-        if (_backing is null || offset >= _backing.Length)
+        if (!throughBacking || _backing is null || offset >= _backing.Length)
         {
             buffer.Clear();
             return;

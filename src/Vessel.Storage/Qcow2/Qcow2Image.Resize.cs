@@ -20,6 +20,9 @@ public sealed partial class Qcow2Image
         Guarded(() =>
         {
             EnsureWritable();
+
+            // A staged VM state starts past the disk's L1 entries, which a new size moves.
+            EnsureNoVmStateBeingWritten("resize");
             long oldLength = Length;
             if (newLength == oldLength)
             {
@@ -57,6 +60,8 @@ public sealed partial class Qcow2Image
         {
             GrowL1((uint)neededL1);
         }
+
+        DropBeyondDisk(_g.L1EntriesFor(oldLength), neededL1);
 
         // What lay past the old end must read as zeroes: the tail of the old last cluster, and
         // whatever the backing file has there. This is done, and made durable, before the header
@@ -130,6 +135,29 @@ public sealed partial class Qcow2Image
         if (lastUsed >= 0 && end < FileEnd)
         {
             _file.SetLength(end);
+        }
+    }
+
+    /// <summary>
+    /// Unmaps what the active tree holds in L1 entries <paramref name="first"/> up to
+    /// <paramref name="end"/>, past the old disk: a VM state QEMU's loadvm copied there (QEMU
+    /// reads the state from the active tree and leaves it), which a grown disk would otherwise
+    /// show to the guest. qemu-img resize shows it; Vessel does not.
+    /// </summary>
+    private void DropBeyondDisk(long first, long end)
+    {
+        for (long i = first; i < Math.Min(end, _l1.Length); i++)
+        {
+            if ((_l1[i] & L2Entry.OffsetMask) == 0)
+            {
+                continue;
+            }
+
+            long start = i * L1EntrySpan;
+            DropClusters(start, start + L1EntrySpan);
+            DeferFree((long)(_l1[i] & L2Entry.OffsetMask), _g.ClusterSize);
+            _l1[i] = 0;
+            MarkL1Dirty(i);
         }
     }
 

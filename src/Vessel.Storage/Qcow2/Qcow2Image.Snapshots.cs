@@ -17,14 +17,25 @@ namespace Vessel.Storage.Qcow2;
 /// to by a single write of the header fields that point at all of them (bytes 24..72: size,
 /// L1 size and offset, refcount table offset and size, snapshot count and offset, all in the
 /// first sector). A crash before that write leaves the old image untouched, after it the new one.
+/// A snapshot taken with a VM state gets the state's L2 tables, staged beforehand, in the same
+/// switch (see <c>Qcow2Image.VmState.cs</c>). Once the switch is durable, the clusters only the
+/// old state used are punched out of the file.
 /// </summary>
 public sealed partial class Qcow2Image
 {
     private long _snapshotTableBytes;
 
-    /// <summary>Creates an internal snapshot of the current disk content.</summary>
-    public SnapshotInfo CreateSnapshot(string name)
+    /// <summary>Creates a disk-only internal snapshot of the current disk content.</summary>
+    public SnapshotInfo CreateSnapshot(string name) => CreateSnapshot(name, new SnapshotOptions());
+
+    /// <summary>
+    /// Creates an internal snapshot of the current disk content, with the VM state written
+    /// through <paramref name="options"/>' <see cref="SnapshotOptions.VmState"/> if any (QEMU's
+    /// savevm), and the guest clocks it gives.
+    /// </summary>
+    public SnapshotInfo CreateSnapshot(string name, SnapshotOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrEmpty(name))
         {
             throw new StorageException("a snapshot needs a name");
@@ -34,6 +45,11 @@ public sealed partial class Qcow2Image
         Guarded(() =>
         {
             EnsureWritable();
+            if (options.VmState is null)
+            {
+                EnsureNoVmStateBeingWritten("take a disk-only snapshot of");
+            }
+
             if (_snapshots.Any(s => s.Name == name))
             {
                 throw new StorageException($"a snapshot named '{name}' already exists in '{Path}'");
@@ -49,51 +65,72 @@ public sealed partial class Qcow2Image
             {
                 Id = NextSnapshotId(),
                 Name = name,
-                L1Size = (uint)_l1.Length,
                 DateSeconds = (uint)now.ToUnixTimeSeconds(),
                 DateNanoseconds = (uint)((now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % TimeSpan.TicksPerSecond * 100),
                 DiskSize = (ulong)Length,
-                Icount = ulong.MaxValue,
+                VmClockNanoseconds = (ulong)Math.Max(0, options.VmClockNanoseconds),
+                Icount = options.Icount is { } icount ? (ulong)icount : ulong.MaxValue,
             };
 
-            // The snapshot keeps the current L2 tables; the active tree moves to copies of them.
+            // The snapshot's L1 table: the disk's entries (it keeps the current L2 tables; the
+            // active tree moves to copies of them), then the staged VM state's L2 tables.
+            long diskEntries = VmStateFirstL1Index(Length);
+            ulong[] stagedState = [];
+            if (options.VmState is { } writer)
+            {
+                stagedState = TakeStagedVmState(writer);
+                snapshot.VmStateSize = (ulong)writer.Length;
+            }
+
+            var snapshotL1 = new ulong[diskEntries + stagedState.Length];
+            Array.Copy(_l1, snapshotL1, Math.Min(diskEntries, _l1.Length));
+            stagedState.CopyTo(snapshotL1, diskEntries);
+            snapshot.L1Size = (uint)snapshotL1.Length;
+
             FlushMetadata();
-            SwitchSnapshotState(_l1, [.. _snapshots, snapshot], snapshot, (ulong[])_l1.Clone(), Length);
+            SwitchSnapshotState(ActiveDiskL1(Length), [.. _snapshots, snapshot], snapshot, snapshotL1, Length);
             info = snapshot.ToInfo();
         });
         return info!;
     }
 
-    /// <summary>Deletes a snapshot (by ID or name) and frees what only it referenced.</summary>
+    /// <summary>Deletes a snapshot (by ID or name) and frees what only it referenced, its VM state included.</summary>
     public void DeleteSnapshot(string idOrName)
     {
         Guarded(() =>
         {
             EnsureWritable();
+            EnsureNoVmStateBeingWritten("delete a snapshot of");
             Qcow2Snapshot snapshot = FindSnapshot(idOrName);
             FlushMetadata();
-            SwitchSnapshotState(_l1, _snapshots.Where(s => s != snapshot).ToList(), null, null, Length);
+            SwitchSnapshotState(ActiveDiskL1(Length), _snapshots.Where(s => s != snapshot).ToList(), null, null, Length);
         });
     }
 
-    /// <summary>Reverts the disk to a snapshot (by ID or name); the snapshot stays.</summary>
+    /// <summary>
+    /// Reverts the disk to a snapshot (by ID or name); the snapshot stays. Its VM state, if any,
+    /// is not copied into the active tree (QEMU's loadvm copies it and reads it from there):
+    /// <see cref="OpenVmState"/> reads it from the snapshot itself.
+    /// </summary>
     public void ApplySnapshot(string idOrName)
     {
         Guarded(() =>
         {
             EnsureWritable();
+            EnsureNoVmStateBeingWritten("apply a snapshot of");
             Qcow2Snapshot snapshot = FindSnapshot(idOrName);
             FlushMetadata();
             ulong[] snapshotL1 = ReadL1(snapshot.L1TableOffset, snapshot.L1Size);
             long diskSize = snapshot.DiskSize is { } size && size > 0 ? (long)size : Length;
-            long neededL1 = Math.Max(Math.Max(snapshot.L1Size, _g.L1EntriesFor(diskSize)), _l1.Length);
+            long diskEntries = VmStateFirstL1Index(diskSize);
+            long neededL1 = Math.Max(diskEntries, _l1.Length);
             if (neededL1 > Qcow2Header.MaxL1Bytes / 8)
             {
                 throw new StorageException($"'{Path}' would need an L1 table larger than qcow2 allows");
             }
 
             var active = new ulong[neededL1];
-            Array.Copy(snapshotL1, active, snapshotL1.Length);
+            Array.Copy(snapshotL1, active, Math.Min(snapshotL1.Length, diskEntries));
             SwitchSnapshotState(active, _snapshots, null, null, diskSize);
         });
     }
@@ -269,6 +306,18 @@ public sealed partial class Qcow2Image
             narrow[c] = (uint)counts[c];
         }
 
+        // What only the old state used (a deleted snapshot's clusters, its VM state, the old L1,
+        // snapshot and refcount tables): given back to the host once the switch is durable, as
+        // QEMU discards a deleted snapshot's clusters. A VM state may be hundreds of MiB.
+        var released = new List<long>();
+        for (long c = 1; c < counts.Length; c++)
+        {
+            if (narrow[c] == 0 && _refcounts.Get(c) != 0)
+            {
+                released.Add(c);
+            }
+        }
+
         // The active tree's L2 copies, with COPIED set exactly where the new refcount is one.
         var buffer = new byte[cs];
         foreach ((long source, long target) in copies)
@@ -333,6 +382,8 @@ public sealed partial class Qcow2Image
         bool lazy = _refcounts.Lazy;
         _refcounts = CreateRefcounts();
         _refcounts.Lazy = lazy;
+        _freedClusters.AddRange(released);
+        PunchFreedClusters();
     }
 
     private void CountRange(ulong[] counts, long offset, long length)

@@ -11,7 +11,7 @@ namespace Vessel.Storage.Qcow2;
 ///
 /// The class is split by concern: this file opens the image and keeps metadata on disk in a
 /// crash-safe order; <c>Qcow2Image.Read.cs</c>, <c>.Write.cs</c>, <c>.Zero.cs</c>,
-/// <c>.Compressed.cs</c>, <c>.Status.cs</c>, <c>.Snapshots.cs</c> and <c>.Resize.cs</c> do the rest.
+/// <c>.Compressed.cs</c>, <c>.Status.cs</c>, <c>.Snapshots.cs</c>, <c>.VmState.cs</c> and <c>.Resize.cs</c> do the rest.
 ///
 /// Ordering rules (what makes a process killed at any moment leave at worst leaked clusters):
 /// data is written before the L2 entry that points at it; a refcount increase reaches the disk
@@ -613,6 +613,11 @@ public sealed partial class Qcow2Image : DiskImage
 
             try
             {
+                if (_vmStateWriter is { } unfinished)
+                {
+                    DiscardVmState(unfinished);
+                }
+
                 if (!IsReadOnly && !_corrupt)
                 {
                     FlushMetadata();

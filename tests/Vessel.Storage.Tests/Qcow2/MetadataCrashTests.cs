@@ -14,7 +14,7 @@ namespace Vessel.Storage.Tests.Qcow2;
 /// before or after the operation, each listed snapshot must read back its own content, and the
 /// image must stay usable (writing all over it must not disturb the snapshots).
 /// </summary>
-public sealed class MetadataCrashTests : IDisposable
+public sealed partial class MetadataCrashTests : IDisposable
 {
     private const int Cluster = 512;
     private const long DiskSize = 192 * 1024;

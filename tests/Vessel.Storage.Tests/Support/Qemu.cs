@@ -56,6 +56,39 @@ public static class Qemu
         Assert.True(result.ExitCode == 0 && !result.Stdout.Contains("failed", StringComparison.OrdinalIgnoreCase), $"qemu-io {string.Join(' ', arguments)}: {result}");
     }
 
+    /// <summary>
+    /// Reads the VM state QEMU sees in the active tree of an image (qemu-io's read -b, QEMU's
+    /// bdrv_load_vmstate): after qemu-img snapshot -a, the state of that snapshot. Offset and
+    /// length must be multiples of 512.
+    /// </summary>
+    public static byte[] ReadVmState(string image, long offset, int length)
+    {
+        ProcessResult result = ProcessRunner.Run("qemu-io", ["-f", "qcow2", "-c", $"read -b -v {offset} {length}", image]);
+        Assert.True(result.ExitCode == 0 && !result.Stdout.Contains("failed", StringComparison.OrdinalIgnoreCase), $"qemu-io read -b: {result}");
+        var bytes = new byte[length];
+        int filled = 0;
+        foreach (string line in result.Stdout.Split('\n'))
+        {
+            // "0004fde0:  00 11 22 ... ff  text": 16 bytes after the address, then the text column.
+            int colon = line.IndexOf(':');
+            if (colon != 8 || !long.TryParse(line.AsSpan(0, 8), System.Globalization.NumberStyles.HexNumber, null, out long address))
+            {
+                continue;
+            }
+
+            string[] hex = line[(colon + 1)..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i < 16; i++)
+            {
+                bytes[address - offset + i] = Convert.ToByte(hex[i], 16);
+            }
+
+            filled += 16;
+        }
+
+        Assert.Equal(length, filled);
+        return bytes;
+    }
+
     /// <summary>qemu-img check's exit code (0 clean, 2 corruptions, 3 leaks).</summary>
     public static ProcessResult Check(string image) => Img("check", image);
 

@@ -113,7 +113,11 @@ internal static class SnapshotTable
             BinaryPrimitives.WriteUInt32BigEndian(fixedPart[16..], s.DateSeconds);
             BinaryPrimitives.WriteUInt32BigEndian(fixedPart[20..], s.DateNanoseconds);
             BinaryPrimitives.WriteUInt64BigEndian(fixedPart[24..], s.VmClockNanoseconds);
-            BinaryPrimitives.WriteUInt32BigEndian(fixedPart[32..], (uint)Math.Min(s.VmStateSize, uint.MaxValue));
+
+            // A state too large for the old 32-bit field leaves it 0, as QEMU does: a reader that
+            // knows only that field then sees a disk-only snapshot instead of a truncated state.
+            // The 64-bit field in the extra data holds the real size.
+            BinaryPrimitives.WriteUInt32BigEndian(fixedPart[32..], s.VmStateSize <= uint.MaxValue ? (uint)s.VmStateSize : 0);
             BinaryPrimitives.WriteUInt32BigEndian(fixedPart[36..], (uint)extraSize);
             stream.Write(fixedPart);
             BinaryPrimitives.WriteUInt64BigEndian(extra, s.VmStateSize);
