@@ -179,6 +179,32 @@ public sealed class ControlServer : IDisposable
                     return Error("GenericError", e.Message);
                 }
 
+            case "savevm":
+            case "loadvm":
+            case "delvm":
+                try
+                {
+                    string tag = arguments["name"]?.GetValue<string>() ?? string.Empty;
+                    if (command == "savevm")
+                    {
+                        _vm!.SaveSnapshot(tag, overwrite: true);
+                    }
+                    else if (command == "loadvm")
+                    {
+                        _vm!.LoadSnapshot(tag);
+                    }
+                    else
+                    {
+                        _vm!.DeleteSnapshot(tag);
+                    }
+
+                    return Return(new JsonObject());
+                }
+                catch (VmmException e)
+                {
+                    return Error("GenericError", e.Message);
+                }
+
             case "migrate":
                 try
                 {
