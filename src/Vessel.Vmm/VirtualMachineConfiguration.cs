@@ -60,6 +60,22 @@ public sealed record VirtualMachineConfiguration
 
     /// <summary>Start from a saved state instead of booting (<c>--incoming</c>), or null.</summary>
     public string? Incoming { get; init; }
+
+    /// <summary>Where guest time comes from: the host's clock, or the instructions executed (deterministic).</summary>
+    public ClockMode Clock { get; init; } = ClockMode.Host;
+}
+
+/// <summary>The <c>--clock</c> choices.</summary>
+public enum ClockMode
+{
+    /// <summary>Guest time follows the host's monotonic clock (stopped while the VM is paused).</summary>
+    Host,
+
+    /// <summary>
+    /// Guest time is derived from the instructions executed, on one host thread, with devices
+    /// served on it: a run is a function of its inputs (QEMU's <c>-icount</c>).
+    /// </summary>
+    InstructionCount,
 }
 
 /// <summary>One <c>--drive</c>: an image file and how the guest sees it.</summary>

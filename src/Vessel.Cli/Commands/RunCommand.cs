@@ -31,12 +31,14 @@ internal static class RunCommand
         var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
         var incoming = new Option<string?>("--incoming") { Description = "Start from a saved state instead of booting: file:PATH, unix:PATH, tcp:HOST:PORT, exec:COMMAND, or defer (wait for QMP migrate-incoming); give the options the VM was started with", HelpName = "ADDRESS" };
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
+        var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" };
+        clock.AcceptOnlyFromAmong("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control, incoming, paused, name,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control, incoming, paused, name, clock,
         };
 
         command.SetAction(parseResult =>
@@ -58,6 +60,7 @@ internal static class RunCommand
                 Incoming = parseResult.GetValue(incoming),
                 StartPaused = parseResult.GetValue(paused),
                 Name = parseResult.GetValue(name),
+                Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
             foreach (string device in parseResult.GetValue(devices) ?? [])
             {
@@ -84,8 +87,6 @@ internal static class RunCommand
 
             using HostConsole console = HostConsole.OpenStandardStreams();
             using var vm = new VirtualMachine(configuration, console);
-            using ControlServer? controlServer = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
-            controlServer?.Attach(vm);
             if (incomingAddress is null)
             {
                 vm.Boot();
@@ -99,6 +100,9 @@ internal static class RunCommand
                 }
             }
 
+            // Control after the VM is booted (or waits for its state), so that no command sees it half made.
+            using ControlServer? controlServer = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
+            controlServer?.Attach(vm);
             return vm.Run();
         });
         return command;

@@ -205,6 +205,27 @@ public sealed class ControlServer : IDisposable
                     return Error("GenericError", e.Message);
                 }
 
+            case "x-vessel-step":
+                try
+                {
+                    long ran = _vm!.StepInstructions(arguments["instructions"]?.GetValue<long>() ?? 0);
+                    return Return(new JsonObject { ["instructions"] = ran });
+                }
+                catch (VmmException e)
+                {
+                    return Error("GenericError", e.Message);
+                }
+
+            case "x-vessel-state-hash":
+                try
+                {
+                    return Return(new JsonObject { ["sha256"] = _vm!.HashState() });
+                }
+                catch (VmmException e)
+                {
+                    return Error("GenericError", e.Message);
+                }
+
             case "migrate":
                 try
                 {
