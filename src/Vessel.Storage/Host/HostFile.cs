@@ -115,7 +115,9 @@ internal sealed class HostFile : IDisposable
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new StorageException($"permission denied creating disk image '{path}'", e);
+            // .NET reports a directory in the way as a permission problem.
+            throw new StorageException(
+                Directory.Exists(path) ? $"cannot create disk image '{path}': it is a directory" : $"permission denied creating disk image '{path}'", e);
         }
         catch (IOException e) when (e is not StorageException)
         {

@@ -20,6 +20,8 @@ public sealed class HostConsole : IDisposable
     private readonly AutoResetEvent _inputSpace = new(false);
     private readonly byte[]? _savedTerminal;
     private int _outputLength;
+    private byte _lastWritten = (byte)'\n';
+    private volatile bool _quit;
     private Thread? _inputThread;
     private volatile IConsoleInput? _target;
     private volatile bool _disposed;
@@ -113,6 +115,7 @@ public sealed class HostConsole : IDisposable
         {
             _output.Write(_outputBuffer, 0, _outputLength);
             _output.Flush();
+            _lastWritten = _outputBuffer[_outputLength - 1];
         }
         catch (IOException)
         {
@@ -156,6 +159,7 @@ public sealed class HostConsole : IDisposable
                         case (byte)'x':
                         case (byte)'X':
                             Deliver(forward.AsSpan(0, count));
+                            _quit = true;
                             QuitRequested?.Invoke();
                             return;
                         case EscapeKey:
@@ -207,6 +211,33 @@ public sealed class HostConsole : IDisposable
             {
                 _output.Write(Encoding.ASCII.GetBytes(help));
                 _output.Flush();
+                _lastWritten = (byte)'\n';
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// After Ctrl-A x the guest's last line (a shell prompt, typically) is left unfinished; the
+    /// host shell's prompt must start on a line of its own, as after QEMU's "Terminated".
+    /// </summary>
+    private void EndLine()
+    {
+        lock (_outputGate)
+        {
+            if (_lastWritten == (byte)'\n')
+            {
+                return;
+            }
+
+            try
+            {
+                // The terminal is still raw here: a bare \n would not return the carriage.
+                _output.Write("\r\n"u8);
+                _output.Flush();
+                _lastWritten = (byte)'\n';
             }
             catch (IOException)
             {
@@ -222,6 +253,11 @@ public sealed class HostConsole : IDisposable
         }
 
         Flush();
+        if (_quit)
+        {
+            EndLine();
+        }
+
         _disposed = true;
         if (_savedTerminal is not null)
         {

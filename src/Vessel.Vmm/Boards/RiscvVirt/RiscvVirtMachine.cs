@@ -164,7 +164,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             {
                 // Opening checks the file, its format, its backing chain and the lock before
                 // the guest starts, each failure as one sentence.
-                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly });
+                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly, ForceShare = drive.ForceShare });
                 _disks.Add(image);
                 devices.Add(new VirtioBlockDevice(image, new VirtioBlockOptions
                 {
