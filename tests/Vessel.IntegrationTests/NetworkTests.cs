@@ -58,6 +58,46 @@ public sealed class NetworkTests
     }
 
     [Fact]
+    public async Task AVmStartedWithoutNetGetsTheNatAndReachesItsGateway()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        int port = ((IPEndPoint)server.LocalEndpoint).Port;
+        Task serve = Task.Run(() =>
+        {
+            using TcpClient client = server.AcceptTcpClient();
+            using NetworkStream stream = client.GetStream();
+            using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+            while (reader.ReadLine() is { Length: > 0 })
+            {
+            }
+
+            stream.Write("HTTP/1.0 200 OK\r\nContent-Length: 8\r\n\r\ndefault\n"u8);
+        });
+
+        // No --net at all, as in the README's first example.
+        using VesselProcess vm = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine);
+        vm.WaitFor(ReferenceGuest.Prompt);
+        Assert.Contains("lease of 10.0.2.15 obtained", vm.RunCommand("udhcpc -i eth0 -n -q 2>&1 | tail -1"));
+        Assert.Contains("1 packets received", vm.RunCommand("ping -c 1 10.0.2.2"));
+        Assert.Contains("default", vm.RunCommand($"wget -q -O - http://10.0.2.2:{port}/"));
+        await serve.WaitAsync(TimeSpan.FromSeconds(30));
+
+        vm.SendLine("poweroff -f");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
+    [Fact]
+    public void NetNoneLeavesTheVmWithoutANetworkCard()
+    {
+        using VesselProcess vm = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--net", "none");
+        vm.WaitFor(ReferenceGuest.Prompt);
+        Assert.Equal("absent\n", vm.RunCommand("test -e /sys/class/net/eth0 && echo present || echo absent"));
+        vm.SendLine("poweroff -f");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
+    [Fact]
     public async Task HostReachesAWebServerInTheGuestThroughAPortForward()
     {
         int port = FreeTcpPort();

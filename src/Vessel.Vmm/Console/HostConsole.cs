@@ -234,7 +234,8 @@ public sealed class HostConsole : IDisposable
 
             try
             {
-                // The terminal is still raw here: a bare \n would not return the carriage.
+                // As the guest ends its lines; a terminal (whose output processing raw mode
+                // leaves on) shows it as one line break too.
                 _output.Write("\r\n"u8);
                 _output.Flush();
                 _lastWritten = (byte)'\n';
