@@ -1,4 +1,5 @@
 using System.Text;
+using Vessel.Network.Io;
 using Vessel.Vmm.Native;
 
 namespace Vessel.Vmm.Console;
