@@ -44,7 +44,7 @@ internal static class FpuThroughput
             Loop<HostAdd64>, Loop<FpuAdd64>, Loop<HostMul64>, Loop<FpuMul64>, Loop<HostMulAdd64>, Loop<FpuMulAdd64>,
             Loop<HostDiv64>, Loop<FpuDiv64>, Loop<HostSqrt64>, Loop<FpuSqrt64>, Loop<FpuAdd64Rtz>,
             Loop<HostAdd32>, Loop<FpuAdd32>, Loop<HostMul32>, Loop<FpuMul32>, Loop<HostMulAdd32>, Loop<FpuMulAdd32>,
-            AddChain, MulAddChain,
+            Chain<AddStep>, Chain<MulAddStep>,
         ];
 
         // Warm every measured path up together, with pauses, so that the tiered JIT has
@@ -76,7 +76,7 @@ internal static class FpuThroughput
         Report<HostMulAdd32, FpuMulAdd32>("fmadd.s");
 
         // Latency: each result feeds the next operation, as in a dependent chain of instructions.
-        Console.WriteLine($"latency of dependent chains: fadd.d {Best(AddChain):F2} ns, fmadd.d {Best(MulAddChain):F2} ns");
+        Console.WriteLine($"latency of dependent chains: fadd.d {Best(Chain<AddStep>):F2} ns, fmadd.d {Best(Chain<MulAddStep>):F2} ns");
         Console.WriteLine($"fused multiply-add fast paths on this host: {System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported}");
     }
 
@@ -104,33 +104,31 @@ internal static class FpuThroughput
         return sink;
     }
 
+    /// <summary>One step of a dependent chain: the next value from the previous one and an operand.</summary>
+    private interface IChainStep
+    {
+        ulong Next(ulong x, ulong operand, ref FloatFlags flags);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured code: optimised at once, not left to tiering
-    private static ulong AddChain()
+    private static ulong Chain<T>()
+        where T : struct, IChainStep
     {
         ulong[] a = s_a;
         ulong x = a[0];
         FloatFlags flags = FloatFlags.None;
         for (int i = 0; i < a.Length; i++)
         {
-            x = Fpu64.Add(x, a[i], RoundingMode.NearestEven, ref flags);
+            x = default(T).Next(x, a[i], ref flags);
         }
 
         return x;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured code: optimised at once, not left to tiering
-    private static ulong MulAddChain()
-    {
-        ulong[] a = s_a;
-        ulong x = a[0];
-        FloatFlags flags = FloatFlags.None;
-        for (int i = 0; i < a.Length; i++)
-        {
-            x = Fpu64.MulAdd(x, 0x3FEF_FFFF_FFFF_FFFF, a[i], RoundingMode.NearestEven, ref flags); // x·(1 − 2^−53) + a[i]
-        }
+    private struct AddStep : IChainStep { public ulong Next(ulong x, ulong operand, ref FloatFlags f) => Fpu64.Add(x, operand, RoundingMode.NearestEven, ref f); }
 
-        return x;
-    }
+    // x·(1 − 2^−53) + operand: the product is inexact, so the fused path has real work to do.
+    private struct MulAddStep : IChainStep { public ulong Next(ulong x, ulong operand, ref FloatFlags f) => Fpu64.MulAdd(x, 0x3FEF_FFFF_FFFF_FFFF, operand, RoundingMode.NearestEven, ref f); }
 
     /// <summary>Best time per operation over many short runs: short runs dodge the noise of a shared machine.</summary>
     private static double Best(Func<ulong> body)
