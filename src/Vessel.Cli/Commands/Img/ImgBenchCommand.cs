@@ -50,6 +50,11 @@ internal static class ImgBenchCommand
                     throw UserErrorException.Usage($"-t must be read, write or a cache mode, not '{other}'");
             }
 
+            if (result.GetValue(count) <= 0 || result.GetValue(depth) <= 0)
+            {
+                throw UserErrorException.Usage($"-c and -d take numbers above 0, not {Math.Min(result.GetValue(count), result.GetValue(depth))}");
+            }
+
             if (writing && result.GetValue(forceShare))
             {
                 throw UserErrorException.Usage("-U reads without a lock, so it cannot go with write requests");
@@ -65,7 +70,7 @@ internal static class ImgBenchCommand
                 BufferSize = bufferSize,
                 Offset = result.GetValue(offset) is { } o ? ImgArguments.Size(o, "offset") : 0,
                 Step = result.GetValue(step) is { } s ? ImgArguments.Size(s, "step") : null,
-                Pattern = (byte)result.GetValue(pattern),
+                Pattern = result.GetValue(pattern) is >= 0 and <= 255 and int p ? (byte)p : throw UserErrorException.Usage($"--pattern takes a byte value from 0 to 255, not {result.GetValue(pattern)}"),
                 FlushInterval = result.GetValue(flushInterval),
                 NoDrain = result.GetValue(noDrain),
                 ForceShare = result.GetValue(forceShare),
