@@ -89,6 +89,12 @@ public sealed record DriveConfiguration
     /// <summary>The guest sees a read-only disk and the file is opened read-only.</summary>
     public bool ReadOnly { get; init; }
 
+    /// <summary>
+    /// Open a read-only image without a lock (QEMU's <c>force-share=on</c>), so that it can be
+    /// read while another process writes it; what the guest reads may then change underneath.
+    /// </summary>
+    public bool ForceShare { get; init; }
+
     /// <summary>The serial number the guest reads (VIRTIO_BLK_T_GET_ID); generated when null.</summary>
     public string? Serial { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Vessel.Network.Io;
 using Vessel.Vmm.Native;
 
 namespace Vessel.Vmm.Console;
@@ -20,6 +21,8 @@ public sealed class HostConsole : IDisposable
     private readonly AutoResetEvent _inputSpace = new(false);
     private readonly byte[]? _savedTerminal;
     private int _outputLength;
+    private byte _lastWritten = (byte)'\n';
+    private volatile bool _quit;
     private Thread? _inputThread;
     private volatile IConsoleInput? _target;
     private volatile bool _disposed;
@@ -113,6 +116,7 @@ public sealed class HostConsole : IDisposable
         {
             _output.Write(_outputBuffer, 0, _outputLength);
             _output.Flush();
+            _lastWritten = _outputBuffer[_outputLength - 1];
         }
         catch (IOException)
         {
@@ -156,6 +160,7 @@ public sealed class HostConsole : IDisposable
                         case (byte)'x':
                         case (byte)'X':
                             Deliver(forward.AsSpan(0, count));
+                            _quit = true;
                             QuitRequested?.Invoke();
                             return;
                         case EscapeKey:
@@ -207,6 +212,34 @@ public sealed class HostConsole : IDisposable
             {
                 _output.Write(Encoding.ASCII.GetBytes(help));
                 _output.Flush();
+                _lastWritten = (byte)'\n';
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// After Ctrl-A x the guest's last line (a shell prompt, typically) is left unfinished; the
+    /// host shell's prompt must start on a line of its own, as after QEMU's "Terminated".
+    /// </summary>
+    private void EndLine()
+    {
+        lock (_outputGate)
+        {
+            if (_lastWritten == (byte)'\n')
+            {
+                return;
+            }
+
+            try
+            {
+                // As the guest ends its lines; a terminal (whose output processing raw mode
+                // leaves on) shows it as one line break too.
+                _output.Write("\r\n"u8);
+                _output.Flush();
+                _lastWritten = (byte)'\n';
             }
             catch (IOException)
             {
@@ -222,6 +255,11 @@ public sealed class HostConsole : IDisposable
         }
 
         Flush();
+        if (_quit)
+        {
+            EndLine();
+        }
+
         _disposed = true;
         if (_savedTerminal is not null)
         {

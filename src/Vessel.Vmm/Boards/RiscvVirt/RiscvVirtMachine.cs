@@ -195,7 +195,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 // Opening checks the file, its format, its backing chain and the lock before
                 // the guest starts, each failure as one sentence.
-                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly });
+                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly, ForceShare = drive.ForceShare });
                 _disks.Add(image);
                 devices.Add(new VirtioBlockDevice(image, new VirtioBlockOptions
                 {

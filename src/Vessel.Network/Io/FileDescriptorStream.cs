@@ -1,10 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace Vessel.Vmm.Native;
+namespace Vessel.Network.Io;
 
 /// <summary>
 /// A stream over an inherited file descriptor (stdin, stdout) with plain <c>read</c> and
-/// <c>write</c> calls.
+/// <c>write</c> calls. It lives beside the network's other file-descriptor I/O so that libc's
+/// read and write are imported once (<see cref="LibC"/>); the VM's console uses it.
 /// </summary>
 /// <remarks>
 /// A <see cref="FileStream"/> on a regular file keeps its own position and writes with
@@ -12,10 +13,8 @@ namespace Vessel.Vmm.Native;
 /// <c>vessel run &gt;log 2&gt;&amp;1</c>, stderr would then overwrite the start of the guest's
 /// output. <c>write</c> appends where the shell's redirection says, as QEMU does.
 /// </remarks>
-internal sealed partial class FileDescriptorStream : Stream
+public sealed class FileDescriptorStream : Stream
 {
-    private const int Interrupted = 4; // EINTR
-
     private readonly int _fd;
     private readonly bool _canRead;
 
@@ -48,14 +47,14 @@ internal sealed partial class FileDescriptorStream : Stream
         {
             while (true)
             {
-                nint read = SysRead(_fd, p, (nuint)buffer.Length);
+                nint read = LibC.Read(_fd, p, (nuint)buffer.Length);
                 if (read >= 0)
                 {
                     return (int)read;
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != Interrupted)
+                if (errno != LibC.EIntr)
                 {
                     throw new IOException($"Reading file descriptor {_fd} failed (errno {errno}).");
                 }
@@ -73,7 +72,7 @@ internal sealed partial class FileDescriptorStream : Stream
             int done = 0;
             while (done < buffer.Length)
             {
-                nint written = SysWrite(_fd, p + done, (nuint)(buffer.Length - done));
+                nint written = LibC.Write(_fd, p + done, (nuint)(buffer.Length - done));
                 if (written >= 0)
                 {
                     done += (int)written;
@@ -81,7 +80,7 @@ internal sealed partial class FileDescriptorStream : Stream
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != Interrupted)
+                if (errno != LibC.EIntr)
                 {
                     throw new IOException($"Writing file descriptor {_fd} failed (errno {errno}).");
                 }
@@ -96,10 +95,4 @@ internal sealed partial class FileDescriptorStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint SysRead(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint SysWrite(int fd, byte* buffer, nuint count);
 }
