@@ -47,6 +47,18 @@ public interface INetworkBackend : IDisposable
     void ResetConnections()
     {
     }
+
+    /// <summary>
+    /// The deterministic mode: from now on, what the backend answers by itself to a frame of the
+    /// guest's (the NAT's ARP, DHCP and gateway replies) reaches the guest before
+    /// <see cref="Send"/> returns, and frames held back reach it before
+    /// <see cref="NotifyReceiveSpace"/> returns, so they arrive at the same guest instruction in
+    /// every run. What comes from outside (host sockets, other VMs) stays input, arriving when it
+    /// does. Backends with nothing of their own to say ignore it.
+    /// </summary>
+    void UseSynchronousReplies()
+    {
+    }
 }
 
 /// <summary>The NIC side of a backend: takes frames for the guest.</summary>

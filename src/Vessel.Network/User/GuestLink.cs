@@ -27,6 +27,9 @@ internal sealed class GuestLink
     private int _spaceSignalled;
     private ushort _nextIdentification;
 
+    /// <summary>Packets that need no fragmenting carry identification 0 (the deterministic mode).</summary>
+    public bool DeterministicIdentification { get; set; }
+
     public GuestLink(MacAddress gatewayMac) => GatewayMac = gatewayMac;
 
     /// <summary>The build buffer: Ethernet, IPv4, transport headers and data of one packet of up to 64 KiB.</summary>
@@ -60,8 +63,14 @@ internal sealed class GuestLink
     /// </summary>
     public void SendIpv4(MacAddress destinationMac, byte protocol, Ipv4Address source, Ipv4Address destination, int transportLength, bool dontFragment = false)
     {
-        ushort id = _nextIdentification++;
-        if (Ipv4Packet.MinHeaderLength + transportLength <= Mtu)
+        bool fits = Ipv4Packet.MinHeaderLength + transportLength <= Mtu;
+
+        // The identification only matters to reassembly. A packet that fits is never fragmented
+        // on this point-to-point link, so in the deterministic mode it gets 0 (as RFC 6864
+        // allows for atomic datagrams) instead of a counter whose value would depend on the
+        // NAT's history, which a restored guest's NAT does not share.
+        ushort id = fits && DeterministicIdentification ? (ushort)0 : _nextIdentification++;
+        if (fits)
         {
             Span<byte> frame = Frame.AsSpan(0, TransportOffset + transportLength);
             EthernetFrame.Write(frame, destinationMac, GatewayMac, EtherType.Ipv4);

@@ -32,6 +32,14 @@ public sealed class UserNetwork : INetworkBackend
     private int _disposed;
     private bool _started;
 
+    // Synchronous replies (deterministic mode): callers number their requests; the loop publishes
+    // the last number it has fully served (frames processed, replies delivered).
+    private readonly object _servedGate = new();
+    private volatile bool _synchronous;
+    private long _requested;
+    private long _served;
+    private long _servingUpTo;
+
     /// <summary>Creates the network and opens the port forward listeners (throws <see cref="NetworkException"/> on a busy port).</summary>
     public UserNetwork(UserNetworkOptions? options = null)
     {
@@ -112,9 +120,39 @@ public sealed class UserNetwork : INetworkBackend
             return;
         }
 
-        if (_input.TryEnqueue(frame))
+        // The number is taken after the frame is queued: a loop pass that counts it has it.
+        bool queued = _input.TryEnqueue(frame);
+        long request = _synchronous ? Interlocked.Increment(ref _requested) : 0;
+        if (queued || request != 0)
         {
             _loop.Wake();
+        }
+
+        WaitUntilServed(request);
+    }
+
+    public void UseSynchronousReplies()
+    {
+        _link.DeterministicIdentification = true;
+        _synchronous = true;
+    }
+
+    /// <summary>In synchronous mode, waits until the loop has served request <paramref name="request"/> (0: no wait).</summary>
+    private void WaitUntilServed(long request)
+    {
+        if (request == 0 || _loop.IsLoopThread)
+        {
+            return;
+        }
+
+        lock (_servedGate)
+        {
+            // Bounded: a loop that died must not hang the guest forever.
+            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (_served < request && Volatile.Read(ref _disposed) == 0 && DateTime.UtcNow < deadline)
+            {
+                Monitor.Wait(_servedGate, TimeSpan.FromMilliseconds(100));
+            }
         }
     }
 
@@ -128,7 +166,9 @@ public sealed class UserNetwork : INetworkBackend
     public void NotifyReceiveSpace()
     {
         _link.SignalSpace();
+        long request = _synchronous ? Interlocked.Increment(ref _requested) : 0;
         _loop.Wake();
+        WaitUntilServed(request);
     }
 
     public void Dispose()
@@ -150,6 +190,7 @@ public sealed class UserNetwork : INetworkBackend
 
     private void ProcessInput()
     {
+        _servingUpTo = Interlocked.Read(ref _requested);
         if (Interlocked.Exchange(ref _resetRequested, 0) != 0)
         {
             _tcp.AbortAll();
@@ -168,6 +209,15 @@ public sealed class UserNetwork : INetworkBackend
     private void FlushOutput()
     {
         _tcp.FlushDirty();
+        if (_synchronous && _servingUpTo > _served)
+        {
+            _link.Flush();
+            lock (_servedGate)
+            {
+                _served = _servingUpTo;
+                Monitor.PulseAll(_servedGate);
+            }
+        }
     }
 
     /// <summary>One frame from the guest. Everything is checked; anything malformed is dropped.</summary>

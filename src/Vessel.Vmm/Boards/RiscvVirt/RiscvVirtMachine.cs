@@ -221,6 +221,11 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
                 // missing TAP is reported before the guest starts.
                 INetworkBackend backend = NetworkBackendFactory.Create(network);
                 _networkBackends.Add(backend);
+                if (_clock.CountsInstructions)
+                {
+                    backend.UseSynchronousReplies();
+                }
+
                 MacAddress mac = network.Mac ?? MacAddress.Generate();
                 byte[] macBytes = new byte[6];
                 mac.Write(macBytes);
