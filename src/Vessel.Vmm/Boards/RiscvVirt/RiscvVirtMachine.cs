@@ -30,6 +30,16 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     private const ulong FdtAlignment = 2 * MiB;
     private const ulong FirmwareDynamicInfoMagic = 0x4942534f; // "OSBI"
 
+    /// <summary>
+    /// Room the built-in SBI leaves at the end of the device tree it hands to the S-mode stage,
+    /// as OpenSBI does (its fix-ups grow the tree in place by about 1 KiB). A boot loader such
+    /// as U-Boot edits the tree where it lies, assuming room after it: /chosen gains bootargs
+    /// (up to the kernel's 1 KiB command line), the initrd range and boot-hartid. U-Boot keeps
+    /// its copy of the tree right below its global data, so without this room its edits
+    /// overwrite that data and it faults after "Starting kernel ...".
+    /// </summary>
+    private const int BuiltinFirmwareTreeFreeSpace = 4096;
+
     private readonly VirtualMachineConfiguration _configuration;
     private readonly HostConsole _console;
     private readonly GuestMemory _memory;
@@ -380,6 +390,7 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
             VirtioSlots = _virtioSlots,
             InitrdStart = initrd?.Start,
             InitrdEnd = initrd?.End,
+            FreeSpace = _configuration.Firmware == FirmwareKind.Builtin ? BuiltinFirmwareTreeFreeSpace : 0,
         };
         return RiscvVirtDeviceTree.Build(options);
     }
