@@ -8,6 +8,9 @@ namespace Vessel.IntegrationTests;
 /// </summary>
 public sealed class CliErrorTests
 {
+    /// <summary>A mistake in the options themselves (as System.CommandLine's parse errors).</summary>
+    private const int UsageExitCode = 2;
+
     /// <summary>
     /// A file given by the user that cannot be used (a bad --kernel, --bios or --drive): the
     /// options were well formed, the run failed.
@@ -160,6 +163,16 @@ public sealed class CliErrorTests
             $"firmware file '{big}' needs 65 MiB at 0x80000000, which does not fit in the guest's 64 MiB of RAM; give the VM more --memory.",
             BadFileExitCode);
     }
+
+    [Theory]
+    [InlineData("--kernel")]
+    [InlineData("--initrd")]
+    [InlineData("--append")]
+    public void UBootTakesTheKernelFromTheDisk(string option) =>
+        AssertRefused(
+            ["run", "--bios", "uboot", option, TestPaths.GuestKernel],
+            "--bios uboot boots the kernel that the disk's extlinux.conf names, so it takes no --kernel, --initrd or --append.",
+            UsageExitCode);
 
     [Fact]
     public void MissingDiskImage() =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Vessel.Cpu.Riscv;
 using Vessel.Vmm;
+using Vessel.Vmm.Boot;
 using Vessel.Vmm.Console;
 
 namespace Vessel.Cli.Commands;
@@ -9,6 +10,9 @@ namespace Vessel.Cli.Commands;
 internal static class RunCommand
 {
     private const ulong MiB = 1024 * 1024;
+
+    /// <summary>The <c>--bios</c> value that boots a distribution disk through Debian's U-Boot.</summary>
+    private const string UBootFirmwareName = "uboot";
 
     public static Command Create()
     {
@@ -27,7 +31,7 @@ internal static class RunCommand
         consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
         var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
         var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
-        var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
+        var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
@@ -78,10 +82,23 @@ internal static class RunCommand
         ulong memory = ParseMemorySize(memoryText);
         (FirmwareKind firmware, string? firmwarePath) = bios switch
         {
-            "builtin" => (FirmwareKind.Builtin, null),
+            "builtin" or UBootFirmwareName => (FirmwareKind.Builtin, null),
             "none" => (FirmwareKind.None, null),
             _ => (FirmwareKind.File, bios),
         };
+
+        if (bios == UBootFirmwareName)
+        {
+            // U-Boot is the S-mode stage on the built-in SBI (as on OpenSBI under QEMU) and takes
+            // the kernel, initrd and command line from the disk, so options naming them would be
+            // silently ignored.
+            if (kernel is not null || initrd is not null || append is not null)
+            {
+                throw new UserErrorException("--bios uboot boots the kernel that the disk's extlinux.conf names, so it takes no --kernel, --initrd or --append.", CommandLineHost.UsageExitCode);
+            }
+
+            kernel = DistributionUBoot.Locate();
+        }
 
         if (kernel is null)
         {

@@ -34,9 +34,9 @@ public sealed class RiscvVirtMachine : IDisposable, IPowerControl, IFirmwarePlat
     /// Room the built-in SBI leaves at the end of the device tree it hands to the S-mode stage,
     /// as OpenSBI does (its fix-ups grow the tree in place by about 1 KiB). A boot loader such
     /// as U-Boot edits the tree where it lies, assuming room after it: /chosen gains bootargs
-    /// (up to the kernel's 1 KiB command line), the initrd range and boot-hartid. U-Boot keeps
-    /// its copy of the tree right below its global data, so without this room its edits
-    /// overwrite that data and it faults after "Starting kernel ...".
+    /// (the extlinux append line, at most 256 bytes in Debian's U-Boot), the initrd range and
+    /// boot-hartid. U-Boot keeps its copy of the tree right below its global data, so without
+    /// this room its edits overwrite that data and it faults after "Starting kernel ...".
     /// </summary>
     private const int BuiltinFirmwareTreeFreeSpace = 4096;
 
