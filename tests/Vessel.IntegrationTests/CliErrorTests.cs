@@ -8,6 +8,15 @@ namespace Vessel.IntegrationTests;
 /// </summary>
 public sealed class CliErrorTests
 {
+    /// <summary>A mistake in the options themselves (as System.CommandLine's parse errors).</summary>
+    private const int UsageExitCode = 2;
+
+    /// <summary>
+    /// A file given by the user that cannot be used (a bad --kernel, --bios or --drive): the
+    /// options were well formed, the run failed.
+    /// </summary>
+    private const int BadFileExitCode = 1;
+
     private static void AssertOneSentence(string[] arguments, string expectedFragment)
     {
         using VesselProcess vessel = VesselProcess.Start(arguments);
@@ -17,6 +26,16 @@ public sealed class CliErrorTests
         Assert.Matches(@"^vessel: [^\n]+\n$", error);
         Assert.Contains(expectedFragment, error);
         Assert.DoesNotContain("   at ", error);
+        Assert.Equal(string.Empty, vessel.Output);
+    }
+
+    /// <summary>As <see cref="AssertOneSentence"/>, for the exact sentence and exit code.</summary>
+    private static void AssertRefused(string[] arguments, string sentence, int expectedExitCode)
+    {
+        using VesselProcess vessel = VesselProcess.Start(arguments);
+        int exitCode = vessel.WaitForExit(TimeSpan.FromMinutes(1));
+        Assert.Equal($"vessel: {sentence}\n", vessel.Error);
+        Assert.Equal(expectedExitCode, exitCode);
         Assert.Equal(string.Empty, vessel.Output);
     }
 
@@ -76,6 +95,84 @@ public sealed class CliErrorTests
     [Fact]
     public void MissingFirmwareFile() =>
         AssertOneSentence(["run", "--kernel", TestPaths.GuestKernel, "--bios", "/nonexistent/fw_jump.bin"], "firmware file");
+
+    private const string ExpectedFirmware = "expected an ELF executable or a flat binary such as OpenSBI's fw_jump.bin";
+
+    [Fact]
+    public void FirmwareThatIsAnElfFileOfAnotherArchitecture()
+    {
+        string hostArchitecture = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "x86-64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "AArch64",
+            var other => throw new InvalidOperationException($"No ELF machine name known for a {other} host's /bin/ls."),
+        };
+        AssertRefused(
+            ["run", "--kernel", TestPaths.GuestKernel, "--bios", "/bin/ls"],
+            $"firmware file '/bin/ls' is an ELF file for {hostArchitecture}, not RISC-V.",
+            BadFileExitCode);
+    }
+
+    [Fact]
+    public void FirmwareThatIsATextFile() =>
+        AssertRefused(
+            ["run", "--kernel", TestPaths.GuestKernel, "--bios", "/etc/passwd"],
+            $"firmware file '/etc/passwd' is a text file, not RISC-V firmware: {ExpectedFirmware}.",
+            BadFileExitCode);
+
+    [Fact]
+    public void FirmwareThatIsEmpty()
+    {
+        using var temp = new TempDirectory();
+        string empty = temp.File("empty.bin");
+        File.WriteAllBytes(empty, []);
+        AssertRefused(["run", "--kernel", TestPaths.GuestKernel, "--bios", empty], $"firmware file '{empty}' is empty.", BadFileExitCode);
+    }
+
+    [Fact]
+    public void FirmwareThatDoesNotBeginWithAnInstruction()
+    {
+        // Zeros: the all-zero halfword is the architecture's defined illegal instruction.
+        using var temp = new TempDirectory();
+        string zeros = temp.File("zeros.bin");
+        File.WriteAllBytes(zeros, new byte[4096]);
+        AssertRefused(
+            ["run", "--kernel", TestPaths.GuestKernel, "--bios", zeros],
+            $"firmware file '{zeros}' does not begin with a RISC-V instruction, so it is not RISC-V firmware: {ExpectedFirmware}.",
+            BadFileExitCode);
+    }
+
+    [Fact]
+    public void FirmwareLargerThanRam()
+    {
+        // Real firmware code at the start, then padding to one MiB more than the guest's RAM.
+        using var temp = new TempDirectory();
+        string big = temp.File("big.bin");
+        using (FileStream file = File.Create(big))
+        {
+            using (FileStream firmware = File.OpenRead(TestPaths.OpenSbiFwJump))
+            {
+                firmware.CopyTo(file);
+            }
+
+            file.SetLength(65L * 1024 * 1024);
+        }
+
+        AssertRefused(
+            ["run", "--kernel", TestPaths.GuestKernel, "--bios", big, "--memory", "64M"],
+            $"firmware file '{big}' needs 65 MiB at 0x80000000, which does not fit in the guest's 64 MiB of RAM; give the VM more --memory.",
+            BadFileExitCode);
+    }
+
+    [Theory]
+    [InlineData("--kernel")]
+    [InlineData("--initrd")]
+    [InlineData("--append")]
+    public void UBootTakesTheKernelFromTheDisk(string option) =>
+        AssertRefused(
+            ["run", "--bios", "uboot", option, TestPaths.GuestKernel],
+            "--bios uboot boots the kernel that the disk's extlinux.conf names, so it takes no --kernel, --initrd or --append.",
+            UsageExitCode);
 
     [Fact]
     public void MissingDiskImage() =>

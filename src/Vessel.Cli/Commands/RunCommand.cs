@@ -2,6 +2,7 @@ using System.CommandLine;
 using Vessel.Cpu.Riscv;
 using Vessel.Network;
 using Vessel.Vmm;
+using Vessel.Vmm.Boot;
 using Vessel.Vmm.Console;
 using Vessel.Vmm.Control;
 using Vessel.Vmm.Runtime;
@@ -12,6 +13,9 @@ namespace Vessel.Cli.Commands;
 internal static class RunCommand
 {
     private const ulong MiB = 1024 * 1024;
+
+    /// <summary>The <c>--bios</c> value that boots a distribution disk through Debian's U-Boot.</summary>
+    private const string UBootFirmwareName = "uboot";
 
     public static Command Create()
     {
@@ -37,7 +41,7 @@ internal static class RunCommand
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
-        var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
+        var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
         {
@@ -128,10 +132,23 @@ internal static class RunCommand
         ulong memory = ParseMemorySize(memoryText);
         (FirmwareKind firmware, string? firmwarePath) = bios switch
         {
-            "builtin" => (FirmwareKind.Builtin, null),
+            "builtin" or UBootFirmwareName => (FirmwareKind.Builtin, null),
             "none" => (FirmwareKind.None, null),
             _ => (FirmwareKind.File, bios),
         };
+
+        if (bios == UBootFirmwareName)
+        {
+            // U-Boot is the S-mode stage on the built-in SBI (as on OpenSBI under QEMU) and takes
+            // the kernel, initrd and command line from the disk, so options naming them would be
+            // silently ignored.
+            if (kernel is not null || initrd is not null || append is not null)
+            {
+                throw UserErrorException.Usage("--bios uboot boots the kernel that the disk's extlinux.conf names, so it takes no --kernel, --initrd or --append.");
+            }
+
+            kernel = DistributionUBoot.Locate();
+        }
 
         if (kernel is null)
         {

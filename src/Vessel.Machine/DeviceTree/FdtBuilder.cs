@@ -35,9 +35,21 @@ public sealed class FdtBuilder
     private readonly Stack<OpenNode> _open = new();
     private bool _rootClosed;
     private uint _nextPhandle = 1;
+    private int _freeSpace;
 
     /// <summary>The physical id of the boot CPU (the header's boot_cpuid_phys).</summary>
     public uint BootCpuId { get; set; }
+
+    /// <summary>
+    /// Zero bytes left after the strings block and counted in the header's totalsize, as
+    /// <c>dtc -p</c> leaves them: a later boot stage can add properties to the blob where it
+    /// lies (libfdt edits in place only within totalsize).
+    /// </summary>
+    public int FreeSpace
+    {
+        get => _freeSpace;
+        set => _freeSpace = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Free space cannot be negative.");
+    }
 
     /// <summary>Adds an entry to the memory reservation block.</summary>
     public void AddMemoryReservation(ulong address, ulong size)
@@ -196,7 +208,7 @@ public sealed class FdtBuilder
         int structureSize = _structure.WrittenCount + 4; // + FDT_END
         int stringsOffset = structureOffset + structureSize;
         int stringsSize = _strings.WrittenCount;
-        int totalSize = stringsOffset + stringsSize;
+        int totalSize = stringsOffset + stringsSize + _freeSpace;
 
         byte[] blob = new byte[totalSize];
         Span<byte> header = blob.AsSpan(0, HeaderSize);

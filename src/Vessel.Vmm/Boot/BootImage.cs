@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Vessel.Cpu.Riscv.Decoding;
 using Vessel.Machine.Memory;
 
 namespace Vessel.Vmm.Boot;
@@ -66,7 +67,12 @@ public sealed class BootImage
         throw new VmmException($"{description} is not a RISC-V kernel: expected a Linux Image (arch/riscv/boot/Image) or an ELF executable.");
     }
 
-    /// <summary>Reads firmware: an ELF file or a flat binary loaded at the start of RAM.</summary>
+    /// <summary>
+    /// Reads firmware: an ELF file or a flat binary loaded at the start of RAM. A flat binary
+    /// runs from its first byte in M-mode, where a trap has nowhere to go: a file that cannot
+    /// be RISC-V code there (text, or bytes that are no instruction) is refused here instead of
+    /// leaving a hart spinning on the trap vector.
+    /// </summary>
     public static BootImage LoadFirmware(string path)
     {
         string description = $"firmware file '{path}'";
@@ -77,7 +83,60 @@ public sealed class BootImage
             return new BootImage(BootImageKind.Elf, data, description);
         }
 
-        return new BootImage(IsLinuxImage(data) ? BootImageKind.LinuxImage : BootImageKind.Flat, data, description);
+        if (IsLinuxImage(data))
+        {
+            return new BootImage(BootImageKind.LinuxImage, data, description);
+        }
+
+        const string Expected = "expected an ELF executable or a flat binary such as OpenSBI's fw_jump.bin";
+        if (LooksLikeText(data))
+        {
+            throw new VmmException($"{description} is a text file, not RISC-V firmware: {Expected}.");
+        }
+
+        if (!StartsWithInstruction(data))
+        {
+            throw new VmmException($"{description} does not begin with a RISC-V instruction, so it is not RISC-V firmware: {Expected}.");
+        }
+
+        return new BootImage(BootImageKind.Flat, data, description);
+    }
+
+    /// <summary>
+    /// Whether the start of a file reads as text: no NUL and no control bytes other than
+    /// whitespace (bytes above 0x7f are allowed for UTF-8). Machine code has control bytes in
+    /// its first few instructions (RISC-V opcodes such as addi, 0x13, are among them).
+    /// </summary>
+    private static bool LooksLikeText(ReadOnlySpan<byte> data)
+    {
+        ReadOnlySpan<byte> sample = data[..Math.Min(data.Length, 4096)];
+        foreach (byte b in sample)
+        {
+            if ((b < 0x20 && b is not ((byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f')) || b == 0x7f)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool StartsWithInstruction(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 2)
+        {
+            return false;
+        }
+
+        ushort low = BinaryPrimitives.ReadUInt16LittleEndian(data);
+        int length = Decoder.LengthOf(low);
+        if (data.Length < length)
+        {
+            return false;
+        }
+
+        uint bits = length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(data) : low;
+        return Decoder.Decode(bits).Op != Opcode.Illegal;
     }
 
     /// <summary>Reads a file into memory for the guest (initrd), with the same clear errors.</summary>
@@ -182,7 +241,7 @@ public sealed class BootImage
         if (!memory.Contains(loadAddress, MemoryFootprint))
         {
             throw new VmmException(
-                $"{Description} needs {MemoryFootprint / (1024 * 1024) + 1} MiB at 0x{loadAddress:x}, which does not fit in the guest's RAM; give the VM more --memory.");
+                $"{Description} needs {(MemoryFootprint + (1024 * 1024) - 1) / (1024 * 1024)} MiB at 0x{loadAddress:x}, which does not fit in the guest's {memory.Size / (1024 * 1024)} MiB of RAM; give the VM more --memory.");
         }
 
         memory.WriteBytes(loadAddress, Data);

@@ -30,6 +30,23 @@ public sealed class ElfFile
     public static bool HasElfMagic(ReadOnlySpan<byte> data) =>
         data.Length >= 4 && data[0] == 0x7f && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F';
 
+    /// <summary>The architecture an ELF e_machine value names, for errors ("x86-64" rather than 62).</summary>
+    private static string MachineName(ushort machine) => machine switch
+    {
+        2 => "SPARC",
+        3 => "x86",
+        8 => "MIPS",
+        20 => "PowerPC",
+        21 => "64-bit PowerPC",
+        22 => "s390",
+        40 => "32-bit ARM",
+        43 => "SPARC V9",
+        62 => "x86-64",
+        183 => "AArch64",
+        258 => "LoongArch",
+        _ => $"another architecture (machine {machine})",
+    };
+
     /// <summary>Parses <paramref name="data"/>; throws <see cref="VmmException"/> naming <paramref name="what"/> when it is not a RISC-V executable.</summary>
     public static ElfFile Parse(byte[] data, string what)
     {
@@ -47,7 +64,7 @@ public sealed class ElfFile
         ushort machine = BinaryPrimitives.ReadUInt16LittleEndian(header[18..]);
         if (machine != MachineRiscv)
         {
-            throw new VmmException($"{what} is an ELF file for another architecture (machine {machine}), not RISC-V.");
+            throw new VmmException($"{what} is an ELF file for {MachineName(machine)}, not RISC-V.");
         }
 
         ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);

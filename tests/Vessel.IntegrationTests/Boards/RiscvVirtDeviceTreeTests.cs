@@ -151,6 +151,7 @@ public sealed class RiscvVirtDeviceTreeTests
         Assert.Throws<ArgumentException>(() => RiscvVirtDeviceTree.Build(Valid() with { InitrdStart = 2, InitrdEnd = 1 }));
         Assert.Throws<ArgumentException>(() => RiscvVirtDeviceTree.Build(Valid() with { HasPlic = false }));
         Assert.Throws<ArgumentException>(() => RiscvVirtDeviceTree.Build(Valid() with { Harts = [new RiscvVirtHart("x86", RiscvVirtHart.Sv39)] }));
+        Assert.Throws<ArgumentException>(() => RiscvVirtDeviceTree.Build(Valid() with { FreeSpace = -1 }));
     }
 
     private static DtsTree QemuTree(BoardCase board, TempDirectory temp)

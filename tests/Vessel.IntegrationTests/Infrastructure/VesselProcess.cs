@@ -132,7 +132,7 @@ public sealed class VesselProcess : IDisposable
                 {
                     throw new TimeoutException(
                         $"Did not see /{pattern}/ within {(timeout ?? DefaultTimeout).TotalSeconds} s. " +
-                        $"Exited: {_process.HasExited}. Console so far:\n{Tail(_output.ToString())}\nStderr:\n{_error}");
+                        $"Exited: {(_process.HasExited ? $"yes, code {_process.ExitCode}" : "no")}. Console so far:\n{Tail(_output.ToString())}\nStderr:\n{_error}");
                 }
 
                 Monitor.Wait(_gate, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));

@@ -134,6 +134,26 @@ public sealed class FdtBuilderTests
     }
 
     [Fact]
+    public void FreeSpaceIsCountedInTotalSizeAndLeavesTheTreeAsDtcPadsIt()
+    {
+        // dtc -p N pads a blob with N zero bytes inside totalsize: the oracle for the layout.
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("small.dts"), "/dts-v1/;\n/ {\n\tcompatible = \"vessel,test\";\n};\n");
+        Dtc.Compile(temp.File("small.dts"), temp.File("padded.dtb"), "-p", "4096");
+
+        var fdt = new FdtBuilder { FreeSpace = 4096 };
+        fdt.BeginNode("");
+        fdt.PropertyString("compatible", "vessel,test");
+        fdt.EndNode();
+        byte[] blob = fdt.Build();
+
+        Assert.Equal(File.ReadAllBytes(temp.File("padded.dtb")), blob);
+        Assert.Equal((uint)blob.Length, Header(blob, 1));
+        Assert.Equal(Header(blob, 3) + Header(blob, 8) + 4096, Header(blob, 1)); // strings end + free space
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FdtBuilder { FreeSpace = -1 });
+    }
+
+    [Fact]
     public void PhandlesAreHandedOutFromOne()
     {
         var fdt = new FdtBuilder();

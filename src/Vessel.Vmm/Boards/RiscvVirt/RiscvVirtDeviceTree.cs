@@ -24,6 +24,9 @@ public static class RiscvVirtDeviceTree
 
     private const int RngSeedLength = 32;
 
+    /// <summary>More free space than this is a mistake: the tree itself is a few KiB.</summary>
+    private const int MaxFreeSpace = 1024 * 1024;
+
     /// <summary>The <c>stdout-path</c> of the UART console.</summary>
     public static string UartPath => $"/soc/serial@{UartBase:x}";
 
@@ -34,7 +37,7 @@ public static class RiscvVirtDeviceTree
         Validate(options);
 
         int hartCount = options.Harts.Count;
-        var fdt = new FdtBuilder();
+        var fdt = new FdtBuilder { FreeSpace = options.FreeSpace };
 
         // Phandles in QEMU's order: each hart (last to first) and its interrupt controller,
         // then the PLIC, then the test device.
@@ -122,6 +125,11 @@ public static class RiscvVirtDeviceTree
             {
                 throw new ArgumentException($"Virtio-mmio slots are numbered 0 to {VirtioSlots - 1}, each used once; slot {slot} is not valid.", nameof(options));
             }
+        }
+
+        if (options.FreeSpace is < 0 or > MaxFreeSpace)
+        {
+            throw new ArgumentException($"A device tree's free space is 0 to {MaxFreeSpace} bytes.", nameof(options));
         }
 
         if (options.HpmCounterCount is < 0 or > 29)

@@ -48,6 +48,12 @@ public sealed record RiscvVirtDeviceTreeOptions
     /// </summary>
     public byte[]? RngSeed { get; init; }
 
+    /// <summary>
+    /// Zero bytes at the end of the blob, inside its totalsize, for the next boot stage's
+    /// in-place fix-ups (none by default, as QEMU hands its tree over).
+    /// </summary>
+    public int FreeSpace { get; init; }
+
     public bool HasPlic { get; init; } = true;
 
     public bool HasClint { get; init; } = true;

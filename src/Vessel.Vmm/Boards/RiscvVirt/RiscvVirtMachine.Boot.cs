@@ -12,6 +12,16 @@ public sealed partial class RiscvVirtMachine
     private const ulong FirmwareDynamicInfoMagic = 0x4942534f; // "OSBI"
 
     /// <summary>
+    /// Room the built-in SBI leaves at the end of the device tree it hands to the S-mode stage,
+    /// as OpenSBI does (its fix-ups grow the tree in place by about 1 KiB). A boot loader such
+    /// as U-Boot edits the tree where it lies, assuming room after it: /chosen gains bootargs
+    /// (the extlinux append line, at most 256 bytes in Debian's U-Boot), the initrd range and
+    /// boot-hartid. U-Boot keeps its copy of the tree right below its global data, so without
+    /// this room its edits overwrite that data and it faults after "Starting kernel ...".
+    /// </summary>
+    private const int BuiltinFirmwareTreeFreeSpace = 4096;
+
+    /// <summary>
     /// Loads the firmware, kernel, initrd and device tree into RAM and starts the harts as the
     /// configuration asks: the first boot, and every boot after <see cref="ResetInPlace"/>.
     /// </summary>
@@ -140,6 +150,7 @@ public sealed partial class RiscvVirtMachine
             VirtioSlots = _virtioSlots,
             InitrdStart = initrd?.Start,
             InitrdEnd = initrd?.End,
+            FreeSpace = _configuration.Firmware == FirmwareKind.Builtin ? BuiltinFirmwareTreeFreeSpace : 0,
         };
         return RiscvVirtDeviceTree.Build(options);
     }
