@@ -1,13 +1,19 @@
 using System.CommandLine;
 using Vessel.Cpu.Riscv;
 using Vessel.Vmm;
+using System.Runtime.InteropServices;
 using Vessel.Vmm.Console;
-using Vessel.Vmm.Control;
+using Vessel.Vmm.Hosting;
+using Vessel.Vmm.Qmp;
 using Vessel.Vmm.Runtime;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary><c>vessel run</c>: boots one virtual machine in the foreground, with QEMU-like options.</summary>
+/// <summary>
+/// <c>vessel run</c>: boots one virtual machine, with QEMU-like options: in the foreground with
+/// its console on this terminal, or headless (<c>--serial</c>, <c>--qmp</c>, <c>--daemonize</c>)
+/// as the platform's agent starts it.
+/// </summary>
 internal static class RunCommand
 {
     private const ulong MiB = 1024 * 1024;
@@ -28,19 +34,39 @@ internal static class RunCommand
         var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio-console (add console=hvcN to --append; hvc1 with the reference kernel, whose SBI console is hvc0)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
         consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
         var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
-        var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
+        var qmp = new Option<string?>("--qmp") { Description = "Speak QEMU's Machine Protocol on a Unix socket (wait=on, the default, starts the VM once a client has connected)", HelpName = "unix:PATH[,server=on][,wait=off]" };
+        var serial = new Option<string>("--serial") { Description = "Where the guest console goes: stdio (this terminal), unix:PATH (attach and detach with socat; the last 1 MiB of output is replayed), pty, file:PATH or null", HelpName = "stdio|unix:PATH|pty|file:PATH|null", DefaultValueFactory = _ => "stdio" };
+        var daemonize = new Option<bool>("--daemonize") { Description = "Run in the background once the VM is up (needs --serial other than stdio)" };
+        var pidfile = new Option<string?>("--pidfile") { Description = "Write the VMM's process id to this file, removed at exit", HelpName = "PATH" };
+        var control = new Option<string?>("--control") { Hidden = true };
         var incoming = new Option<string?>("--incoming") { Description = "Start from a saved state instead of booting: file:PATH, unix:PATH, tcp:HOST:PORT, exec:COMMAND, or defer (wait for QMP migrate-incoming); give the options the VM was started with", HelpName = "ADDRESS" };
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
-        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
+        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control, incoming, paused, name,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name,
         };
 
         command.SetAction(parseResult =>
         {
+            if (parseResult.GetValue(control) is not null)
+            {
+                throw new UserErrorException("--control was replaced by --qmp unix:PATH,server=on,wait=off, which speaks QEMU's QMP.", CommandLineHost.UsageExitCode);
+            }
+
+            var host = new HostingOptions(
+                ParseOption(parseResult.GetValue(qmp), QmpAddress.Parse),
+                ParseOption(parseResult.GetValue(serial)!, ConsoleBackend.Parse)!,
+                parseResult.GetValue(serial) == "stdio",
+                parseResult.GetValue(daemonize),
+                parseResult.GetValue(pidfile));
+            if (host.Daemonize && host.SerialIsStdio)
+            {
+                throw new UserErrorException("--daemonize needs --serial unix:PATH, pty, file:PATH or null: a daemon has no terminal for the console.", CommandLineHost.UsageExitCode);
+            }
+
             VirtualMachineConfiguration configuration = BuildConfiguration(
                 parseResult.GetValue(kernel),
                 parseResult.GetValue(initrd),
@@ -53,7 +79,6 @@ internal static class RunCommand
                 ThreadPerHart = parseResult.GetValue(cpuThreads) == "multi",
                 Drives = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray(),
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
-                ControlSocketPath = parseResult.GetValue(control),
                 Networks = (parseResult.GetValue(networks) ?? []).Select(ParseNetwork).ToArray(),
                 Incoming = parseResult.GetValue(incoming),
                 StartPaused = parseResult.GetValue(paused),
@@ -82,27 +107,103 @@ internal static class RunCommand
                 }
             }
 
-            using HostConsole console = HostConsole.OpenStandardStreams();
-            using var vm = new VirtualMachine(configuration, console);
-            using ControlServer? controlServer = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
-            controlServer?.Attach(vm);
-            if (incomingAddress is null)
+            if (host.Daemonize && !Daemon.IsChild)
             {
-                vm.Boot();
-            }
-            else
-            {
-                vm.PrepareIncoming();
-                if (incomingAddress.Transport != MigrationTransport.Defer)
-                {
-                    vm.StartIncoming(incomingAddress);
-                }
+                // Everything above was checked here, in the foreground; the child starts over.
+                return Daemon.StartAndWait(Environment.GetCommandLineArgs()[1..]);
             }
 
-            return vm.Run();
+            return Run(configuration, incomingAddress, host);
         });
         return command;
     }
+
+    /// <summary>Builds the VM and its endpoints, runs it to the end and returns the exit code.</summary>
+    private static int Run(VirtualMachineConfiguration configuration, MigrationAddress? incomingAddress, HostingOptions host)
+    {
+        if (Daemon.IsChild)
+        {
+            Daemon.Detach();
+        }
+
+        // Disposed in reverse: the VM, its console, then QMP (after the last events went out),
+        // and the pidfile last, so that the file disappears only when the VMM is done.
+        using PidFile? pidFile = host.PidFilePath is null ? null : PidFile.Create(host.PidFilePath);
+        using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
+        using var console = new HostConsole(host.Serial());
+        using var vm = new VirtualMachine(configuration, console);
+        qmpServer?.Start(vm);
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            vm.Terminate();
+        });
+
+        // Ctrl-C reaches a VMM whose console is not on this terminal (or is a pipe): end the VM
+        // as QEMU does. On the terminal in raw mode it is a key for the guest.
+        using PosixSignalRegistration? interrupt = host.SerialIsStdio ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            vm.Terminate();
+        });
+
+        bool waitForClient = host.Qmp?.Wait ?? false;
+        if (waitForClient)
+        {
+            // The VM is built; it boots once a QMP client has connected (QEMU's wait=on).
+            SignalReadyIfDaemon();
+            qmpServer!.WaitForClientIfAsked();
+        }
+
+        if (incomingAddress is null)
+        {
+            vm.Boot();
+        }
+        else
+        {
+            vm.PrepareIncoming();
+            if (incomingAddress.Transport != MigrationTransport.Defer)
+            {
+                vm.StartIncoming(incomingAddress);
+            }
+        }
+
+        if (!waitForClient)
+        {
+            SignalReadyIfDaemon();
+        }
+
+        return vm.Run();
+    }
+
+    private static void SignalReadyIfDaemon()
+    {
+        if (Daemon.IsChild)
+        {
+            Daemon.SignalReady();
+        }
+    }
+
+    private static T? ParseOption<T>(string? text, Func<string, T> parse)
+        where T : class
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UserErrorException(e.Message, CommandLineHost.UsageExitCode);
+        }
+    }
+
+    /// <summary>How the VMM process presents the VM to the host: QMP, the console's backend, daemon and pidfile.</summary>
+    private sealed record HostingOptions(QmpAddress? Qmp, Func<ConsoleBackend> Serial, bool SerialIsStdio, bool Daemonize, string? PidFilePath);
 
     private static VirtualMachineConfiguration BuildConfiguration(
         string? kernel, string? initrd, string? append, string memoryText, int cpus, string bios)

@@ -12,10 +12,8 @@ namespace Vessel.Vmm.Native;
 /// <c>vessel run &gt;log 2&gt;&amp;1</c>, stderr would then overwrite the start of the guest's
 /// output. <c>write</c> appends where the shell's redirection says, as QEMU does.
 /// </remarks>
-internal sealed partial class FileDescriptorStream : Stream
+internal sealed class FileDescriptorStream : Stream
 {
-    private const int Interrupted = 4; // EINTR
-
     private readonly int _fd;
     private readonly bool _canRead;
 
@@ -48,14 +46,14 @@ internal sealed partial class FileDescriptorStream : Stream
         {
             while (true)
             {
-                nint read = SysRead(_fd, p, (nuint)buffer.Length);
+                nint read = LibC.Read(_fd, p, (nuint)buffer.Length);
                 if (read >= 0)
                 {
                     return (int)read;
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != Interrupted)
+                if (errno != LibC.Interrupted)
                 {
                     throw new IOException($"Reading file descriptor {_fd} failed (errno {errno}).");
                 }
@@ -73,7 +71,7 @@ internal sealed partial class FileDescriptorStream : Stream
             int done = 0;
             while (done < buffer.Length)
             {
-                nint written = SysWrite(_fd, p + done, (nuint)(buffer.Length - done));
+                nint written = LibC.Write(_fd, p + done, (nuint)(buffer.Length - done));
                 if (written >= 0)
                 {
                     done += (int)written;
@@ -81,7 +79,7 @@ internal sealed partial class FileDescriptorStream : Stream
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != Interrupted)
+                if (errno != LibC.Interrupted)
                 {
                     throw new IOException($"Writing file descriptor {_fd} failed (errno {errno}).");
                 }
@@ -96,10 +94,4 @@ internal sealed partial class FileDescriptorStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint SysRead(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint SysWrite(int fd, byte* buffer, nuint count);
 }
