@@ -132,7 +132,6 @@ internal static class RunCommand
         using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
         using var console = new HostConsole(host.Serial());
         using var vm = new VirtualMachine(configuration, console);
-        qmpServer?.Start(vm);
         using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
@@ -151,6 +150,7 @@ internal static class RunCommand
         if (waitForClient)
         {
             // The VM is built; it boots once a QMP client has connected (QEMU's wait=on).
+            qmpServer!.Start(vm);
             SignalReadyIfDaemon();
             qmpServer!.WaitForClientIfAsked();
         }
@@ -170,6 +170,9 @@ internal static class RunCommand
 
         if (!waitForClient)
         {
+            // Clients are served from the moment the VM runs (or waits for its state), so the
+            // first query-status already says "running", as QEMU's does.
+            qmpServer?.Start(vm);
             SignalReadyIfDaemon();
         }
 
