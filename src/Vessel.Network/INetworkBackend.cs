@@ -37,6 +37,16 @@ public interface INetworkBackend : IDisposable
     /// guest adds receive buffers.
     /// </summary>
     void NotifyReceiveSpace();
+
+    /// <summary>
+    /// The guest was brought back to a saved moment: connections the backend tracks for it (the
+    /// user-mode NAT's TCP connections) no longer match the guest's, so they are reset, each
+    /// host peer seeing a reset; the guest's own segments for them are then answered with RST
+    /// and new connections work. Backends that track nothing (a TAP, a cable) ignore it.
+    /// </summary>
+    void ResetConnections()
+    {
+    }
 }
 
 /// <summary>The NIC side of a backend: takes frames for the guest.</summary>

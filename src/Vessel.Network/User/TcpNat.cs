@@ -158,6 +158,7 @@ internal sealed class TcpNat
         }
     }
 
+    /// <summary>Resets every connection (the network is disposed, or the guest was restored to another moment); host peers see a reset.</summary>
     public void AbortAll()
     {
         foreach (TcpConnection connection in _connections.Values.ToArray())

@@ -17,6 +17,7 @@ namespace Vessel.Network.User;
 public sealed class UserNetwork : INetworkBackend
 {
     private readonly EventLoop _loop;
+    private int _resetRequested;
     private readonly FrameQueue _input;
     private readonly GuestLink _link;
     private readonly VirtualAddresses _addresses;
@@ -117,6 +118,13 @@ public sealed class UserNetwork : INetworkBackend
         }
     }
 
+    public void ResetConnections()
+    {
+        // Done on the loop thread, which owns the connection table.
+        Volatile.Write(ref _resetRequested, 1);
+        _loop.Wake();
+    }
+
     public void NotifyReceiveSpace()
     {
         _link.SignalSpace();
@@ -142,6 +150,11 @@ public sealed class UserNetwork : INetworkBackend
 
     private void ProcessInput()
     {
+        if (Interlocked.Exchange(ref _resetRequested, 0) != 0)
+        {
+            _tcp.AbortAll();
+        }
+
         _link.Flush();
         List<(byte[] Buffer, int Length)> batch = _input.DrainAll();
         foreach ((byte[] buffer, int length) in batch)

@@ -76,7 +76,7 @@ internal static class QmpHumanMonitorCommands
             return name switch
             {
                 "info" => Info(vm, rest),
-                "savevm" => Run(name, rest, maxArguments: 1, minArguments: 0, () => vm.SaveSnapshot(rest.Count > 0 ? rest[0] : DefaultTag())),
+                "savevm" => Run(name, rest, maxArguments: 1, minArguments: 0, () => vm.SaveSnapshot(rest.Count > 0 ? rest[0] : DefaultTag(), overwrite: true)),
                 "loadvm" => Run(name, rest, maxArguments: 1, minArguments: 1, () => vm.LoadSnapshot(rest[0])),
                 "delvm" => Run(name, rest, maxArguments: 1, minArguments: 1, () => vm.DeleteSnapshot(rest[0])),
                 "stop" or "s" => Run(name, rest, 0, 0, vm.Stop),

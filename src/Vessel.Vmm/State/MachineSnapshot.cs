@@ -74,6 +74,11 @@ public static class MachineSnapshot
         Read(machine, source, apply: true);
     }
 
+    /// <summary>Reads a whole state without changing the machine: whether it is complete, intact and of this machine's configuration.</summary>
+    /// <exception cref="StateFormatException">The state cannot be read (one sentence).</exception>
+    /// <exception cref="VmmException">The state is of another machine configuration.</exception>
+    public static void Verify(RiscvVirtMachine machine, Stream source) => Read(machine, source, apply: false);
+
     private static void Read(RiscvVirtMachine machine, Stream source, bool apply)
     {
         var reader = new StateReader(source);

@@ -156,6 +156,15 @@ public sealed partial class RiscvVirtMachine
         set => _scheduler.ThrottlePercent = value;
     }
 
+    /// <summary>After a restore into a running VMM: network backends drop connections that belonged to the guest's other moment.</summary>
+    public void ResetNetworkConnections()
+    {
+        foreach (Vessel.Network.INetworkBackend backend in _networkBackends)
+        {
+            backend.ResetConnections();
+        }
+    }
+
     /// <summary>Takes the state of every part but RAM. The machine must be paused.</summary>
     public MachineState SaveState()
     {

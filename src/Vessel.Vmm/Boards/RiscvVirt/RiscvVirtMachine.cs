@@ -108,6 +108,10 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     /// <summary>Guest RAM.</summary>
     public GuestMemory Memory => _memory;
 
+    /// <summary>The VM's disks with their ids (<c>id=</c>, or <c>drive0</c>, <c>drive1</c>, ... by position), for snapshots.</summary>
+    public IReadOnlyList<Vessel.Storage.Snapshots.VmDisk> Disks =>
+        _disks.Select((image, i) => new Vessel.Storage.Snapshots.VmDisk(_configuration.Drives[i].Id ?? $"drive{i}", image)).ToArray();
+
     /// <summary>The machine's time base (paused while the machine is).</summary>
     public VirtualClock Clock => _clock;
 
