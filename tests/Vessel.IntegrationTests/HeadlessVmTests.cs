@@ -56,6 +56,41 @@ public sealed class HeadlessVmTests
     }
 
     [Fact]
+    public void QmpWaitOnHoldsTheVmUntilAClientConnects()
+    {
+        using var temp = new TempDirectory();
+        string qmpSocket = temp.File("qmp.sock");
+        string console = temp.File("console.txt");
+        // wait=on is QEMU's default for a listening QMP socket.
+        using VesselProcess vm = ReferenceGuest.StartInitramfs("--serial", $"file:{console}", "--qmp", $"unix:{qmpSocket},server=on");
+        DateTime deadline = DateTime.UtcNow + VesselProcess.DefaultTimeout;
+        while (!vm.Error.Contains($"vessel: waiting for a QMP client on unix:{qmpSocket}", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no waiting message; stderr:\n{vm.Error}");
+            Thread.Sleep(100);
+        }
+
+        // Nothing has run yet: the console file is still empty.
+        Assert.Equal(0, new FileInfo(console).Length);
+
+        using QmpClient qmp = QmpClient.ConnectAndNegotiate(qmpSocket);
+        while (qmp.Run("query-status")["status"]!.GetValue<string>() != "running")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the VM did not start after the client connected");
+            Thread.Sleep(100);
+        }
+
+        while (!File.ReadAllText(console).Contains("GUEST-UP", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the guest did not boot after the client connected");
+            Thread.Sleep(200);
+        }
+
+        qmp.Run("quit");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
+    [Fact]
     public void SerialPtyIsAnnouncedAsQemuAnnouncesIt()
     {
         using var temp = new TempDirectory();

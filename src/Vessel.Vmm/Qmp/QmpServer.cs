@@ -19,6 +19,9 @@ public sealed class QmpServer : IDisposable
     /// <summary>QEMU limits <c>BALLOON_CHANGE</c> to one a second per client, keeping the latest; so does Vessel.</summary>
     private static readonly TimeSpan s_balloonChangeInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Clients served at once; more are closed at once, so a runaway script cannot exhaust the VMM's threads.</summary>
+    public const int MaxClients = 64;
+
     private readonly QmpAddress _address;
     private readonly Socket _listener;
     private readonly List<QmpSession> _sessions = [];
@@ -153,6 +156,12 @@ public sealed class QmpServer : IDisposable
                 {
                     client.Dispose();
                     return;
+                }
+
+                if (_sessions.Count >= MaxClients)
+                {
+                    client.Dispose();
+                    continue;
                 }
 
                 _sessions.Add(session);
