@@ -132,19 +132,22 @@ internal static class RunCommand
         using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
         using var console = new HostConsole(host.Serial());
         using var vm = new VirtualMachine(configuration, console);
-        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            vm.Terminate();
-        });
 
-        // Ctrl-C reaches a VMM whose console is not on this terminal (or is a pipe): end the VM
-        // as QEMU does. On the terminal in raw mode it is a key for the guest.
-        using PosixSignalRegistration? interrupt = host.SerialIsStdio ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        // SIGTERM (and Ctrl-C when the console is not on this terminal in raw mode, where it is
+        // a key for the guest) ends a running VM as QEMU does: SHUTDOWN, then a clean exit.
+        // Before the VM runs (waiting for a QMP client, restoring a state) it ends the process.
+        bool running = false;
+        void OnSignal(PosixSignalContext context)
         {
-            context.Cancel = true;
-            vm.Terminate();
-        });
+            if (Volatile.Read(ref running))
+            {
+                context.Cancel = true;
+                vm.Terminate();
+            }
+        }
+
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using PosixSignalRegistration? interrupt = host.SerialIsStdio ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         bool waitForClient = host.Qmp?.Wait ?? false;
         if (waitForClient)
@@ -176,6 +179,7 @@ internal static class RunCommand
             SignalReadyIfDaemon();
         }
 
+        Volatile.Write(ref running, true);
         return vm.Run();
     }
 
