@@ -1,12 +1,14 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
+using Vessel.Storage;
 using Vessel.Vmm;
 
 namespace Vessel.Cli;
 
 /// <summary>
 /// Parses and runs a command, turning parse errors and <see cref="UserErrorException"/>s into one
-/// clear sentence on stderr with exit code 2 (usage) or 1 (runtime), never a stack trace.
+/// clear sentence on stderr, never a stack trace. The exit code tells the two kinds of mistake
+/// apart everywhere: <see cref="UsageExitCode"/> for a wrong command line,
+/// <see cref="FailureExitCode"/> for a command that could not be carried out.
 /// </summary>
 public static class CommandLineHost
 {
@@ -16,10 +18,9 @@ public static class CommandLineHost
     public static int Invoke(RootCommand root, string[] args)
     {
         ParseResult result = root.Parse(args);
-        if (result.Errors.Count > 0)
+        if (UsageErrors.Describe(result) is { } mistake)
         {
-            ParseError first = result.Errors[0];
-            Console.Error.WriteLine($"vessel: {Sentence(first.Message)} (see 'vessel {CommandPath(result)}--help')");
+            Console.Error.WriteLine($"vessel: {Sentence(mistake)}");
             return UsageExitCode;
         }
 
@@ -31,6 +32,16 @@ public static class CommandLineHost
         {
             Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
             return e.ExitCode;
+        }
+        catch (ImageOptionsException e)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
+            return UsageExitCode;
+        }
+        catch (ImageInUseException e)
+        {
+            Console.Error.WriteLine($"vessel: {Sentence(e.Message + ForceShareHint(e, result.CommandResult.Command))}");
+            return FailureExitCode;
         }
         catch (Vessel.Network.NetworkException e)
         {
@@ -49,15 +60,25 @@ public static class CommandLineHost
         }
     }
 
-    private static string CommandPath(ParseResult result)
+    /// <summary>
+    /// How to read an image that a writer holds anyway, in the words of the command that was
+    /// refused: only a reader can share an image, and only with an option that command has.
+    /// </summary>
+    private static string ForceShareHint(ImageInUseException e, Command command)
     {
-        var names = new List<string>();
-        for (SymbolResult? symbol = result.CommandResult; symbol is CommandResult command && command.Parent is not null; symbol = command.Parent)
+        if (!e.ReaderCouldShare)
         {
-            names.Insert(0, command.Command.Name);
+            return string.Empty;
         }
 
-        return names.Count == 0 ? string.Empty : string.Join(' ', names) + " ";
+        if (command.Name == "run")
+        {
+            return " (add force-share=on to a readonly=on --drive to read it anyway)";
+        }
+
+        return command.Options.Any(o => o.Name == "--force-share")
+            ? " (-U reads it anyway, while it may change underneath)"
+            : string.Empty;
     }
 
     private static string Sentence(string message)
@@ -68,7 +89,7 @@ public static class CommandLineHost
             return "an unknown error occurred.";
         }
 
-        return message.EndsWith('.') || message.EndsWith('?') || message.EndsWith(')') ? message : message + ".";
+        return message.EndsWith('.') || message.EndsWith('?') || message.EndsWith(".)", StringComparison.Ordinal) ? message : message + ".";
     }
 
     /// <summary>
@@ -96,10 +117,4 @@ public static class CommandLineHost
 
         return text.ToString();
     }
-}
-
-/// <summary>A mistake of the user's (a bad flag value, a missing file): reported as its message only.</summary>
-public sealed class UserErrorException(string message, int exitCode = CommandLineHost.FailureExitCode) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
 }

@@ -55,11 +55,11 @@ internal static class DefaultGuest
         {
             // The builder ends a failure with one sentence naming the cause; pass it on.
             string reason = result.LastMessage ?? $"{builder} exited with code {result.ExitCode}";
-            throw new UserErrorException($"could not build the default guest: {reason}");
+            throw UserErrorException.Failure($"could not build the default guest: {reason}");
         }
 
         return ParsePaths(result.Output)
-            ?? throw new UserErrorException(
+            ?? throw UserErrorException.Failure(
                 $"the default guest builder ({builder}) finished but did not name the kernel, initramfs and root disk it built");
     }
 
@@ -86,7 +86,7 @@ internal static class DefaultGuest
             }
         }
 
-        throw new UserErrorException(
+        throw UserErrorException.Failure(
             $"cannot find {BuilderRelativePath} above {startDirectory} to build the default guest; run Vessel from its source checkout (./vessel run) or give a kernel with --kernel");
     }
 
@@ -155,7 +155,7 @@ internal static class DefaultGuest
         }
         catch (Win32Exception e)
         {
-            throw new UserErrorException($"cannot run bash to build the default guest ({e.Message}); install bash or give a kernel with --kernel");
+            throw UserErrorException.Failure($"cannot run bash to build the default guest ({e.Message}); install bash or give a kernel with --kernel");
         }
 
         process.BeginErrorReadLine();
@@ -164,7 +164,7 @@ internal static class DefaultGuest
         if (!exited)
         {
             process.Kill(entireProcessTree: true);
-            throw new UserErrorException($"the default guest builder ({builder}) did not answer within {timeout.TotalSeconds:0} s");
+            throw UserErrorException.Failure($"the default guest builder ({builder}) did not answer within {timeout.TotalSeconds:0} s");
         }
 
         // WaitForExit(TimeSpan) does not wait for the redirected streams to drain; these do.

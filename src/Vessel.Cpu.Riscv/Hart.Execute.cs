@@ -333,56 +333,41 @@ public sealed unsafe partial class Hart
                     x[ins.Rd] = x[ins.Rs1] * x[ins.Rs2];
                     break;
                 case Opcode.Mulh:
-                    x[ins.Rd] = (ulong)Math.BigMul((long)x[ins.Rs1], (long)x[ins.Rs2], out _);
+                    x[ins.Rd] = MExtension.MulHigh(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Mulhsu:
-                    x[ins.Rd] = MulHighSignedUnsigned(x[ins.Rs1], x[ins.Rs2]);
+                    x[ins.Rd] = MExtension.MulHighSignedUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Mulhu:
-                    x[ins.Rd] = Math.BigMul(x[ins.Rs1], x[ins.Rs2], out _);
+                    x[ins.Rd] = MExtension.MulHighUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Div:
-                    x[ins.Rd] = DivSigned(x[ins.Rs1], x[ins.Rs2]);
+                    x[ins.Rd] = MExtension.Div(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Divu:
-                {
-                    ulong divisor = x[ins.Rs2];
-                    x[ins.Rd] = divisor == 0 ? ulong.MaxValue : x[ins.Rs1] / divisor;
+                    x[ins.Rd] = MExtension.DivUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
-                }
-
                 case Opcode.Rem:
-                    x[ins.Rd] = RemSigned(x[ins.Rs1], x[ins.Rs2]);
+                    x[ins.Rd] = MExtension.Rem(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Remu:
-                {
-                    ulong divisor = x[ins.Rs2];
-                    x[ins.Rd] = divisor == 0 ? x[ins.Rs1] : x[ins.Rs1] % divisor;
+                    x[ins.Rd] = MExtension.RemUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
-                }
-
                 case Opcode.Mulw:
                     x[ins.Rd] = (ulong)(long)((int)x[ins.Rs1] * (int)x[ins.Rs2]);
                     break;
                 case Opcode.Divw:
-                    x[ins.Rd] = DivSigned32((int)x[ins.Rs1], (int)x[ins.Rs2]);
+                    x[ins.Rd] = MExtension.DivWord(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Divuw:
-                {
-                    uint divisor = (uint)x[ins.Rs2];
-                    x[ins.Rd] = divisor == 0 ? ulong.MaxValue : SignExtend32((uint)x[ins.Rs1] / divisor);
+                    x[ins.Rd] = MExtension.DivWordUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
-                }
-
                 case Opcode.Remw:
-                    x[ins.Rd] = RemSigned32((int)x[ins.Rs1], (int)x[ins.Rs2]);
+                    x[ins.Rd] = MExtension.RemWord(x[ins.Rs1], x[ins.Rs2]);
                     break;
                 case Opcode.Remuw:
-                {
-                    uint divisor = (uint)x[ins.Rs2];
-                    x[ins.Rd] = SignExtend32(divisor == 0 ? (uint)x[ins.Rs1] : (uint)x[ins.Rs1] % divisor);
+                    x[ins.Rd] = MExtension.RemWordUnsigned(x[ins.Rs1], x[ins.Rs2]);
                     break;
-                }
 
                 case Opcode.Fence:
                     // Harts that share a host thread see memory in program order; harts on
@@ -452,74 +437,6 @@ public sealed unsafe partial class Hart
         _instret += (ulong)executed;
         RaisePendingFault();
         return executed + 1;
-    }
-
-    private static ulong MulHighSignedUnsigned(ulong a, ulong b)
-    {
-        ulong high = Math.BigMul(a, b, out _);
-        return (long)a < 0 ? high - b : high;
-    }
-
-    private static ulong DivSigned(ulong a, ulong b)
-    {
-        long dividend = (long)a, divisor = (long)b;
-        if (divisor == 0)
-        {
-            return ulong.MaxValue;
-        }
-
-        if (divisor == -1 && dividend == long.MinValue)
-        {
-            return a;
-        }
-
-        return (ulong)(dividend / divisor);
-    }
-
-    private static ulong RemSigned(ulong a, ulong b)
-    {
-        long dividend = (long)a, divisor = (long)b;
-        if (divisor == 0)
-        {
-            return a;
-        }
-
-        if (divisor == -1)
-        {
-            return 0;
-        }
-
-        return (ulong)(dividend % divisor);
-    }
-
-    private static ulong DivSigned32(int dividend, int divisor)
-    {
-        if (divisor == 0)
-        {
-            return ulong.MaxValue;
-        }
-
-        if (divisor == -1 && dividend == int.MinValue)
-        {
-            return 0xffff_ffff_8000_0000UL;
-        }
-
-        return (ulong)(long)(dividend / divisor);
-    }
-
-    private static ulong RemSigned32(int dividend, int divisor)
-    {
-        if (divisor == 0)
-        {
-            return (ulong)(long)dividend;
-        }
-
-        if (divisor == -1)
-        {
-            return 0;
-        }
-
-        return (ulong)(long)(dividend % divisor);
     }
 
     /// <summary>

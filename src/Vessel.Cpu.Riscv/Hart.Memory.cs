@@ -114,6 +114,18 @@ public sealed unsafe partial class Hart
         _ => MmuIndexUser, // reserved MPP values are treated as U by the mstatus write path
     };
 
+    /// <summary>
+    /// Forgets every cached translation and the TLB banks' use history, so the hart goes on as a
+    /// freshly restored one would (the deterministic mode resets both sides of a save this way).
+    /// </summary>
+    internal void ForgetCachedTranslations()
+    {
+        Array.Clear(_bankLastUse);
+        _bankUseClock = 0;
+        FlushTlb();
+        UpdateMmuContext();
+    }
+
     /// <summary>Drops every TLB entry of every bank (reset, remote fences).</summary>
     public void FlushTlb()
     {

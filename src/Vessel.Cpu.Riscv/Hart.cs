@@ -230,6 +230,9 @@ public sealed unsafe partial class Hart : IHartInterruptPins, IDisposable
         _processor.NotifyActivity();
     }
 
+    /// <summary>Forgets a yield asked for while the hart did not run (it is parked now), so that its next slice runs whole.</summary>
+    internal void ClearYieldRequest() => _yieldRequested = false;
+
     /// <summary>Asks the hart, from any thread, to perform <paramref name="request"/> before its next instruction.</summary>
     public void PostRemoteRequest(RemoteRequest request) => PostTrackedRequest(request);
 

@@ -36,6 +36,7 @@ public sealed class HartScheduler
     private readonly object _pauseGate = new();
     private volatile bool _pauseRequested;
     private int _pauseDepth;
+    private long _stepRemaining;
     private volatile int _throttlePercent;
     private int _runners;
     private int _parked;
@@ -136,10 +137,28 @@ public sealed class HartScheduler
 
             _pauseDepth--;
             _pauseRequested = _pauseDepth > 0;
+            if (!_pauseRequested)
+            {
+                ClearYieldRequests();
+            }
+
             Monitor.PulseAll(_pauseGate);
         }
 
         _processor.NotifyActivity();
+    }
+
+    /// <summary>
+    /// Before parked harts go on: a hart that was idle when asked to yield still holds the request
+    /// and would end its next slice at once; which harts were idle depends on host timing, so the
+    /// requests are forgotten (every hart is parked, so none can be acting on one).
+    /// </summary>
+    private void ClearYieldRequests()
+    {
+        foreach (Hart hart in _processor.Harts)
+        {
+            hart.ClearYieldRequest();
+        }
     }
 
     /// <summary>Counts the calling runner as parked and waits there until resumed or stopped.</summary>
@@ -149,7 +168,7 @@ public sealed class HartScheduler
         {
             _parked++;
             Monitor.PulseAll(_pauseGate);
-            while (_pauseRequested && !StopRequested)
+            while (_pauseRequested && _stepRemaining == 0 && !StopRequested)
             {
                 Monitor.Wait(_pauseGate);
             }
@@ -168,10 +187,64 @@ public sealed class HartScheduler
         }
     }
 
+    /// <summary>
+    /// Deterministic mode only: runs the paused machine for <paramref name="instructions"/>
+    /// instructions (translated blocks may finish a few more, the same ones each time) and parks
+    /// it again. Returns the instructions executed.
+    /// </summary>
+    public long Step(long instructions)
+    {
+        if (!_processor.Clock.CountsInstructions)
+        {
+            throw new InvalidOperationException("Stepping needs the deterministic clock (--clock icount).");
+        }
+
+        lock (_pauseGate)
+        {
+            if (!_pauseRequested)
+            {
+                throw new InvalidOperationException("Stepping needs a paused machine.");
+            }
+
+            long before = Interlocked.Read(ref _instructions);
+            ClearYieldRequests();
+            _stepRemaining = Math.Max(instructions, 1);
+            Monitor.PulseAll(_pauseGate);
+            while ((_stepRemaining > 0 || _parked < _runners) && !StopRequested)
+            {
+                Monitor.Wait(_pauseGate);
+            }
+
+            return Interlocked.Read(ref _instructions) - before;
+        }
+    }
+
+    /// <summary>Whether the single scheduling thread may run harts now: not paused, or in a step.</summary>
+    private bool MayRun => !_pauseRequested || Volatile.Read(ref _stepRemaining) > 0;
+
+    /// <summary>Counts a slice against a step in progress, ending the step when it is used up.</summary>
+    private void AccountStep(long executed)
+    {
+        if (Volatile.Read(ref _stepRemaining) == 0)
+        {
+            return;
+        }
+
+        lock (_pauseGate)
+        {
+            _stepRemaining = Math.Max(0, _stepRemaining - executed);
+            if (_stepRemaining == 0)
+            {
+                Monitor.PulseAll(_pauseGate);
+            }
+        }
+    }
+
     /// <summary>Runs until <see cref="RequestStop"/> is called.</summary>
     public void Run()
     {
-        if (_processor.ThreadPerHart && _processor.Harts.Count > 1)
+        // The deterministic mode runs every hart on this thread, in a fixed order.
+        if (_processor.ThreadPerHart && _processor.Harts.Count > 1 && !_processor.Clock.CountsInstructions)
         {
             RunThreaded();
             return;
@@ -198,9 +271,10 @@ public sealed class HartScheduler
         }
 
         VirtualClock clock = _processor.Clock;
+        bool counting = clock.CountsInstructions;
         while (!StopRequested)
         {
-            if (_pauseRequested)
+            if (!MayRun)
             {
                 _betweenSlices();
                 Park();
@@ -210,7 +284,7 @@ public sealed class HartScheduler
             _rounds++;
             bool anyRan = false;
             ulong nextDeadline = ulong.MaxValue;
-            for (int i = 0; i < harts.Count && !StopRequested && !_pauseRequested; i++)
+            for (int i = 0; i < harts.Count && !StopRequested && MayRun; i++)
             {
                 Hart hart = harts[i];
                 if (hart.RunState == HartRunState.Stopped)
@@ -225,14 +299,47 @@ public sealed class HartScheduler
                 }
 
                 long sliceStart = _throttlePercent == 0 ? 0 : Stopwatch.GetTimestamp();
-                _instructions += hart.Run(SliceInstructions);
+                long step = Volatile.Read(ref _stepRemaining);
+                int executed = hart.Run(step > 0 ? (int)Math.Min(step, SliceInstructions) : SliceInstructions);
+                Interlocked.Add(ref _instructions, executed);
+                if (counting)
+                {
+                    clock.AdvanceInstructions(executed);
+                }
+
+                AccountStep(executed);
                 anyRan = true;
                 Throttle(sliceStart);
             }
 
             _betweenSlices();
 
-            if (!anyRan && !StopRequested && !_pauseRequested)
+            if (!anyRan && counting && nextDeadline != ulong.MaxValue && !StopRequested)
+            {
+                // Deterministic mode: with every hart waiting, time jumps to the next timer, so
+                // the guest sees the same time whatever the host did. The host sleeps the jump
+                // (at most 100 ms) only to keep an idle guest from spinning; input ends the wait.
+                ulong now = clock.Now;
+                if (nextDeadline > now)
+                {
+                    TimeSpan jump = VirtualClock.ToTimeSpan(nextDeadline - now);
+                    bool woken = false;
+                    if (!_pauseRequested)
+                    {
+                        _sleeps++;
+                        woken = _processor.Activity.WaitOne(WholeMilliseconds(jump < s_maximumSleep ? jump : s_maximumSleep));
+                    }
+
+                    if (!woken)
+                    {
+                        clock.WarpTo(nextDeadline);
+                    }
+                }
+
+                continue;
+            }
+
+            if (!anyRan && !StopRequested && MayRun)
             {
                 ulong now = clock.Now;
                 TimeSpan wait = nextDeadline == ulong.MaxValue

@@ -52,7 +52,10 @@ public sealed class RiscvProcessor : IDisposable
         set
         {
             _engine = value;
-            UseTranslator(value == ExecutionEngine.Jit ? TranslatorOptions.FromEnvironment() : null);
+            // The deterministic mode compiles on the hart's thread, so which code is translated
+            // when depends only on what the harts executed.
+            TranslatorOptions options = TranslatorOptions.FromEnvironment();
+            UseTranslator(value != ExecutionEngine.Jit ? null : Clock.CountsInstructions ? options with { Background = false } : options);
         }
     }
 
@@ -117,6 +120,22 @@ public sealed class RiscvProcessor : IDisposable
     /// The harts' own translations are rebuilt when their state is restored or reset.
     /// </summary>
     public void ForgetCode() => DecodeCache.Clear();
+
+    /// <summary>
+    /// With every hart parked: forgets everything derived from guest state (decoded and
+    /// translated code with its hotness counters, TLBs and their history), so that execution goes
+    /// on exactly as it does in a process that has just restored this state. The deterministic
+    /// mode does this whenever its state is saved.
+    /// </summary>
+    public void ResetDerivedState()
+    {
+        DecodeCache.Clear();
+        Translator?.Cache.Flush();
+        foreach (Hart hart in _harts)
+        {
+            hart.ForgetCachedTranslations();
+        }
+    }
 
     /// <summary>
     /// Whether <see cref="HartScheduler"/> runs every hart on a host thread of its own (the

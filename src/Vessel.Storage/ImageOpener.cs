@@ -18,7 +18,7 @@ public static class ImageOpener
         options ??= new ImageOpenOptions();
         if (options.ForceShare && !options.ReadOnly)
         {
-            throw new StorageException("force-share (-U) is only allowed for read-only access");
+            throw new ImageOptionsException("force-share (-U) is only allowed for read-only access");
         }
 
         return OpenLayer(path, options, [], 0, path);

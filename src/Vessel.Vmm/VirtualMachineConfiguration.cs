@@ -57,6 +57,22 @@ public sealed record VirtualMachineConfiguration
 
     /// <summary>Start from a saved state instead of booting (<c>--incoming</c>), or null.</summary>
     public string? Incoming { get; init; }
+
+    /// <summary>Where guest time comes from: the host's clock, or the instructions executed (deterministic).</summary>
+    public ClockMode Clock { get; init; } = ClockMode.Host;
+}
+
+/// <summary>The <c>--clock</c> choices.</summary>
+public enum ClockMode
+{
+    /// <summary>Guest time follows the host's monotonic clock (stopped while the VM is paused).</summary>
+    Host,
+
+    /// <summary>
+    /// Guest time is derived from the instructions executed, on one host thread, with devices
+    /// served on it: a run is a function of its inputs (QEMU's <c>-icount</c>).
+    /// </summary>
+    InstructionCount,
 }
 
 /// <summary>One <c>--drive</c>: an image file and how the guest sees it.</summary>
@@ -69,6 +85,12 @@ public sealed record DriveConfiguration
 
     /// <summary>The guest sees a read-only disk and the file is opened read-only.</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary>
+    /// Open a read-only image without a lock (QEMU's <c>force-share=on</c>), so that it can be
+    /// read while another process writes it; what the guest reads may then change underneath.
+    /// </summary>
+    public bool ForceShare { get; init; }
 
     /// <summary>The serial number the guest reads (VIRTIO_BLK_T_GET_ID); generated when null.</summary>
     public string? Serial { get; init; }

@@ -29,21 +29,7 @@ public sealed class NetworkTests
     public async Task GuestGetsALeaseAndFetchesAPageFromTheHost()
     {
         using var server = new TcpListener(IPAddress.Loopback, 0);
-        server.Start();
-        int port = ((IPEndPoint)server.LocalEndpoint).Port;
-        Task serve = Task.Run(() =>
-        {
-            using TcpClient client = server.AcceptTcpClient();
-            using NetworkStream stream = client.GetStream();
-            using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
-            while (reader.ReadLine() is { Length: > 0 })
-            {
-            }
-
-            byte[] body = Encoding.ASCII.GetBytes("hello from the host\n");
-            stream.Write(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\n\r\n"));
-            stream.Write(body);
-        });
+        (int port, Task serve) = ServeOnePage(server, "hello from the host\n");
 
         using VesselProcess vm = StartWithNetwork("user");
         Assert.Contains("inet 10.0.2.15/24", vm.RunCommand("ip addr show eth0"));
@@ -53,6 +39,34 @@ public sealed class NetworkTests
         await serve.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains("1 packets received", vm.RunCommand("ping -c 1 10.0.2.2"));
 
+        vm.SendLine("poweroff -f");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
+    [Fact]
+    public async Task AVmStartedWithoutNetGetsTheNatAndReachesItsGateway()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        (int port, Task serve) = ServeOnePage(server, "default\n");
+
+        // No --net at all, as in the README's first example.
+        using VesselProcess vm = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine);
+        vm.WaitFor(ReferenceGuest.Prompt);
+        Assert.Contains("lease of 10.0.2.15 obtained", vm.RunCommand("udhcpc -i eth0 -n -q 2>&1 | tail -1"));
+        Assert.Contains("1 packets received", vm.RunCommand("ping -c 1 10.0.2.2"));
+        Assert.Contains("default", vm.RunCommand($"wget -q -O - http://10.0.2.2:{port}/"));
+        await serve.WaitAsync(TimeSpan.FromSeconds(30));
+
+        vm.SendLine("poweroff -f");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
+    [Fact]
+    public void NetNoneLeavesTheVmWithoutANetworkCard()
+    {
+        using VesselProcess vm = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--net", "none");
+        vm.WaitFor(ReferenceGuest.Prompt);
+        Assert.Equal("absent\n", vm.RunCommand("test -e /sys/class/net/eth0 && echo present || echo absent"));
         vm.SendLine("poweroff -f");
         Assert.Equal(0, vm.WaitForExit());
     }
@@ -153,6 +167,27 @@ public sealed class NetworkTests
         second.SendLine("poweroff -f");
         Assert.Equal(0, first.WaitForExit());
         Assert.Equal(0, second.WaitForExit());
+    }
+
+    /// <summary>Starts <paramref name="server"/> and answers one HTTP request with <paramref name="body"/>; returns the port.</summary>
+    private static (int Port, Task Served) ServeOnePage(TcpListener server, string body)
+    {
+        server.Start();
+        return (((IPEndPoint)server.LocalEndpoint).Port, Task.Run(() => AnswerOne(server, body)));
+    }
+
+    private static void AnswerOne(TcpListener server, string body)
+    {
+        using TcpClient client = server.AcceptTcpClient();
+        using NetworkStream stream = client.GetStream();
+        using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+        while (reader.ReadLine() is { Length: > 0 })
+        {
+        }
+
+        byte[] bytes = Encoding.ASCII.GetBytes(body);
+        stream.Write(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {bytes.Length}\r\n\r\n"));
+        stream.Write(bytes);
     }
 
     private static int FreeTcpPort()

@@ -9,7 +9,6 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
 using Vessel.IntegrationTests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Vessel.IntegrationTests;
 
@@ -25,7 +24,7 @@ namespace Vessel.IntegrationTests;
 /// inherits the namespace, and makes the host's sockets there, which stay in it whichever thread
 /// uses them later. So the usual <see cref="VesselProcess"/> drives the console.
 /// </remarks>
-public sealed partial class TapNetworkTests(ITestOutputHelper output)
+public sealed partial class TapNetworkTests
 {
     private const int CapNetAdmin = 12;
     private const int CloneNewNet = 0x40000000;
@@ -35,14 +34,10 @@ public sealed partial class TapNetworkTests(ITestOutputHelper output)
     private const int PayloadLength = 2 * 1024 * 1024;
     private static readonly TimeSpan s_setupTimeout = TimeSpan.FromSeconds(90);
 
-    [Fact]
+    [SkippableFact]
     public void AGuestOnATapInterfacePingsAndExchangesDataWithTheHostSide()
     {
-        if (!HasEffectiveCapability(CapNetAdmin))
-        {
-            output.WriteLine("SKIPPED: TAP networking and network namespaces need CAP_NET_ADMIN, which this process lacks");
-            return;
-        }
+        Skip.IfNot(HasEffectiveCapability(CapNetAdmin), "TAP networking and network namespaces need CAP_NET_ADMIN, which this process lacks");
 
         string suffix = Guid.NewGuid().ToString("N")[..8];
         string ns = "vessel-tap-" + suffix;

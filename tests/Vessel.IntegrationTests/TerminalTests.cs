@@ -54,6 +54,14 @@ public sealed class TerminalTests
             Assert.True(vessel.WaitForExit(s_timeout), "vessel did not quit on Ctrl-A x");
             Assert.Equal(0, vessel.ExitCode);
             Assert.Equal(settingsBefore, TerminalSettings(terminal.SlavePath));
+
+            // The guest's prompt was left unfinished: vessel ends its line, so the host shell's
+            // prompt starts on a new one.
+            // (The terminal's output processing, left on in raw mode, turns "\n" into "\r\n".)
+            var endedLine = new System.Text.RegularExpressions.Regex(@"/ # \r+\n$");
+            Assert.True(
+                SpinWait.SpinUntil(() => endedLine.IsMatch(terminal.Output), s_timeout),
+                $"the guest's last line was not ended: ...{terminal.Output[^Math.Min(40, terminal.Output.Length)..]}");
         }
         finally
         {

@@ -3,7 +3,10 @@ using Vessel.Vmm;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary>Parses <c>--drive file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID][,id=NAME][,if=virtio]</c> as QEMU users write it.</summary>
+/// <summary>
+/// Parses <c>--drive file=PATH[,format=raw|qcow2][,readonly=on[,force-share=on]][,serial=ID][,id=NAME][,if=virtio]</c>
+/// as QEMU users write it.
+/// </summary>
 internal static class DriveOption
 {
     public static DriveConfiguration Parse(string text)
@@ -11,6 +14,7 @@ internal static class DriveOption
         string? path = null;
         ImageFormat? format = null;
         bool readOnly = false;
+        bool forceShare = false;
         string? serial = null;
         string? id = null;
         foreach ((string key, string? value) in KeyValueOptions.Parse(text))
@@ -31,6 +35,10 @@ internal static class DriveOption
                 case "readonly":
                     readOnly = KeyValueOptions.ParseSwitch(value ?? "on")
                         ?? throw Usage($"--drive readonly={value} is not on or off.");
+                    break;
+                case "force-share":
+                    forceShare = KeyValueOptions.ParseSwitch(value ?? "on")
+                        ?? throw Usage($"--drive force-share={value} is not on or off.");
                     break;
                 case "serial":
                     serial = Require(key, value);
@@ -63,7 +71,7 @@ internal static class DriveOption
 
                     break;
                 default:
-                    throw Usage($"--drive does not know '{key}'; use file=, format=, readonly=, serial=, id=.");
+                    throw Usage($"--drive has no option '{key}'; its options are file=, format=, readonly=, force-share=, serial=, id=, if= and media=.");
             }
         }
 
@@ -72,11 +80,17 @@ internal static class DriveOption
             throw Usage($"--drive '{text}' has no file=PATH.");
         }
 
-        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, Serial = serial, Id = id };
+        if (forceShare && !readOnly)
+        {
+            // As QEMU: reading without a lock is safe for this VM only if it never writes.
+            throw Usage("--drive force-share=on needs readonly=on.");
+        }
+
+        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, ForceShare = forceShare, Serial = serial, Id = id };
     }
 
     private static string Require(string key, string? value) =>
         string.IsNullOrEmpty(value) ? throw Usage($"--drive {key}= needs a value.") : value;
 
-    private static UserErrorException Usage(string message) => new(message, CommandLineHost.UsageExitCode);
+    private static UserErrorException Usage(string message) => UserErrorException.Usage(message);
 }

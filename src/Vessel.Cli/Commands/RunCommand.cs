@@ -1,7 +1,8 @@
 using System.CommandLine;
-using Vessel.Cpu.Riscv;
-using Vessel.Vmm;
 using System.Runtime.InteropServices;
+using Vessel.Cpu.Riscv;
+using Vessel.Network;
+using Vessel.Vmm;
 using Vessel.Vmm.Console;
 using Vessel.Vmm.Hosting;
 using Vessel.Vmm.Qmp;
@@ -25,35 +26,41 @@ internal static class RunCommand
         var append = new Option<string?>("--append") { Description = "Kernel command line", HelpName = "CMDLINE" };
         var memory = new Option<string>("--memory", "-m") { Description = "Guest RAM, e.g. 256M or 1G (a plain number is MiB)", HelpName = "SIZE", DefaultValueFactory = _ => "256M" };
         var cpus = new Option<int>("--cpus", "--smp") { Description = "Number of harts (1-8)", HelpName = "N", DefaultValueFactory = _ => 1 };
-        var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: jit (hot code translated to native code) or interpreter", HelpName = "jit|interpreter", DefaultValueFactory = _ => "jit" };
-        engine.AcceptOnlyFromAmong("interpreter", "jit");
-        var cpuThreads = new Option<string>("--cpu-threads") { Description = "single: all harts take turns on one host thread; multi: each hart runs on a host thread of its own", HelpName = "single|multi", DefaultValueFactory = _ => "multi" };
-        cpuThreads.AcceptOnlyFromAmong("single", "multi");
-        var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
+        var engine = new Option<string>("--cpu-engine") { Description = "How guest code runs: jit (hot code translated to native code) or interpreter", HelpName = "jit|interpreter", DefaultValueFactory = _ => "jit" }.OneOf("jit", "interpreter");
+        var cpuThreads = new Option<string>("--cpu-threads") { Description = "single: all harts take turns on one host thread; multi: each hart runs on a host thread of its own", HelpName = "single|multi", DefaultValueFactory = _ => "multi" }.OneOf("single", "multi");
+        var drives = new Option<string[]>("--drive") { Description = "A virtio disk: file=PATH[,format=raw|qcow2][,readonly=on[,force-share=on]][,serial=ID] (repeatable: vda, vdb, ...)", HelpName = "file=PATH,...", AllowMultipleArgumentsPerToken = false };
         var devices = new Option<string[]>("--device") { Description = "Add a device: virtio-rng or virtio-balloon (repeatable)", HelpName = "virtio-rng|virtio-balloon" };
-        var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio-console (add console=hvcN to --append; hvc1 with the reference kernel, whose SBI console is hvc0)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" };
-        consoleDevice.AcceptOnlyFromAmong("serial", "virtio");
-        var networks = new Option<string[]>("--net", "--nic") { Description = "A virtio network card: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,net=10.0.2.0/24], tap,ifname=NAME, socket,listen=|connect=ADDR:PORT or switch,path=PATH (repeatable; mac=... sets the address)", HelpName = "KIND,..." };
+        var consoleDevice = new Option<string>("--console") { Description = "The guest console's device: serial (ttyS0) or virtio-console (add console=hvcN to --append; hvc1 with the reference kernel, whose SBI console is hvc0)", HelpName = "serial|virtio", DefaultValueFactory = _ => "serial" }.OneOf("serial", "virtio");
+        var networks = new Option<string[]>("--net", "--nic")
+        {
+            Description = "A virtio network card (repeatable; mac=... sets its address). Without --net the VM gets one on the user-mode NAT, as with --net user; --net none gives it none. " +
+                "user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,net=10.0.2.0/24]: the NAT; a forward listens on 127.0.0.1 unless HOSTADDR says otherwise (0.0.0.0: every address). " +
+                "tap,ifname=NAME; socket,listen=|connect=ADDR:PORT; switch,path=PATH",
+            HelpName = "KIND,...",
+        };
         var qmp = new Option<string?>("--qmp") { Description = "Speak QEMU's Machine Protocol on a Unix socket (wait=on, the default, starts the VM once a client has connected)", HelpName = "unix:PATH[,server=on][,wait=off]" };
         var serial = new Option<string>("--serial") { Description = "Where the guest console goes: stdio (this terminal), unix:PATH (attach and detach with socat; the last 1 MiB of output is replayed), pty, file:PATH or null", HelpName = "stdio|unix:PATH|pty|file:PATH|null", DefaultValueFactory = _ => "stdio" };
         var daemonize = new Option<bool>("--daemonize") { Description = "Run in the background once the VM is up (needs --serial other than stdio)" };
         var pidfile = new Option<string?>("--pidfile") { Description = "Write the VMM's process id to this file, removed at exit", HelpName = "PATH" };
-        var control = new Option<string?>("--control") { Hidden = true };
+        var control = new Option<string?>("--control") { Hidden = true, HelpName = "SOCKET" };
         var incoming = new Option<string?>("--incoming") { Description = "Start from a saved state instead of booting: file:PATH, unix:PATH, tcp:HOST:PORT, exec:COMMAND, or defer (wait for QMP migrate-incoming); give the options the VM was started with", HelpName = "ADDRESS" };
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
+        var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, clock,
         };
 
         command.SetAction(parseResult =>
         {
+            // Every option is checked before BuildConfiguration, which may spend minutes
+            // building the default guest: a mistake is reported at once.
             if (parseResult.GetValue(control) is not null)
             {
-                throw new UserErrorException("--control was replaced by --qmp unix:PATH,server=on,wait=off, which speaks QEMU's QMP.", CommandLineHost.UsageExitCode);
+                throw UserErrorException.Usage("--control was replaced by --qmp unix:PATH,server=on,wait=off, which speaks QEMU's QMP");
             }
 
             var host = new HostingOptions(
@@ -64,7 +71,31 @@ internal static class RunCommand
                 parseResult.GetValue(pidfile));
             if (host.Daemonize && host.SerialIsStdio)
             {
-                throw new UserErrorException("--daemonize needs --serial unix:PATH, pty, file:PATH or null: a daemon has no terminal for the console.", CommandLineHost.UsageExitCode);
+                throw UserErrorException.Usage("--daemonize needs --serial unix:PATH, pty, file:PATH or null: a daemon has no terminal for the console");
+            }
+
+            DriveConfiguration[] driveList = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray();
+            NetworkOptions[] networkList = ParseNetworks(parseResult.GetValue(networks) ?? []);
+            string[] deviceList = parseResult.GetValue(devices) ?? [];
+            foreach (string device in deviceList)
+            {
+                if (device is not ("virtio-rng" or "virtio-rng-device" or "virtio-balloon" or "virtio-balloon-device"))
+                {
+                    throw UserErrorException.Usage($"--device takes virtio-rng or virtio-balloon, not '{device}'");
+                }
+            }
+
+            MigrationAddress? incomingAddress = null;
+            if (parseResult.GetValue(incoming) is string incomingText)
+            {
+                try
+                {
+                    incomingAddress = MigrationAddress.Parse(incomingText, allowDefer: true);
+                }
+                catch (FormatException e)
+                {
+                    throw UserErrorException.Usage($"--incoming {e.Message}");
+                }
             }
 
             VirtualMachineConfiguration configuration = BuildConfiguration(
@@ -77,35 +108,16 @@ internal static class RunCommand
             {
                 Engine = parseResult.GetValue(engine) == "jit" ? ExecutionEngine.Jit : ExecutionEngine.Interpreter,
                 ThreadPerHart = parseResult.GetValue(cpuThreads) == "multi",
-                Drives = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray(),
+                Drives = driveList,
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
-                Networks = (parseResult.GetValue(networks) ?? []).Select(ParseNetwork).ToArray(),
+                Networks = networkList,
+                EntropyDevice = deviceList.Any(d => d.StartsWith("virtio-rng", StringComparison.Ordinal)),
+                BalloonDevice = deviceList.Any(d => d.StartsWith("virtio-balloon", StringComparison.Ordinal)),
                 Incoming = parseResult.GetValue(incoming),
                 StartPaused = parseResult.GetValue(paused),
                 Name = parseResult.GetValue(name),
+                Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
-            foreach (string device in parseResult.GetValue(devices) ?? [])
-            {
-                configuration = device switch
-                {
-                    "virtio-rng" or "virtio-rng-device" => configuration with { EntropyDevice = true },
-                    "virtio-balloon" or "virtio-balloon-device" => configuration with { BalloonDevice = true },
-                    _ => throw new UserErrorException($"--device '{device}' is not a device Vessel has; use virtio-rng or virtio-balloon.", CommandLineHost.UsageExitCode),
-                };
-            }
-
-            MigrationAddress? incomingAddress = null;
-            if (configuration.Incoming is not null)
-            {
-                try
-                {
-                    incomingAddress = MigrationAddress.Parse(configuration.Incoming, allowDefer: true);
-                }
-                catch (FormatException e)
-                {
-                    throw new UserErrorException($"--incoming {e.Message}", CommandLineHost.UsageExitCode);
-                }
-            }
 
             if (host.Daemonize && !Daemon.IsChild)
             {
@@ -205,7 +217,7 @@ internal static class RunCommand
         }
         catch (FormatException e)
         {
-            throw new UserErrorException(e.Message, CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage(e.Message.TrimEnd('.'));
         }
     }
 
@@ -217,7 +229,7 @@ internal static class RunCommand
     {
         if (cpus is < 1 or > VirtualMachineConfiguration.MaxCpus)
         {
-            throw new UserErrorException($"--cpus must be between 1 and {VirtualMachineConfiguration.MaxCpus}, not {cpus}.", CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage($"--cpus must be between 1 and {VirtualMachineConfiguration.MaxCpus}, not {cpus}");
         }
 
         ulong memory = ParseMemorySize(memoryText);
@@ -233,7 +245,7 @@ internal static class RunCommand
             // No kernel: boot Vessel's own guest, built from Debian's packages on first use.
             if (initrd is not null)
             {
-                throw new UserErrorException("--initrd needs --kernel; without --kernel Vessel boots its own guest.", CommandLineHost.UsageExitCode);
+                throw UserErrorException.Usage("--initrd needs --kernel; without --kernel Vessel boots its own guest");
             }
 
             DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error);
@@ -254,15 +266,31 @@ internal static class RunCommand
         };
     }
 
-    private static Vessel.Network.NetworkOptions ParseNetwork(string text)
+    /// <summary>
+    /// The network cards: as QEMU, a VM given no --net gets one card on the user-mode NAT (with
+    /// no port forwards, so any number of VMs can run at once), and <c>--net none</c> gets none.
+    /// </summary>
+    internal static NetworkOptions[] ParseNetworks(string[] texts)
     {
+        if (texts.Length == 0)
+        {
+            return [new UserNetworkOptions()];
+        }
+
+        if (texts.Contains("none"))
+        {
+            return texts.Length == 1
+                ? []
+                : throw UserErrorException.Usage("--net none means no network card, so it cannot go with another --net");
+        }
+
         try
         {
-            return Vessel.Network.NetworkOptions.Parse(text);
+            return texts.Select(NetworkOptions.Parse).ToArray();
         }
-        catch (Vessel.Network.NetworkOptionsException e)
+        catch (NetworkOptionsException e)
         {
-            throw new UserErrorException(e.Message, CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage(e.Message);
         }
     }
 
@@ -272,29 +300,31 @@ internal static class RunCommand
         ulong? size = SizeParser.TryParse(text, defaultUnit: MiB);
         if (size is null)
         {
-            throw new UserErrorException($"--memory '{text}' is not a size; write it like 256M or 2G.", CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage($"--memory '{text}' is not a size; write it like 256M or 2G");
         }
 
         ulong bytes = size.Value;
         if (bytes < 16 * MiB)
         {
-            throw new UserErrorException($"--memory {text} is too small; a VM needs at least 16M.", CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage($"--memory {text} is too small; a VM needs at least 16M");
         }
 
         if (bytes % (2 * MiB) != 0)
         {
-            throw new UserErrorException($"--memory {text} is not a multiple of 2M.", CommandLineHost.UsageExitCode);
+            throw UserErrorException.Usage($"--memory {text} is not a multiple of 2M");
         }
 
+        // Both limits are usage mistakes like a size below 16M: no run of this command line
+        // on this host can succeed.
         ulong host = HostMemory.TotalBytes();
         if (host != 0 && bytes > host)
         {
-            throw new UserErrorException($"--memory {text} is more than this host has ({host / MiB} MiB).");
+            throw UserErrorException.Usage($"--memory {text} is more than this host has ({host / MiB} MiB)");
         }
 
         if (bytes > 0x10_0000_0000UL)
         {
-            throw new UserErrorException($"--memory {text} is more than the virt board can address (64G).");
+            throw UserErrorException.Usage($"--memory {text} is more than the virt board can address (64G)");
         }
 
         return bytes;

@@ -11,7 +11,7 @@ internal static class SwitchCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "The Unix socket VMs connect to" };
+        var path = new Argument<string>("PATH") { Description = "The Unix socket VMs connect to", HelpName = "PATH" };
         var command = new Command("switch", "Run a virtual switch that VMs join with --net switch,path=PATH (Ctrl-C stops it).") { path };
         command.SetAction(parseResult =>
         {

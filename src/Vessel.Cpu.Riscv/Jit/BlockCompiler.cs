@@ -701,37 +701,37 @@ internal sealed unsafe class BlockCompiler
                 _il.Emit(OpCodes.Conv_I8);
                 break;
             case Opcode.Mulh:
-                EmitHelper(ins, nameof(JitHelpers.MulHigh));
+                EmitHelper(ins, nameof(MExtension.MulHigh));
                 break;
             case Opcode.Mulhsu:
-                EmitHelper(ins, nameof(JitHelpers.MulHighSignedUnsigned));
+                EmitHelper(ins, nameof(MExtension.MulHighSignedUnsigned));
                 break;
             case Opcode.Mulhu:
-                EmitHelper(ins, nameof(JitHelpers.MulHighUnsigned));
+                EmitHelper(ins, nameof(MExtension.MulHighUnsigned));
                 break;
             case Opcode.Div:
-                EmitHelper(ins, nameof(JitHelpers.Div));
+                EmitHelper(ins, nameof(MExtension.Div));
                 break;
             case Opcode.Divu:
-                EmitHelper(ins, nameof(JitHelpers.DivUnsigned));
+                EmitHelper(ins, nameof(MExtension.DivUnsigned));
                 break;
             case Opcode.Rem:
-                EmitHelper(ins, nameof(JitHelpers.Rem));
+                EmitHelper(ins, nameof(MExtension.Rem));
                 break;
             case Opcode.Remu:
-                EmitHelper(ins, nameof(JitHelpers.RemUnsigned));
+                EmitHelper(ins, nameof(MExtension.RemUnsigned));
                 break;
             case Opcode.Divw:
-                EmitHelper(ins, nameof(JitHelpers.DivWord));
+                EmitHelper(ins, nameof(MExtension.DivWord));
                 break;
             case Opcode.Divuw:
-                EmitHelper(ins, nameof(JitHelpers.DivWordUnsigned));
+                EmitHelper(ins, nameof(MExtension.DivWordUnsigned));
                 break;
             case Opcode.Remw:
-                EmitHelper(ins, nameof(JitHelpers.RemWord));
+                EmitHelper(ins, nameof(MExtension.RemWord));
                 break;
             case Opcode.Remuw:
-                EmitHelper(ins, nameof(JitHelpers.RemWordUnsigned));
+                EmitHelper(ins, nameof(MExtension.RemWordUnsigned));
                 break;
 
             default:
@@ -801,7 +801,7 @@ internal sealed unsafe class BlockCompiler
     {
         LoadRegister(ins.Rs1);
         LoadRegister(ins.Rs2);
-        _il.Emit(OpCodes.Call, typeof(JitHelpers).GetMethod(name, BindingFlags.Static | BindingFlags.Public)!);
+        _il.Emit(OpCodes.Call, typeof(MExtension).GetMethod(name, BindingFlags.Static | BindingFlags.Public)!);
     }
 
     private void EmitSignExtendWord()

@@ -65,6 +65,12 @@ public abstract class VirtioDevice : IVirtioDevice
 
     public int ConfigSize => _config.Length;
 
+    /// <summary>
+    /// Serve every queue on the thread that notifies it (the vCPU's) instead of the worker: the
+    /// deterministic mode, where a request must complete at the same guest instruction every run.
+    /// </summary>
+    public bool ProcessQueuesInline { get; set; }
+
     /// <summary>Features the driver accepted (valid while active).</summary>
     public ulong NegotiatedFeatures { get; private set; }
 
@@ -178,7 +184,7 @@ public abstract class VirtioDevice : IVirtioDevice
             return;
         }
 
-        if (ProcessesInline(queueIndex))
+        if (ProcessQueuesInline || ProcessesInline(queueIndex))
         {
             RunQueueEvent(queueIndex);
         }
@@ -329,6 +335,16 @@ public abstract class VirtioDevice : IVirtioDevice
     {
         if (_disposed)
         {
+            return;
+        }
+
+        if (ProcessQueuesInline)
+        {
+            for (int i = 0; i < _maxQueueSizes.Length; i++)
+            {
+                RunQueueEvent(i);
+            }
+
             return;
         }
 

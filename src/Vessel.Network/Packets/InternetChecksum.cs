@@ -70,6 +70,26 @@ public static class InternetChecksum
 
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Add(0, data));
 
+    /// <summary>
+    /// Completes a partially checksummed frame, as a device offering VIRTIO_NET_F_CSUM must: sums
+    /// from <paramref name="start"/> to the end (the checksum field holds the pseudo-header sum)
+    /// and stores the result at <paramref name="start"/> + <paramref name="offset"/>. Returns
+    /// false when the offsets do not fit the frame.
+    /// </summary>
+    public static bool TryComplete(Span<byte> frame, int start, int offset)
+    {
+        if (start < 0 || offset < 0 || start > frame.Length || offset > frame.Length - start - 2)
+        {
+            return false;
+        }
+
+        ushort result = Finish(Add(0, frame[start..]));
+
+        // 0 and 0xffff are the same number in ones' complement; UDP reserves 0 for "no checksum".
+        BinaryPrimitives.WriteUInt16BigEndian(frame[(start + offset)..], result == 0 ? (ushort)0xffff : result);
+        return true;
+    }
+
     /// <summary>True when data that includes its own checksum field sums to all ones.</summary>
     public static bool IsValid(uint partial) => Fold32(partial) == 0xFFFF;
 

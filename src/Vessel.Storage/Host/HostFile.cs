@@ -115,7 +115,9 @@ internal sealed class HostFile : IDisposable
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new StorageException($"permission denied creating disk image '{path}'", e);
+            // .NET reports a directory in the way as a permission problem.
+            throw new StorageException(
+                Directory.Exists(path) ? $"cannot create disk image '{path}': it is a directory" : $"permission denied creating disk image '{path}'", e);
         }
         catch (IOException e) when (e is not StorageException)
         {
@@ -271,33 +273,8 @@ internal sealed class HostFile : IDisposable
     }
 
     /// <summary>Frees the host storage of a range (it then reads as zeroes); false when the file system cannot.</summary>
-    public bool PunchHole(long offset, long length)
-    {
-        if (_punchHoleUnsupported || length <= 0)
-        {
-            return false;
-        }
-
-        if (_crashPoint is not null)
-        {
-            BeforeMutation(offset, length);
-        }
-
-        if (LibC.FAllocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, offset, length) == 0)
-        {
-            _crashPoint?.AfterMutation();
-            return true;
-        }
-
-        int errno = Marshal.GetLastPInvokeError();
-        if (errno is LibC.EOPNOTSUPP or LibC.EINVAL)
-        {
-            _punchHoleUnsupported = true;
-            return false;
-        }
-
-        throw new StorageException($"freeing space in disk image '{Path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}");
-    }
+    public bool PunchHole(long offset, long length) =>
+        TryFallocate(LibC.FallocPunchHole | LibC.FallocKeepSize, offset, length, ref _punchHoleUnsupported, "freeing space in");
 
     /// <summary>Reserves host storage for a range (fallocate); the file grows to cover it.</summary>
     public void Allocate(long offset, long length)
@@ -327,9 +304,16 @@ internal sealed class HostFile : IDisposable
     }
 
     /// <summary>Makes a range read as zeroes without writing them; false when the file system cannot.</summary>
-    public bool ZeroRange(long offset, long length)
+    public bool ZeroRange(long offset, long length) =>
+        TryFallocate(LibC.FallocZeroRange | LibC.FallocKeepSize, offset, length, ref _zeroRangeUnsupported, "zeroing a range of");
+
+    /// <summary>
+    /// An fallocate mode that some file systems lack: false (and never tried again on this file)
+    /// when this one does not support it, so the caller falls back to writing.
+    /// </summary>
+    private bool TryFallocate(int mode, long offset, long length, ref bool unsupported, string doing)
     {
-        if (_zeroRangeUnsupported || length <= 0)
+        if (unsupported || length <= 0)
         {
             return false;
         }
@@ -339,7 +323,7 @@ internal sealed class HostFile : IDisposable
             BeforeMutation(offset, length);
         }
 
-        if (LibC.FAllocate(_handle, LibC.FallocZeroRange | LibC.FallocKeepSize, offset, length) == 0)
+        if (LibC.FAllocate(_handle, mode, offset, length) == 0)
         {
             _crashPoint?.AfterMutation();
             return true;
@@ -348,11 +332,11 @@ internal sealed class HostFile : IDisposable
         int errno = Marshal.GetLastPInvokeError();
         if (errno is LibC.EOPNOTSUPP or LibC.EINVAL)
         {
-            _zeroRangeUnsupported = true;
+            unsupported = true;
             return false;
         }
 
-        throw new StorageException($"zeroing a range of disk image '{Path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        throw new StorageException($"{doing} disk image '{Path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}");
     }
 
     /// <summary>

@@ -87,7 +87,7 @@ internal static class ImageLock
     private static ImageInUseException InUse(string path, ImageLockMode mode) =>
         mode == ImageLockMode.Exclusive
             ? new ImageInUseException($"disk image '{path}' is in use by another process")
-            : new ImageInUseException($"disk image '{path}' is in use by another process that may write to it (use -U/force-share to read it anyway)");
+            : new ImageInUseException($"disk image '{path}' is in use by another process that may write to it", readerCouldShare: true);
 
     private static void TakeShared(SafeFileHandle handle, string path, long offset)
     {
@@ -97,7 +97,7 @@ internal static class ImageLock
             int errno = Marshal.GetLastPInvokeError();
             if (errno is LibC.EAGAIN or LibC.EACCES)
             {
-                throw new ImageInUseException($"disk image '{path}' is in use by another process");
+                throw InUse(path, ImageLockMode.Exclusive);
             }
 
             // File systems without byte-range locks (some network ones): run unlocked, as QEMU does.

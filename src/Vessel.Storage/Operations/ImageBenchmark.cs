@@ -18,6 +18,9 @@ public sealed record BenchOptions
     public byte Pattern { get; init; }
     public int FlushInterval { get; init; }
     public bool NoDrain { get; init; }
+
+    /// <summary>Read without a lock (qemu-img bench -U); only for read benchmarks.</summary>
+    public bool ForceShare { get; init; }
 }
 
 /// <summary>
@@ -31,10 +34,10 @@ public static class ImageBenchmark
     {
         if (options.BufferSize <= 0 || options.Count < 0)
         {
-            throw new StorageException("the buffer size and request count must be positive");
+            throw new ImageOptionsException("the buffer size and request count must be positive");
         }
 
-        using DiskImage image = ImageOpener.Open(path, new ImageOpenOptions { Format = options.Format, ReadOnly = !options.Write });
+        using DiskImage image = ImageOpener.Open(path, new ImageOpenOptions { Format = options.Format, ReadOnly = !options.Write, ForceShare = options.ForceShare && !options.Write });
         long size = image.Length;
         if (options.BufferSize > size)
         {

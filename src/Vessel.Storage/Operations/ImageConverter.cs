@@ -67,7 +67,7 @@ public static class ImageConverter
         Validate(options);
         if (string.Equals(System.IO.Path.GetFullPath(source), System.IO.Path.GetFullPath(target), StringComparison.Ordinal))
         {
-            throw new StorageException("the source and target of a conversion must be different files");
+            throw new ImageOptionsException("the source and target of a conversion must be different files");
         }
 
         using DiskImage input = ImageOpener.Open(source, new ImageOpenOptions { Format = options.SourceFormat, ReadOnly = true, ForceShare = options.ForceShare });
@@ -120,27 +120,27 @@ public static class ImageConverter
     {
         if (options.Compress && options.TargetFormat != ImageFormat.Qcow2)
         {
-            throw new StorageException("compression (-c) needs a qcow2 target");
+            throw new ImageOptionsException("compression (-c) needs a qcow2 target");
         }
 
         if (options.BackingFile is not null && options.TargetFormat != ImageFormat.Qcow2)
         {
-            throw new StorageException("a backing file (-B) needs a qcow2 target");
+            throw new ImageOptionsException("a backing file (-B) needs a qcow2 target");
         }
 
         if (options.BackingFile is not null && options.SkipCreate)
         {
-            throw new StorageException("a backing file (-B) is set when the target is created, which -n skips");
+            throw new ImageOptionsException("a backing file (-B) is set when the target is created, which -n skips");
         }
 
         if (options.MinSparse < 0 || options.MinSparse % 512 != 0)
         {
-            throw new StorageException($"the sparse size (-S) must be a multiple of 512 bytes, not {options.MinSparse}");
+            throw new ImageOptionsException($"the sparse size (-S) must be a multiple of 512 bytes, not {options.MinSparse}");
         }
 
         if (options.TargetIsZero && !options.SkipCreate)
         {
-            throw new StorageException("--target-is-zero only applies to an existing target (-n)");
+            throw new ImageOptionsException("--target-is-zero only applies to an existing target (-n)");
         }
     }
 

@@ -1,3 +1,4 @@
+using Vessel.Storage.Host;
 using Vessel.Storage.Qcow2;
 using Vessel.Storage.Raw;
 
@@ -17,12 +18,12 @@ public static class ImageCreator
         {
             if (qcow2Options.BackingFile is not null)
             {
-                throw new StorageException("raw images cannot have a backing file");
+                throw new ImageOptionsException("raw images cannot have a backing file");
             }
 
             if (size is null)
             {
-                throw new StorageException("a size is needed to create a raw image");
+                throw new ImageOptionsException("a size is needed to create a raw image");
             }
 
             RawImage.Create(path, (size.Value + 511) & ~511L);
@@ -40,15 +41,40 @@ public static class ImageCreator
             }
 
             using DiskImage backing = ImageOpener.Open(resolved, new ImageOpenOptions { Format = qcow2Options.BackingFormat, ReadOnly = true, ForceShare = true });
+            RefuseOwnBacking(path, backing);
             size ??= backing.Length;
             qcow2Options = qcow2Options with { BackingFormat = backing.Format };
         }
 
         if (size is null)
         {
-            throw new StorageException("a size is needed to create an image without a backing file");
+            throw new ImageOptionsException("a size is needed to create an image without a backing file");
         }
 
         Qcow2Creator.Create(path, size.Value, qcow2Options);
+    }
+
+    /// <summary>
+    /// Creating an image over a file of its own backing chain would make the chain a loop and
+    /// lose the data the new image is meant to show. qemu-img refuses a backing file of the
+    /// same name; this also catches the same file reached by another name, a link or further
+    /// down the chain.
+    /// </summary>
+    private static void RefuseOwnBacking(string path, DiskImage backing)
+    {
+        if (FileIdentity.Of(path) is not { } target)
+        {
+            return; // a new file cannot be in any chain
+        }
+
+        for (DiskImage? layer = backing; layer is not null; layer = layer.Backing)
+        {
+            if (FileIdentity.Of(layer.Path) == target)
+            {
+                throw new ImageOptionsException(layer == backing
+                    ? $"'{path}' cannot be its own backing file"
+                    : $"'{path}' cannot have the backing file '{backing.Path}', whose backing chain leads back to it");
+            }
+        }
     }
 }

@@ -116,55 +116,55 @@ public static class Qcow2Creator
     {
         if (size < 0)
         {
-            throw new StorageException("an image size cannot be negative");
+            throw new ImageOptionsException("an image size cannot be negative");
         }
 
         if (o.ClusterSize < 512 || o.ClusterSize > 2 * 1024 * 1024 || !BitOperations.IsPow2(o.ClusterSize))
         {
-            throw new StorageException($"cluster size {o.ClusterSize} is invalid: it must be a power of two between 512 and 2M");
+            throw new ImageOptionsException($"cluster size {o.ClusterSize} is invalid: it must be a power of two between 512 and 2M");
         }
 
         if (o.RefcountBits < 1 || o.RefcountBits > 64 || !BitOperations.IsPow2(o.RefcountBits))
         {
-            throw new StorageException($"refcount_bits={o.RefcountBits} is invalid: it must be a power of two up to 64");
+            throw new ImageOptionsException($"refcount_bits={o.RefcountBits} is invalid: it must be a power of two up to 64");
         }
 
         if (o.Version is not (2 or 3))
         {
-            throw new StorageException("compat must be 0.10 (version 2) or 1.1 (version 3)");
+            throw new ImageOptionsException("compat must be 0.10 (version 2) or 1.1 (version 3)");
         }
 
         if (o.Version == 2)
         {
             if (o.RefcountBits != 16)
             {
-                throw new StorageException("compat=0.10 images only support refcount_bits=16");
+                throw new ImageOptionsException("compat=0.10 images only support refcount_bits=16");
             }
 
             if (o.LazyRefcounts)
             {
-                throw new StorageException("lazy refcounts need compat=1.1");
+                throw new ImageOptionsException("lazy refcounts need compat=1.1");
             }
 
             if (o.Zstd)
             {
-                throw new StorageException("compression_type=zstd needs compat=1.1");
+                throw new ImageOptionsException("compression_type=zstd needs compat=1.1");
             }
 
             if (o.ExtendedL2)
             {
-                throw new StorageException("extended L2 entries need compat=1.1");
+                throw new ImageOptionsException("extended L2 entries need compat=1.1");
             }
         }
 
         if (o.ExtendedL2 && o.ClusterSize < 16384)
         {
-            throw new StorageException("extended L2 entries need clusters of at least 16k");
+            throw new ImageOptionsException("extended L2 entries need clusters of at least 16k");
         }
 
         if (o.BackingFile is null && o.BackingFormat is not null)
         {
-            throw new StorageException("a backing format needs a backing file");
+            throw new ImageOptionsException("a backing format needs a backing file");
         }
     }
 }

@@ -115,6 +115,12 @@ internal sealed class Qcow2Header
             h.IncompatibleFeatures = BinaryPrimitives.ReadUInt64BigEndian(data[72..]);
             h.CompatibleFeatures = BinaryPrimitives.ReadUInt64BigEndian(data[80..]);
             h.AutoclearFeatures = BinaryPrimitives.ReadUInt64BigEndian(data[88..]);
+            if ((h.AutoclearFeatures & Qcow2Features.RawExternalData) != 0 && (h.IncompatibleFeatures & Qcow2Features.ExternalDataFile) == 0)
+            {
+                // The spec allows "raw external data" only with an external data file, as QEMU checks.
+                throw Corrupt(path, "it marks its external data raw but has no external data file");
+            }
+
             uint refcountOrder = BinaryPrimitives.ReadUInt32BigEndian(data[96..]);
             uint length = BinaryPrimitives.ReadUInt32BigEndian(data[100..]);
             if (refcountOrder > 6)

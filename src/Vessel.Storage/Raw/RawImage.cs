@@ -6,11 +6,15 @@ namespace Vessel.Storage.Raw;
 /// A raw image: the virtual disk is the file, byte for byte. Discards punch holes, write-zeroes
 /// use the file system's zero-range where it can, and a raw image whose format was guessed (not
 /// given) refuses writes that would make its first sector look like another format, so a guest
-/// can never turn its disk into, say, a qcow2 image pointing at a host file.
+/// can never turn its disk into, say, a qcow2 image pointing at a host file. As in QEMU's block
+/// layer, the disk is a whole number of 512-byte sectors: a file whose length is not a multiple
+/// of 512 has a last, partial sector that reads as zeroes past the end of the file (so
+/// <c>img info</c> reports the size qemu-img reports and a guest sees every byte of the file).
 /// </summary>
 public sealed class RawImage : DiskImage
 {
     private const int ZeroChunk = 1 << 20;
+    private const long SectorSize = 512;
 
     private readonly HostFile _file;
     private readonly Lock _lock = new();
@@ -21,7 +25,7 @@ public sealed class RawImage : DiskImage
         : base(path, readOnly)
     {
         _file = file;
-        _length = file.Length;
+        _length = WholeSectors(file.Length);
         RestrictFirstSector = formatWasProbed && !readOnly;
     }
 
@@ -163,9 +167,11 @@ public sealed class RawImage : DiskImage
         lock (_lock)
         {
             _file.SetLength(newLength);
-            _length = newLength;
+            _length = WholeSectors(newLength);
         }
     }
+
+    private static long WholeSectors(long bytes) => (bytes + SectorSize - 1) & ~(SectorSize - 1);
 
     protected override void Dispose(bool disposing)
     {

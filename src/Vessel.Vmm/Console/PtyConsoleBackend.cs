@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Vessel.Network.Io;
 using Vessel.Vmm.Native;
 
 namespace Vessel.Vmm.Console;
@@ -12,12 +13,16 @@ namespace Vessel.Vmm.Console;
 public sealed unsafe class PtyConsoleBackend : ConsoleBackend
 {
     private readonly int _master;
+    private readonly FileDescriptorStream _input;
+    private readonly FileDescriptorStream _output;
     private volatile bool _disposed;
     private Thread? _reader;
 
     private PtyConsoleBackend(int master, string path)
     {
         _master = master;
+        _input = new FileDescriptorStream(master, FileAccess.Read);
+        _output = new FileDescriptorStream(master, FileAccess.Write);
         Path = path;
     }
 
@@ -71,26 +76,13 @@ public sealed unsafe class PtyConsoleBackend : ConsoleBackend
             return;
         }
 
-        fixed (byte* pointer = data)
+        try
         {
-            int done = 0;
-            while (done < data.Length)
-            {
-                nint written = LibC.Write(_master, pointer + done, (nuint)(data.Length - done));
-                if (written > 0)
-                {
-                    done += (int)written;
-                    continue;
-                }
-
-                int errno = Marshal.GetLastSystemError();
-                if (written < 0 && errno == LibC.Interrupted)
-                {
-                    continue;
-                }
-
-                return; // full (the reader is not reading) or gone: the rest is dropped
-            }
+            _output.Write(data);
+        }
+        catch (IOException)
+        {
+            // Full (the reader is not reading: the descriptor does not block) or gone: dropped.
         }
     }
 
@@ -118,19 +110,23 @@ public sealed unsafe class PtyConsoleBackend : ConsoleBackend
                 continue;
             }
 
-            nint read;
-            fixed (byte* pointer = buffer)
+            int read;
+            try
             {
-                read = LibC.Read(_master, pointer, (nuint)buffer.Length);
+                read = _input.Read(buffer);
+            }
+            catch (IOException)
+            {
+                read = 0; // EIO while the other side is closed, EAGAIN when nothing came
             }
 
             if (read > 0)
             {
-                deliver(buffer.AsSpan(0, (int)read));
+                deliver(buffer.AsSpan(0, read));
             }
             else
             {
-                Thread.Sleep(100); // EIO while the other side is closed, EAGAIN when nothing came
+                Thread.Sleep(100);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using Vessel.Network.Io;
 using Vessel.Vmm.Native;
 
 namespace Vessel.Vmm.Console;
@@ -17,6 +18,8 @@ public sealed class StdioConsoleBackend : ConsoleBackend
     private readonly Stream _output;
     private readonly object _outputGate = new();
     private readonly byte[]? _savedTerminal;
+    private byte _lastWritten = (byte)'\n';
+    private volatile bool _quit;
     private volatile bool _disposed;
 
     /// <param name="input">Host input (stdin).</param>
@@ -53,6 +56,10 @@ public sealed class StdioConsoleBackend : ConsoleBackend
             {
                 _output.Write(data);
                 _output.Flush();
+                if (!data.IsEmpty)
+                {
+                    _lastWritten = data[^1];
+                }
             }
             catch (IOException)
             {
@@ -95,6 +102,7 @@ public sealed class StdioConsoleBackend : ConsoleBackend
                         case (byte)'x':
                         case (byte)'X':
                             deliver(forward.AsSpan(0, count));
+                            _quit = true;
                             RequestQuit();
                             return;
                         case EscapeKey:
@@ -125,11 +133,35 @@ public sealed class StdioConsoleBackend : ConsoleBackend
     private void PrintHelp() =>
         Write(Encoding.ASCII.GetBytes("\r\nC-a h    print this help\r\nC-a x    exit Vessel\r\nC-a C-a  send C-a\r\n"));
 
+    /// <summary>
+    /// After Ctrl-A x the guest's last line (a shell prompt, typically) is left unfinished; the
+    /// host shell's prompt must start on a line of its own, as after QEMU's "Terminated".
+    /// </summary>
+    private void EndLine()
+    {
+        lock (_outputGate)
+        {
+            if (_lastWritten == (byte)'\n')
+            {
+                return;
+            }
+        }
+
+        // As the guest ends its lines; a terminal (whose output processing raw mode leaves on)
+        // shows it as one line break too.
+        Write("\r\n"u8);
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (_disposed)
         {
             return;
+        }
+
+        if (_quit)
+        {
+            EndLine();
         }
 
         _disposed = true;

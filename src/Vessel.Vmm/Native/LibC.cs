@@ -3,16 +3,12 @@ using System.Runtime.InteropServices;
 namespace Vessel.Vmm.Native;
 
 /// <summary>
-/// The libc calls the VMM makes: plain reads and writes on inherited descriptors, terminal
-/// modes, pseudo-terminals for <c>--serial pty</c>, and the process calls behind
-/// <c>--daemonize</c> and <c>--pidfile</c>.
+/// The libc calls the VMM makes: terminal modes, pseudo-terminals for <c>--serial pty</c>, and
+/// the process calls behind <c>--daemonize</c> and <c>--pidfile</c>. (Reads and writes on
+/// descriptors go through <see cref="Vessel.Network.Io.FileDescriptorStream"/>, which imports them once.)
 /// </summary>
 internal static unsafe partial class LibC
 {
-    public const int Interrupted = 4; // EINTR
-    public const int IoError = 5; // EIO: a pseudo-terminal whose other side is not open
-    public const int WouldBlock = 11; // EAGAIN
-
     public const int OpenReadWrite = 0x2;
     public const int OpenNoControllingTerminal = 0x100;
     public const int FcntlGetFlags = 3;
@@ -21,12 +17,6 @@ internal static unsafe partial class LibC
 
     public const short PollIn = 0x1;
     public const short PollHangUp = 0x10;
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

@@ -24,6 +24,11 @@ internal static class QmpMachineCommands
         table.Add("system_powerdown", [], SystemPowerdown);
         table.Add("quit", [], Quit);
         table.Add("query-cpus-fast", [], QueryCpusFast);
+
+        // Vessel's own, named as QEMU names its experimental commands (x-): deterministic mode.
+        table.Add("x-vessel-step", [Optional("instructions", QmpType.Integer)], (context, arguments) =>
+            new JsonObject { ["instructions"] = context.Vm.StepInstructions(arguments.GetInt64OrNull("instructions") ?? 0) });
+        table.Add("x-vessel-state-hash", [], (context, _) => new JsonObject { ["sha256"] = context.Vm.HashState() });
     }
 
     private static JsonNode QmpCapabilities(QmpCommandContext context, QmpArguments arguments)

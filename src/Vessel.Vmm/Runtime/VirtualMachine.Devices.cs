@@ -50,4 +50,40 @@ public sealed partial class VirtualMachine
     }
 
     private VirtioBalloonDevice RequireBalloon() => _machine.Balloon ?? throw new VmmException("No balloon device has been activated");
+
+    /// <summary>
+    /// Deterministic mode (<c>--clock icount</c>): runs a stopped VM for <paramref name="instructions"/>
+    /// instructions and stops it again; returns how many ran. Tests use it to reach the same
+    /// instruction in two runs.
+    /// </summary>
+    /// <exception cref="VmmException">The VM is not stopped or not in the deterministic mode.</exception>
+    public long StepInstructions(long instructions)
+    {
+        lock (_gate)
+        {
+            if (Configuration.Clock != ClockMode.InstructionCount)
+            {
+                throw new VmmException("Stepping by instructions needs --clock icount");
+            }
+
+            if (_state is not (VmRunState.Paused or VmRunState.Prelaunch or VmRunState.PostMigrate))
+            {
+                throw new VmmException($"The VM must be stopped to step it, and it is {_state.ToQmpName()}");
+            }
+        }
+
+        return _machine.Step(instructions);
+    }
+
+    /// <summary>The SHA-256 of the stopped VM's whole state (every part and all of RAM), as lowercase hex.</summary>
+    /// <exception cref="VmmException">The VM is not stopped.</exception>
+    public string HashState()
+    {
+        if (!_machine.IsPaused)
+        {
+            throw new VmmException("The VM must be stopped to hash its state");
+        }
+
+        return Convert.ToHexStringLower(_machine.HashState());
+    }
 }

@@ -16,6 +16,9 @@ public sealed record MachineState
     /// <summary>The virtual clock, in ticks of 100 ns (the CLINT's <c>mtime</c> follows it).</summary>
     public required ulong ClockTicks { get; init; }
 
+    /// <summary>The deterministic clock's instructions towards its next tick (0 otherwise).</summary>
+    public long ClockPendingInstructions { get; init; }
+
     public required IReadOnlyList<HartArchitecturalState> Harts { get; init; }
 
     public required ClintState Clint { get; init; }

@@ -37,7 +37,7 @@ public static class MachineStateCodec
     /// <summary>Writes every section but <c>machine</c>.</summary>
     public static void WriteParts(StateWriter writer, MachineState state)
     {
-        writer.WriteSection("clock", Version1, JsonSerializer.SerializeToUtf8Bytes(new ClockSection(state.ClockTicks), s_json));
+        writer.WriteSection("clock", Version1, JsonSerializer.SerializeToUtf8Bytes(new ClockSection(state.ClockTicks, state.ClockPendingInstructions), s_json));
         for (int i = 0; i < state.Harts.Count; i++)
         {
             writer.WriteSection(string.Create(CultureInfo.InvariantCulture, $"hart{i}"), Version1, JsonSerializer.SerializeToUtf8Bytes(state.Harts[i], s_json));
@@ -140,6 +140,7 @@ public static class MachineStateCodec
             {
                 Identity = _identity,
                 ClockTicks = _clock!.Ticks,
+                ClockPendingInstructions = _clock.PendingInstructions,
                 Harts = _harts.Values.ToArray(),
                 Clint = _clint!,
                 Plic = _plic!,
@@ -179,5 +180,6 @@ public static class MachineStateCodec
         }
     }
 
-    private sealed record ClockSection(ulong Ticks);
+    /// <summary>The clock section; <see cref="PendingInstructions"/> was added within version 1 (absent: 0).</summary>
+    private sealed record ClockSection(ulong Ticks, long PendingInstructions = 0);
 }

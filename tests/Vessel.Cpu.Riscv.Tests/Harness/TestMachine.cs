@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Vessel.Cpu.Riscv.Jit;
 using Vessel.Cpu.Riscv.Tests.Assembler;
 using Vessel.Machine.Bus;
 using Vessel.Machine.Memory;
@@ -9,8 +11,10 @@ namespace Vessel.Cpu.Riscv.Tests.Harness;
 /// <summary>
 /// A minimal machine around the hart under test: RAM at 0x8000_0000, the <see cref="TestDevice"/>
 /// at 0x10_0000 (where QEMU's virt board has its test finisher), a transmit-only UART at
-/// 0x1000_0000, an <see cref="InterruptPinDevice"/> at 0x20_0000, and a
-/// <see cref="RiscvProcessor"/> with one or more harts that start in M-mode at RAM base.
+/// 0x1000_0000, an <see cref="InterruptPinDevice"/> at 0x20_0000, a <see cref="RecordingDevice"/>
+/// at <see cref="RecorderBase"/>, and a <see cref="RiscvProcessor"/> with one or more harts that
+/// start in M-mode at RAM base. The translator's differential tests make one per engine
+/// (<see cref="WithTranslator"/>) and compare what each <see cref="Capture"/>s.
 /// </summary>
 /// <remarks>
 /// A program ends by spinning on itself (<see cref="RiscvAssembler.Spin"/>, <c>j .</c>) or by
@@ -23,6 +27,10 @@ public sealed class TestMachine : IDisposable
     public const ulong TestDeviceBase = 0x0010_0000;
     public const ulong PinDeviceBase = 0x0020_0000;
     public const ulong UartBase = 0x1000_0000;
+    public const ulong RecorderBase = 0x3000_0000;
+
+    /// <summary>An address where nothing is mapped: accesses fault.</summary>
+    public const ulong HoleAddress = 0x4000_0000;
 
     /// <summary>Instructions a hart runs between two checks of the stop conditions.</summary>
     private const int Slice = 256;
@@ -48,6 +56,7 @@ public sealed class TestMachine : IDisposable
         Bus.Map(TestDeviceBase, 0x1000, Device, "test");
         Bus.Map(PinDeviceBase, 0x1000, new InterruptPinDevice(Processor), "pins");
         Bus.Map(UartBase, 0x100, Uart, "uart");
+        Bus.Map(RecorderBase, 0x1000, Recorder, "recorder");
         foreach (Hart hart in Processor.Harts)
         {
             hart.Reset(RamBase);
@@ -66,6 +75,9 @@ public sealed class TestMachine : IDisposable
 
     public UartSink Uart { get; }
 
+    /// <summary>An MMIO device whose reads depend on every access before them (see <see cref="RecordingDevice"/>).</summary>
+    public RecordingDevice Recorder { get; } = new();
+
     /// <summary>Hart 0.</summary>
     public Hart Hart => Processor.Harts[0];
 
@@ -74,6 +86,19 @@ public sealed class TestMachine : IDisposable
 
     /// <summary>Instructions executed by all harts so far.</summary>
     public long InstructionsExecuted { get; private set; }
+
+    /// <summary>
+    /// A machine whose harts run through the translator with <paramref name="translator"/>, or
+    /// only the interpreter when it is null, whatever VESSEL_CPU_TEST_ENGINE says.
+    /// </summary>
+    public static TestMachine WithTranslator(ulong ramSize, TranslatorOptions? translator, int harts = 1)
+    {
+        var machine = new TestMachine(harts, ramSize, ExecutionEngine.Interpreter);
+        machine.Processor.UseTranslator(translator);
+        return machine;
+    }
+
+    public void Load(ulong address, byte[] bytes) => Memory.WriteBytes(address, bytes);
 
     /// <summary>Builds <paramref name="program"/> and copies it to its origin (which must be in RAM).</summary>
     public TestMachine Load(RiscvAssembler program)
@@ -137,6 +162,41 @@ public sealed class TestMachine : IDisposable
                     string.Join("; ", Processor.Harts.Select(h => h.DescribeState())));
             }
         }
+    }
+
+    /// <summary>
+    /// Runs hart 0 alone in slices of <paramref name="slice"/> instructions until it waits for an
+    /// interrupt (the differential test programs end with <c>wfi</c>) or stops. Fails after
+    /// <paramref name="limit"/> instructions.
+    /// </summary>
+    public long RunUntilIdle(int slice = 10_000, long limit = 50_000_000)
+    {
+        long executed = 0;
+        while (Hart.RunState == HartRunState.Running)
+        {
+            executed += Hart.Run(slice);
+            if (executed > limit)
+            {
+                throw new TimeoutException($"The program ran more than {limit} instructions: {Hart.DescribeState()}");
+            }
+        }
+
+        return executed;
+    }
+
+    /// <summary>Everything architectural about the machine, for comparison between engines.</summary>
+    public MachineSnapshot Capture()
+    {
+        var registers = new ulong[32];
+        var floats = new ulong[32];
+        for (int i = 0; i < 32; i++)
+        {
+            registers[i] = Hart.GetRegister(i);
+            floats[i] = Hart.GetFloatRegister(i);
+        }
+
+        byte[] ram = Memory.GetReadSpan(RamBase, (int)Memory.Size).ToArray();
+        return new MachineSnapshot(Hart.Pc, registers, floats, Hart.CaptureControlState(), Convert.ToHexString(SHA256.HashData(ram)), ram, [.. Recorder.Log]);
     }
 
     /// <summary>Runs until hart 0 waits in <c>wfi</c>.</summary>

@@ -1,4 +1,5 @@
 using Vessel.Cpu.Riscv.Jit;
+using Vessel.Cpu.Riscv.Tests.Harness;
 
 namespace Vessel.Cpu.Riscv.Tests.Jit;
 
@@ -131,7 +132,7 @@ public sealed class ChainingTests
         handlerCode.Emit(Rv.Csrw(0x304, 0));
         handlerCode.Emit(Rv.Wfi());
 
-        using var machine = new TestMachine(Differential.DefaultRam, TranslatorOptions.Eager);
+        using var machine = TestMachine.WithTranslator(Differential.DefaultRam, TranslatorOptions.Eager);
         machine.Load(Base, code.ToArray());
         machine.Load(pong, pongCode.ToArray());
         machine.Load(handler, handlerCode.ToArray());

@@ -1,4 +1,5 @@
 using Vessel.Cpu.Riscv.Jit;
+using Vessel.Cpu.Riscv.Tests.Harness;
 
 namespace Vessel.Cpu.Riscv.Tests.Jit;
 
@@ -30,7 +31,7 @@ public static class Differential
         Action<TranslatorStatistics>? inspect = null)
     {
         MachineSnapshot expected;
-        using (var interpreter = new TestMachine(ram, translator: null))
+        using (var interpreter = TestMachine.WithTranslator(ram, translator: null))
         {
             setup(interpreter);
             interpreter.Hart.Reset(entry);
@@ -38,7 +39,7 @@ public static class Differential
             expected = interpreter.Capture();
         }
 
-        using var translated = new TestMachine(ram, options ?? Eager);
+        using var translated = TestMachine.WithTranslator(ram, options ?? Eager);
         setup(translated);
         translated.Hart.Reset(entry);
         translated.RunUntilIdle(translatorSlice);

@@ -1,4 +1,5 @@
 using Vessel.Cpu.Riscv.Jit;
+using Vessel.Cpu.Riscv.Tests.Harness;
 
 namespace Vessel.Cpu.Riscv.Tests.Jit;
 
@@ -108,7 +109,7 @@ public sealed class DifferentialTests
     public void DeviceAccessesInALoopHappenOnceEachInOrder()
     {
         var code = new Code(Base);
-        code.Li(5, (long)TestMachine.DeviceBase).Li(6, 10).Li(10, 0);
+        code.Li(5, (long)TestMachine.RecorderBase).Li(6, 10).Li(10, 0);
         Code.Label loop = code.NewLabel();
         code.Bind(loop);
         code.Emit(Rv.Sw(6, 5, 0x40));
@@ -251,7 +252,7 @@ public sealed class DifferentialTests
         code.Emit(Rv.Csrw(0x304, 0)); // mie = 0, so that wfi waits
         code.Emit(Rv.Wfi());
 
-        using var machine = new TestMachine(Differential.DefaultRam, TranslatorOptions.Eager);
+        using var machine = TestMachine.WithTranslator(Differential.DefaultRam, TranslatorOptions.Eager);
         machine.Load(code.Base, code.ToArray());
         machine.Hart.Reset(code.Base);
         var raiser = new Thread(() =>
@@ -277,7 +278,7 @@ public sealed class DifferentialTests
         var options = new TranslatorOptions { HotThreshold = 0, Background = false, CacheCapacityBytes = 8 * 1024 };
         MachineSnapshot state = Differential.Run(program.LoadInto, RandomProgram.EntryAddress, options);
 
-        using var machine = new TestMachine(Differential.DefaultRam, options);
+        using var machine = TestMachine.WithTranslator(Differential.DefaultRam, options);
         program.LoadInto(machine);
         machine.Hart.Reset(RandomProgram.EntryAddress);
         machine.RunUntilIdle();

@@ -1,3 +1,5 @@
+using Vessel.Cpu.Riscv.Tests.Harness;
+
 namespace Vessel.Cpu.Riscv.Tests.Jit;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Vessel.Cpu.Riscv.Tests.Harness;
+
 namespace Vessel.Cpu.Riscv.Tests.Jit;
 
 /// <summary>
@@ -62,7 +64,7 @@ public sealed class RandomProgram
             _prologue.Li(r, RandomValue());
         }
 
-        _prologue.Li(29, (long)TestMachine.DeviceBase);
+        _prologue.Li(29, (long)TestMachine.RecorderBase);
         _prologue.Li(30, (long)TestMachine.HoleAddress);
         _prologue.Li(31, (long)DataBase + DataPointerBias);
         _prologue.Li(26, (long)_code.Base);

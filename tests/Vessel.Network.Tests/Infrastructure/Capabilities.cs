@@ -11,6 +11,18 @@ public static unsafe partial class Capabilities
     public const int NetAdmin = 12;
     private const uint Version3 = 0x20080522;
 
+    /// <summary>Whether this process has <paramref name="capability"/> in its effective set (root usually has them all).</summary>
+    public static bool HasEffective(int capability)
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+        ulong effective = ulong.Parse(line["CapEff:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        return (effective & (1UL << capability)) != 0;
+    }
+
+    /// <summary>Skips the test, as the runner reports it, when this process lacks CAP_NET_ADMIN.</summary>
+    public static void SkipUnlessNetAdmin() =>
+        Skip.IfNot(HasEffective(NetAdmin), "TAP interfaces and network namespaces need CAP_NET_ADMIN, which this process lacks");
+
     /// <summary>Runs <paramref name="action"/> on a new thread without <paramref name="capability"/>; false if it could not be dropped.</summary>
     public static bool RunWithout(int capability, Action action)
     {

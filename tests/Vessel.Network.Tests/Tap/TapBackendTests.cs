@@ -1,22 +1,21 @@
 using Vessel.Network.Tap;
 using Vessel.Network.Tests.Infrastructure;
-using Xunit.Abstractions;
-
 namespace Vessel.Network.Tests.Tap;
 
-public sealed class TapBackendTests(ITestOutputHelper output)
+/// <summary>
+/// The TAP backend against the kernel. Without CAP_NET_ADMIN these tests cannot run here, and
+/// the runner reports them as skipped.
+/// </summary>
+public sealed class TapBackendTests
 {
     private static string NewName() => "vtap" + Guid.NewGuid().ToString("N")[..8];
 
-    [Fact]
+    [SkippableFact]
     public void FramesGoBothWaysThroughATapInterfaceInItsOwnNamespace()
     {
+        Capabilities.SkipUnlessNetAdmin();
         using NetNamespace? ns = NetNamespace.TryCreate(out string reason);
-        if (ns is null)
-        {
-            output.WriteLine("SKIPPED: " + reason);
-            return;
-        }
+        Skip.If(ns is null, reason);
 
         var nic = new FrameCollector();
         using var tap = new TapBackend(NewName());
@@ -40,36 +39,22 @@ public sealed class TapBackendTests(ITestOutputHelper output)
         Assert.Equal("hello tap"u8.ToArray(), echo.Data);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ASecondUserOfTheSameInterfaceIsToldItIsInUse()
     {
+        Capabilities.SkipUnlessNetAdmin();
         string name = NewName();
-        TapBackend first;
-        try
-        {
-            first = new TapBackend(name);
-        }
-        catch (NetworkBackendException e)
-        {
-            output.WriteLine("SKIPPED: " + e.Message);
-            return;
-        }
-
-        using (first)
+        using (new TapBackend(name))
         {
             var error = Assert.Throws<NetworkBackendException>(() => new TapBackend(name));
             Assert.Equal($"TAP interface {name} is already in use", error.Message);
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void WithoutCapNetAdminTheReasonIsOneSentence()
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            output.WriteLine("SKIPPED: needs root, to drop CAP_NET_ADMIN and nothing else");
-            return;
-        }
+        Skip.IfNot(Environment.IsPrivilegedProcess, "needs root, to drop CAP_NET_ADMIN and nothing else");
 
         string name = NewName();
         NetworkBackendException? error = null;
@@ -84,11 +69,7 @@ public sealed class TapBackendTests(ITestOutputHelper output)
                 error = e;
             }
         });
-        if (!dropped)
-        {
-            output.WriteLine("SKIPPED: cannot drop CAP_NET_ADMIN from a thread here");
-            return;
-        }
+        Skip.IfNot(dropped, "cannot drop CAP_NET_ADMIN from a thread here");
 
         Assert.NotNull(error);
         Assert.Equal(
@@ -96,18 +77,10 @@ public sealed class TapBackendTests(ITestOutputHelper output)
             error!.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void AnInterfaceThatIsNotATapIsRefusedInOneSentence()
     {
-        try
-        {
-            new TapBackend(NewName()).Dispose();
-        }
-        catch (NetworkBackendException e)
-        {
-            output.WriteLine("SKIPPED: " + e.Message);
-            return;
-        }
+        Capabilities.SkipUnlessNetAdmin();
 
         var error = Assert.Throws<NetworkBackendException>(() => new TapBackend("lo"));
         Assert.Contains("lo", error.Message);

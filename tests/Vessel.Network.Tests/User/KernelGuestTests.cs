@@ -3,32 +3,25 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Vessel.Network.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Vessel.Network.Tests.User;
 
 /// <summary>The NAT against a real Linux TCP/IP stack and BusyBox tools (see <see cref="KernelGuest"/>).</summary>
-public sealed class KernelGuestTests(ITestOutputHelper output)
+/// <remarks>Without CAP_NET_ADMIN (or BusyBox) these tests cannot run here, and the runner reports them as skipped.</remarks>
+public sealed class KernelGuestTests
 {
-    private KernelGuest? Create(UserNetworkOptions? options = null, KernelGuest.Impairment? impairment = null)
+    private static KernelGuest Create(UserNetworkOptions? options = null, KernelGuest.Impairment? impairment = null)
     {
+        Capabilities.SkipUnlessNetAdmin();
         KernelGuest? guest = KernelGuest.TryCreate(options ?? new UserNetworkOptions(), out string reason, impairment);
-        if (guest is null)
-        {
-            output.WriteLine("SKIPPED: " + reason);
-        }
-
-        return guest;
+        Skip.If(guest is null, reason);
+        return guest!;
     }
 
-    [Fact]
+    [SkippableFact]
     public void UdhcpcGetsTheLeaseAndPingReachesTheGateway()
     {
-        using KernelGuest? guest = Create();
-        if (guest is null)
-        {
-            return;
-        }
+        using KernelGuest guest = Create();
 
         Dictionary<string, string> lease = guest.Dhcp();
         Assert.Equal("10.0.2.15", lease["ip"]);
@@ -44,14 +37,10 @@ public sealed class KernelGuestTests(ITestOutputHelper output)
         Assert.Contains("2 packets received", text);
     }
 
-    [Fact]
+    [SkippableFact]
     public void KernelTcpMovesEightMebibytesEachWayIntact()
     {
-        using KernelGuest? guest = Create();
-        if (guest is null)
-        {
-            return;
-        }
+        using KernelGuest guest = Create();
 
         guest.Dhcp();
         const int size = 8 * 1024 * 1024;
@@ -86,7 +75,7 @@ public sealed class KernelGuestTests(ITestOutputHelper output)
         Assert.True(SpinWait.SpinUntil(() => guest.Network.TcpConnectionCount == 0, TimeSpan.FromSeconds(30)));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(7)]
     [InlineData(8)]
     public void KernelTcpSurvivesALossyReorderingDuplicatingWire(int seed)
@@ -94,11 +83,7 @@ public sealed class KernelGuestTests(ITestOutputHelper output)
         // 2% of frames lost, 2% delayed behind the next one, 1% doubled, in both directions:
         // both TCP endpoints (Linux's and the NAT's) must retransmit, reorder and discard.
         // (With 6% loss, 5% reordering and 3% duplicates it passes too, in about 20 s.)
-        using KernelGuest? guest = Create(impairment: new KernelGuest.Impairment(2, 2, 1, seed));
-        if (guest is null)
-        {
-            return;
-        }
+        using KernelGuest guest = Create(impairment: new KernelGuest.Impairment(2, 2, 1, seed));
 
         guest.Dhcp();
         const int size = 2 * 1024 * 1024;
@@ -130,14 +115,10 @@ public sealed class KernelGuestTests(ITestOutputHelper output)
         Assert.True(nc.WaitForExit(60_000), "nc did not finish the upload");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task HostClientsFetchFromABusyBoxHttpdThroughAPortForward()
     {
-        using KernelGuest? guest = Create((UserNetworkOptions)NetworkOptions.Parse("user,hostfwd=tcp:127.0.0.1:0-:8080"));
-        if (guest is null)
-        {
-            return;
-        }
+        using KernelGuest guest = Create((UserNetworkOptions)NetworkOptions.Parse("user,hostfwd=tcp:127.0.0.1:0-:8080"));
 
         guest.Dhcp();
         string www = Path.Combine(guest.Directory, "www");
@@ -162,15 +143,11 @@ public sealed class KernelGuestTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void NslookupInTheGuestIsAnsweredThroughTheDnsRelay()
     {
         using var resolver = new FakeDnsServer(IPAddress.Parse("192.0.2.77"));
-        using KernelGuest? guest = Create(new UserNetworkOptions { DnsServers = [resolver.EndPoint] });
-        if (guest is null)
-        {
-            return;
-        }
+        using KernelGuest guest = Create(new UserNetworkOptions { DnsServers = [resolver.EndPoint] });
 
         guest.Dhcp();
         (int code, string text) = guest.Namespace.Exec("busybox", "nslookup -type=a vessel.test 10.0.2.3");

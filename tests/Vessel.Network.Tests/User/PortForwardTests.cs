@@ -48,6 +48,29 @@ public sealed class PortForwardTests
         }
     }
 
+    [Theory]
+    [InlineData("tcp::0-:8080", "127.0.0.1")]
+    [InlineData("tcp:127.0.0.1:0-:8080", "127.0.0.1")]
+    [InlineData("tcp:0.0.0.0:0-:8080", "0.0.0.0")]
+    [InlineData("udp::0-:53", "127.0.0.1")]
+    [InlineData("udp:0.0.0.0:0-:53", "0.0.0.0")]
+    public void AForwardListensOnLoopbackUnlessGivenAHostAddress(string rule, string listening)
+    {
+        using var guest = new TestGuest(Forward(rule));
+        IPEndPoint forwarded = guest.Network.ForwardedEndPoints[0];
+        Assert.Equal(IPAddress.Parse(listening), forwarded.Address);
+        Assert.NotEqual(0, forwarded.Port);
+
+        // Either way the forward is reachable from this host, through loopback.
+        if (rule.StartsWith("tcp", StringComparison.Ordinal))
+        {
+            guest.ResolveGateway(); // the NAT learns the guest's MAC and address
+            using var host = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            host.Connect(new IPEndPoint(IPAddress.Loopback, forwarded.Port));
+            guest.Expect(f => f.IsTcp && f.DestinationPort == 8080 && f.Has(Wire.Syn));
+        }
+    }
+
     [Fact]
     public void AGuestThatHasNotSpokenYetIsFoundByArp()
     {

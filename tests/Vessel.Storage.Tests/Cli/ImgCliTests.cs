@@ -104,7 +104,7 @@ public sealed class ImgCliTests : IDisposable
         Assert.Equal("../new.qcow2", overlay.RootElement.GetProperty("backing-filename").GetString());
 
         ProcessResult bad = VesselCli.Run(Dir, "img", "create", "-f", "qcow2", "-o", "cluster_size=3000", "x.qcow2", "1M");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(2, bad.ExitCode); // a usage mistake, like any other bad option value
         Assert.StartsWith("vessel: ", bad.Stderr);
         Assert.Single(bad.Stderr.Trim().Split('\n'));
         ProcessResult missing = VesselCli.Run(Dir, "img", "create", "-f", "qcow2", "-b", "nothere.qcow2", "-F", "qcow2", "y.qcow2", "1M");
@@ -285,6 +285,74 @@ public sealed class ImgCliTests : IDisposable
         byte[] content = Qemu.Content(_dir.File("b.qcow2"), Dir);
         Assert.Equal(0xaa, content[3 * 1024 * 1024]);
         Assert.Equal(0, content[(3 * 1024 * 1024) + 4096]);
+    }
+
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(1)]
+    [InlineData(512)]
+    [InlineData(65537)]
+    public void InfoOfARawFileReportsTheSizeQemuImgReports(int length)
+    {
+        byte[] data = System.Security.Cryptography.RandomNumberGenerator.GetBytes(length);
+        File.WriteAllBytes(_dir.File("odd.raw"), data);
+        using JsonDocument qemu = JsonDocument.Parse(Qemu.ImgOkIn(Dir, "info", "--output=json", "odd.raw"));
+        using JsonDocument vessel = JsonDocument.Parse(VesselCli.Ok(Dir, "img", "info", "--output", "json", "odd.raw"));
+        Assert.Equal(qemu.RootElement.GetProperty("virtual-size").GetInt64(), vessel.RootElement.GetProperty("virtual-size").GetInt64());
+        string VirtualSizeLine(string info) => info.Split('\n').Single(l => l.StartsWith("virtual size:", StringComparison.Ordinal));
+        Assert.Equal(VirtualSizeLine(Qemu.ImgOkIn(Dir, "info", "odd.raw")), VirtualSizeLine(VesselCli.Ok(Dir, "img", "info", "odd.raw")));
+
+        // The partial last sector is part of the disk: a copy keeps every byte and pads with zeroes, as qemu-img's does.
+        VesselCli.Ok(Dir, "img", "convert", "-O", "raw", "odd.raw", "copy.raw");
+        Qemu.ImgOk("convert", "-O", "raw", _dir.File("odd.raw"), _dir.File("qemu-copy.raw"));
+        Assert.Equal(File.ReadAllBytes(_dir.File("qemu-copy.raw")), File.ReadAllBytes(_dir.File("copy.raw")));
+    }
+
+    [Fact]
+    public void CreatingOverAnExistingImageIsAsQemuImgDoesIt()
+    {
+        // Over an image nobody uses: both tools replace it with the new, empty image.
+        foreach (bool byVessel in new[] { false, true })
+        {
+            string image = _dir.File("old.qcow2");
+            Qemu.ImgOk("create", "-f", "qcow2", image, "4M");
+            Qemu.Io(image, "qcow2", "write -P 7 0 1M");
+            if (byVessel)
+            {
+                VesselCli.Ok(Dir, "img", "create", "-q", "-f", "qcow2", "old.qcow2", "1M");
+            }
+            else
+            {
+                Qemu.ImgOk("create", "-q", "-f", "qcow2", image, "1M");
+            }
+
+            using JsonDocument info = JsonDocument.Parse(Qemu.ImgOk("info", "--output=json", image));
+            Assert.Equal(1024 * 1024, info.RootElement.GetProperty("virtual-size").GetInt64());
+            Assert.True(ChainZero(Qemu.Content(image, Dir)), "the old data is gone");
+            ImageAssert.QemuCheckClean(image);
+        }
+
+        // Over an image in use: both tools refuse and leave it as it was.
+        string busy = _dir.File("busy.qcow2");
+        Qemu.ImgOk("create", "-f", "qcow2", busy, "2M");
+        Qemu.Io(busy, "qcow2", "write -P 9 0 64k");
+        byte[] before = File.ReadAllBytes(busy);
+        using (DiskImage user = ImageOpener.Open(busy))
+        {
+            Assert.NotEqual(0, Qemu.Img("create", "-f", "qcow2", busy, "1M").ExitCode);
+            ProcessResult refused = VesselCli.Run(Dir, "img", "create", "-q", "-f", "qcow2", "busy.qcow2", "1M");
+            Assert.Equal("vessel: disk image 'busy.qcow2' is in use by another process.\n", refused.Stderr);
+            Assert.Equal(1, refused.ExitCode);
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(busy));
+
+        // Over its own backing file: both tools refuse and leave it as it was.
+        Assert.NotEqual(0, Qemu.Img("create", "-f", "qcow2", "-b", busy, "-F", "qcow2", busy).ExitCode);
+        ProcessResult own = VesselCli.Run(Dir, "img", "create", "-q", "-f", "qcow2", "-b", "busy.qcow2", "-F", "qcow2", "busy.qcow2");
+        Assert.Equal("vessel: 'busy.qcow2' cannot be its own backing file.\n", own.Stderr);
+        Assert.Equal(2, own.ExitCode);
+        Assert.Equal(before, File.ReadAllBytes(busy));
     }
 
     [Fact]

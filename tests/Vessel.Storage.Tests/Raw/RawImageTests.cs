@@ -74,7 +74,7 @@ public sealed class RawImageTests : IDisposable
         Assert.Contains("does not exist", missing.Message);
         var directory = Assert.Throws<StorageException>(() => ImageOpener.Open(_dir.Path));
         Assert.Contains("is a directory", directory.Message);
-        Assert.Throws<StorageException>(() => ImageOpener.Open(_dir.File("x.raw"), new ImageOpenOptions { ForceShare = true }));
+        Assert.Throws<ImageOptionsException>(() => ImageOpener.Open(_dir.File("x.raw"), new ImageOpenOptions { ForceShare = true }));
 
         if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
         {

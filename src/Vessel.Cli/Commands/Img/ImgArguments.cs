@@ -7,6 +7,9 @@ namespace Vessel.Cli.Commands.Img;
 /// <summary>Parsing of the values qemu-img users type: formats, sizes with suffixes, -o option lists.</summary>
 internal static class ImgArguments
 {
+    /// <summary>The image formats -f, -O, -F and -o backing_fmt take.</summary>
+    public static readonly string[] Formats = ["raw", "qcow2"];
+
     public static ImageFormat? Format(string? name)
     {
         if (string.IsNullOrEmpty(name))
@@ -18,7 +21,7 @@ internal static class ImgArguments
         {
             "raw" => ImageFormat.Raw,
             "qcow2" => ImageFormat.Qcow2,
-            _ => throw new UserErrorException($"unknown image format '{name}' (Vessel supports raw and qcow2)"),
+            _ => throw UserErrorException.Usage($"unknown image format '{name}' (Vessel supports raw and qcow2)"),
         };
     }
 
@@ -28,7 +31,7 @@ internal static class ImgArguments
         string s = text.Trim();
         if (s.Length == 0)
         {
-            throw new UserErrorException($"the {what} is empty");
+            throw UserErrorException.Usage($"the {what} is empty");
         }
 
         int end = 0;
@@ -39,7 +42,7 @@ internal static class ImgArguments
 
         if (end == 0 || !decimal.TryParse(s[..end], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number))
         {
-            throw new UserErrorException($"'{text}' is not a valid {what} (examples: 512, 64k, 10G)");
+            throw UserErrorException.Usage($"'{text}' is not a valid {what} (examples: 512, 64k, 10G)");
         }
 
         string suffix = s[end..];
@@ -52,13 +55,13 @@ internal static class ImgArguments
             "T" or "TB" or "TIB" => 40,
             "P" or "PB" or "PIB" => 50,
             "E" or "EB" or "EIB" => 60,
-            _ => throw new UserErrorException($"'{text}' is not a valid {what}: unknown suffix '{suffix}' (use k, M, G, T, P or E)"),
+            _ => throw UserErrorException.Usage($"'{text}' is not a valid {what}: unknown suffix '{suffix}' (use k, M, G, T, P or E)"),
         };
 
         decimal bytes = number * (decimal)Math.Pow(2, shift);
         if (bytes > long.MaxValue || (shift == 0 && number != decimal.Truncate(number)))
         {
-            throw new UserErrorException($"'{text}' is not a valid {what}");
+            throw UserErrorException.Usage($"'{text}' is not a valid {what}");
         }
 
         return (long)decimal.Truncate(bytes);
@@ -108,29 +111,29 @@ internal static class ImgArguments
                 {
                     "0.10" or "v2" => 2,
                     "1.1" or "v3" => 3,
-                    _ => throw new UserErrorException($"compat={value} is invalid: use 0.10 or 1.1"),
+                    _ => throw UserErrorException.Usage($"compat={value} is invalid: use 0.10 or 1.1"),
                 } },
                 "compression_type" => result with { Zstd = value switch
                 {
                     "zlib" => false,
                     "zstd" => true,
-                    _ => throw new UserErrorException($"compression_type={value} is invalid: use zlib or zstd"),
+                    _ => throw UserErrorException.Usage($"compression_type={value} is invalid: use zlib or zstd"),
                 } },
                 "lazy_refcounts" => result with { LazyRefcounts = OnOff(key, value) },
                 "extended_l2" => result with { ExtendedL2 = OnOff(key, value) },
-                "refcount_bits" => result with { RefcountBits = int.TryParse(value, out int bits) ? bits : throw new UserErrorException($"refcount_bits={value} is not a number") },
+                "refcount_bits" => result with { RefcountBits = int.TryParse(value, out int bits) ? bits : throw UserErrorException.Usage($"refcount_bits={value} is not a number") },
                 "preallocation" => result with { Preallocation = value switch
                 {
                     "off" => Preallocation.Off,
                     "metadata" => Preallocation.Metadata,
                     "falloc" => Preallocation.Falloc,
                     "full" => Preallocation.Full,
-                    _ => throw new UserErrorException($"preallocation={value} is invalid: use off, metadata, falloc or full"),
+                    _ => throw UserErrorException.Usage($"preallocation={value} is invalid: use off, metadata, falloc or full"),
                 } },
                 "backing_file" => result with { BackingFile = value },
                 "backing_fmt" => result with { BackingFormat = Format(value) },
                 "size" => result,
-                _ => throw new UserErrorException($"qcow2 images have no option '{key}' (see -o help)"),
+                _ => throw UserErrorException.Usage($"qcow2 images have no option '{key}' (see -o help)"),
             };
         }
 
@@ -151,7 +154,7 @@ internal static class ImgArguments
                 continue;
             }
 
-            throw new UserErrorException($"raw images have no option '{key}={value}' (only preallocation=off)");
+            throw UserErrorException.Usage($"raw images have no option '{key}={value}' (only preallocation=off)");
         }
     }
 
@@ -159,6 +162,6 @@ internal static class ImgArguments
     {
         "on" or "true" or "yes" => true,
         "off" or "false" or "no" => false,
-        _ => throw new UserErrorException($"{key}={value} is invalid: use on or off"),
+        _ => throw UserErrorException.Usage($"{key}={value} is invalid: use on or off"),
     };
 }

@@ -14,12 +14,12 @@ internal static class ImgCheckCommand
 {
     public static Command Create()
     {
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
-        var repair = new Option<string?>("-r") { Description = "Repair: leaks (free leaked clusters) or all (also fix corruptions)" };
-        var output = new Option<string>("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
+        var repair = new Option<string?>("-r") { Description = "Repair: leaks (free leaked clusters) or all (also fix corruptions)", HelpName = "leaks|all" }.OneOf("leaks", "all");
+        var output = new Option<string>("--output") { Description = "human or json", HelpName = "human|json", DefaultValueFactory = _ => "human" }.OneOf("human", "json");
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Check even if another process has the image open for writing" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing (the exit code tells)" };
-        var file = new Argument<string>("file") { Description = "The image" };
+        var file = new Argument<string>("FILE") { Description = "The image", HelpName = "FILE" };
         var command = new Command("check", "Check an image's metadata for consistency and optionally repair it.") { format, repair, output, forceShare, quiet, file };
         command.SetAction(result =>
         {
@@ -30,7 +30,7 @@ internal static class ImgCheckCommand
                 null => CheckRepair.None,
                 "leaks" => CheckRepair.Leaks,
                 "all" => CheckRepair.All,
-                string other => throw new UserErrorException($"-r must be leaks or all, not '{other}'"),
+                string other => throw UserErrorException.Usage($"-r takes leaks or all, not '{other}'"),
             };
 
             CheckResult check;

@@ -8,11 +8,11 @@ internal static class ImgCommitCommand
 {
     public static Command Create()
     {
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
         var progress = new Option<bool>("-p") { Description = "Show progress" };
         var keep = new Option<bool>("-d") { Description = "Keep the overlay's content instead of emptying it" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
-        var file = new Argument<string>("file") { Description = "The overlay whose changes go into its backing image" };
+        var file = new Argument<string>("FILE") { Description = "The overlay whose changes go into its backing image", HelpName = "FILE" };
         var command = new Command("commit", "Write an overlay's changes into its backing image.") { format, progress, keep, quiet, file };
         command.SetAction(result =>
         {

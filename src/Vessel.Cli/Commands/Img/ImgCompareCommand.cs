@@ -9,14 +9,14 @@ internal static class ImgCompareCommand
 {
     public static Command Create()
     {
-        var firstFormat = new Option<string?>("-f") { Description = "Format of the first image" };
-        var secondFormat = new Option<string?>("-F") { Description = "Format of the second image" };
+        var firstFormat = new Option<string?>("-f") { Description = "Format of the first image: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
+        var secondFormat = new Option<string?>("-F") { Description = "Format of the second image: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
         var strict = new Option<bool>("-s") { Description = "Strict: images of different sizes differ" };
         var progress = new Option<bool>("-p") { Description = "Show progress" };
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Compare even if another process has the images open for writing" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing (the exit code tells)" };
-        var first = new Argument<string>("first") { Description = "First image" };
-        var second = new Argument<string>("second") { Description = "Second image" };
+        var first = new Argument<string>("FIRST") { Description = "First image", HelpName = "FIRST" };
+        var second = new Argument<string>("SECOND") { Description = "Second image", HelpName = "SECOND" };
         var command = new Command("compare", "Compare the content of two images.") { firstFormat, secondFormat, strict, progress, forceShare, quiet, first, second };
         command.SetAction(result =>
         {

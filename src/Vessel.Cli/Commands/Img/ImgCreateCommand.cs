@@ -10,13 +10,13 @@ internal static class ImgCreateCommand
 {
     public static Command Create()
     {
-        var format = new Option<string>("-f") { Description = "Image format: qcow2 or raw (default raw, as qemu-img)", DefaultValueFactory = _ => "raw" };
-        var backing = new Option<string?>("-b") { Description = "Backing file (qcow2 only); relative names are relative to FILE's directory" };
-        var backingFormat = new Option<string?>("-F") { Description = "Format of the backing file" };
-        var options = new Option<string[]>("-o") { Description = "Options: cluster_size, compat, compression_type, lazy_refcounts, refcount_bits, extended_l2, preallocation (-o help lists them)", AllowMultipleArgumentsPerToken = false };
+        var format = new Option<string>("-f") { Description = "Image format: qcow2 or raw (default raw, as qemu-img)", HelpName = "FORMAT", DefaultValueFactory = _ => "raw" }.OneOf(ImgArguments.Formats);
+        var backing = new Option<string?>("-b") { Description = "Backing file (qcow2 only); relative names are relative to FILE's directory", HelpName = "BACKING" };
+        var backingFormat = new Option<string?>("-F") { Description = "Format of the backing file (detected when omitted)", HelpName = "BACKING_FORMAT" }.OneOf(ImgArguments.Formats);
+        var options = new Option<string[]>("-o") { Description = "Options: cluster_size, compat, compression_type, lazy_refcounts, refcount_bits, extended_l2, preallocation (-o help lists them)", HelpName = "OPTIONS", AllowMultipleArgumentsPerToken = false };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
-        var file = new Argument<string>("file") { Description = "The image to create" };
-        var size = new Argument<string?>("size") { Description = "Virtual size with optional suffix k, M, G, T (may be omitted with -b)", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Argument<string>("FILE") { Description = "The image to create; an existing file is overwritten, as by qemu-img, unless a process has it open", HelpName = "FILE" };
+        var size = new Argument<string?>("SIZE") { Description = "Virtual size with optional suffix k, M, G, T (may be omitted with -b)", HelpName = "SIZE", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("create", "Create a new disk image.") { format, backing, backingFormat, options, quiet, file, size };
         command.SetAction(result =>
         {
@@ -38,7 +38,7 @@ internal static class ImgCreateCommand
                 ImgArguments.CheckRawOptions(parsed);
                 if (result.GetValue(backing) is not null)
                 {
-                    throw new UserErrorException("raw images cannot have a backing file; use -f qcow2");
+                    throw UserErrorException.Usage("raw images cannot have a backing file; use -f qcow2");
                 }
             }
             else
@@ -57,7 +57,7 @@ internal static class ImgCreateCommand
 
             if (bytes is null && qcow2.BackingFile is null)
             {
-                throw new UserErrorException("a size is needed to create an image without a backing file");
+                throw UserErrorException.Usage("a size is needed to create an image without a backing file");
             }
 
             if (!result.GetValue(quiet))

@@ -12,11 +12,11 @@ internal static class ImgInfoCommand
 {
     public static Command Create()
     {
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
         var chain = new Option<bool>("--backing-chain") { Description = "Also show every backing image" };
-        var output = new Option<string>("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
+        var output = new Option<string>("--output") { Description = "human or json", HelpName = "human|json", DefaultValueFactory = _ => "human" }.OneOf("human", "json");
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Read the image even if another process has it open for writing" };
-        var file = new Argument<string>("file") { Description = "The image" };
+        var file = new Argument<string>("FILE") { Description = "The image", HelpName = "FILE" };
         var command = new Command("info", "Show the format, size, backing chain and snapshots of an image.") { format, chain, output, forceShare, file };
         command.SetAction(result =>
         {

@@ -9,10 +9,10 @@ internal static class ImgMapCommand
 {
     public static Command Create()
     {
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
-        var output = new Option<string>("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
+        var output = new Option<string>("--output") { Description = "human or json", HelpName = "human|json", DefaultValueFactory = _ => "human" }.OneOf("human", "json");
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "Map even if another process has the image open for writing" };
-        var file = new Argument<string>("file") { Description = "The image" };
+        var file = new Argument<string>("FILE") { Description = "The image", HelpName = "FILE" };
         var command = new Command("map", "Show where each part of the virtual disk is stored, through the backing chain.") { format, output, forceShare, file };
         command.SetAction(result =>
         {
@@ -63,7 +63,7 @@ internal static class ImgMapCommand
 
             if (e.Offset is not { } offset)
             {
-                throw new UserErrorException("the image contains compressed clusters, which have no place in the human map; use --output=json");
+                throw UserErrorException.Failure("the image contains compressed clusters, which have no place in the human map; use --output=json");
             }
 
             text.Append($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(offset),-16}{e.Filename}\n");

@@ -7,6 +7,6 @@ internal static class ImgOutput
     {
         null or "human" => false,
         "json" => true,
-        _ => throw new UserErrorException($"--output must be human or json, not '{output}'"),
+        _ => throw UserErrorException.Usage($"--output must be human or json, not '{output}'"),
     };
 }

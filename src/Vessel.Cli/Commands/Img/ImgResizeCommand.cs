@@ -8,11 +8,11 @@ internal static class ImgResizeCommand
 {
     public static Command Create()
     {
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
         var shrink = new Option<bool>("--shrink") { Description = "Allow making the image smaller (data past the new end is lost)" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
-        var file = new Argument<string>("file") { Description = "The image" };
-        var size = new Argument<string>("size") { Description = "New size, or +SIZE / -SIZE relative to the current one (write '--' before a negative size)" };
+        var file = new Argument<string>("FILE") { Description = "The image", HelpName = "FILE" };
+        var size = new Argument<string>("SIZE") { Description = "New size, or +SIZE / -SIZE relative to the current one", HelpName = "[+|-]SIZE" };
         var command = new Command("resize", "Change the virtual size of an image.") { format, shrink, quiet, file, size };
         command.SetAction(result =>
         {
@@ -27,12 +27,12 @@ internal static class ImgResizeCommand
             };
             if (newSize < 0)
             {
-                throw new UserErrorException($"the new size would be negative ({newSize} bytes)");
+                throw UserErrorException.Usage($"the new size would be negative ({newSize} bytes)");
             }
 
             if (newSize < image.Length && !result.GetValue(shrink))
             {
-                throw new UserErrorException("shrinking drops the data past the new end; use --shrink to confirm");
+                throw UserErrorException.Usage("shrinking drops the data past the new end; use --shrink to confirm");
             }
 
             image.Resize(newSize, allowShrink: true);

@@ -9,14 +9,14 @@ internal static class ImgSnapshotCommand
 {
     public static Command Create()
     {
-        var create = new Option<string?>("-c") { Description = "Create a snapshot named NAME" };
-        var apply = new Option<string?>("-a") { Description = "Revert the disk to snapshot NAME (or ID)" };
-        var delete = new Option<string?>("-d") { Description = "Delete snapshot NAME (or ID)" };
+        var create = new Option<string?>("-c") { Description = "Create a snapshot named NAME", HelpName = "NAME" };
+        var apply = new Option<string?>("-a") { Description = "Revert the disk to snapshot NAME (or ID)", HelpName = "NAME" };
+        var delete = new Option<string?>("-d") { Description = "Delete snapshot NAME (or ID)", HelpName = "NAME" };
         var list = new Option<bool>("-l") { Description = "List the snapshots" };
-        var format = new Option<string?>("-f") { Description = "Image format (detected when omitted)" };
+        var format = new Option<string?>("-f") { Description = "Image format: raw or qcow2 (detected when omitted)", HelpName = "FORMAT" }.OneOf(ImgArguments.Formats);
         var forceShare = new Option<bool>("--force-share", "-U") { Description = "List even if another process has the image open for writing" };
         var quiet = new Option<bool>("-q") { Description = "Print nothing" };
-        var file = new Argument<string>("file") { Description = "The qcow2 image" };
+        var file = new Argument<string>("FILE") { Description = "The qcow2 image", HelpName = "FILE" };
         var command = new Command("snapshot", "Create, apply, delete or list internal snapshots of a qcow2 image.") { create, apply, delete, list, format, forceShare, quiet, file };
         command.SetAction(result =>
         {
@@ -28,7 +28,7 @@ internal static class ImgSnapshotCommand
             int actions = (createName is null ? 0 : 1) + (applyName is null ? 0 : 1) + (deleteName is null ? 0 : 1) + (listing ? 1 : 0);
             if (actions != 1)
             {
-                throw new UserErrorException("give exactly one of -c NAME, -a NAME, -d NAME or -l");
+                throw UserErrorException.Usage("give exactly one of -c NAME, -a NAME, -d NAME or -l");
             }
 
             using DiskImage image = ImageOpener.Open(path, new ImageOpenOptions
@@ -40,7 +40,7 @@ internal static class ImgSnapshotCommand
             });
             if (image is not Qcow2Image qcow2)
             {
-                throw new UserErrorException($"'{path}' is a raw image; only qcow2 images have internal snapshots");
+                throw UserErrorException.Failure($"'{path}' is a raw image; only qcow2 images have internal snapshots");
             }
 
             if (listing)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Vessel.Machine.Devices;
 using Vessel.Machine.Virtio.Queues;
 
 namespace Vessel.Machine.Virtio.Console;
@@ -21,7 +22,7 @@ public sealed class VirtioConsoleDevice : VirtioDevice
     public const int ConfigSpaceSize = 12;
 
     private readonly Action<ReadOnlySpan<byte>> _output;
-    private readonly ByteRing _input;
+    private readonly ByteFifo _input;
     private readonly Lock _inputLock = new();
     private readonly DescriptorChain _receiveChain;
     private readonly DescriptorChain _transmitChain;
@@ -44,7 +45,7 @@ public sealed class VirtioConsoleDevice : VirtioDevice
         }
 
         _output = output;
-        _input = new ByteRing(options.InputCapacity);
+        _input = new ByteFifo(options.InputCapacity);
         _receiveChain = new DescriptorChain(options.QueueSize);
         _transmitChain = new DescriptorChain(options.QueueSize);
         _columns = options.Columns;
@@ -73,7 +74,7 @@ public sealed class VirtioConsoleDevice : VirtioDevice
         int accepted;
         lock (_inputLock)
         {
-            accepted = _input.Enqueue(data);
+            accepted = _input.PushMany(data);
         }
 
         if (accepted > 0)
@@ -122,8 +123,7 @@ public sealed class VirtioConsoleDevice : VirtioDevice
 
         lock (_inputLock)
         {
-            _input.Clear();
-            _input.Enqueue(console.PendingInput);
+            _input.Load(console.PendingInput);
         }
 
         lock (ConfigLock)
@@ -181,7 +181,7 @@ public sealed class VirtioConsoleDevice : VirtioDevice
                 int delivered = 0;
                 foreach (GuestRange range in _receiveChain.EnumerateWritable(0, Math.Min(_receiveChain.WritableLength, _input.Count)))
                 {
-                    delivered += _input.Dequeue(_receiveChain.Memory.GetWriteSpan(range.Address, range.Length));
+                    delivered += _input.PopMany(_receiveChain.Memory.GetWriteSpan(range.Address, range.Length));
                 }
 
                 queue.Push(_receiveChain.Head, (uint)delivered);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Vessel.Machine.Virtio.Queues;
 using Vessel.Network;
+using Vessel.Network.Packets;
 
 namespace Vessel.Machine.Virtio.Net;
 

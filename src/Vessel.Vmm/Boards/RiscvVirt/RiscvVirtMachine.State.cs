@@ -169,10 +169,67 @@ public sealed partial class RiscvVirtMachine
     public MachineState SaveState()
     {
         RequirePaused();
+        if (_clock.CountsInstructions)
+        {
+            // The deterministic mode goes on from a save exactly as a restore of it would.
+            _processor.ResetDerivedState();
+        }
+
+        return CaptureState();
+    }
+
+    /// <summary>Steps the paused machine by <paramref name="instructions"/> (deterministic mode only) and returns how many ran.</summary>
+    public long Step(long instructions)
+    {
+        RequirePaused();
+        _clock.Resume();
+        foreach (VirtioMmioTransport transport in _virtioTransports)
+        {
+            transport.Resume();
+        }
+
+        try
+        {
+            return _scheduler.Step(instructions);
+        }
+        finally
+        {
+            foreach (VirtioMmioTransport transport in _virtioTransports)
+            {
+                transport.Pause();
+            }
+
+            _clock.Pause();
+        }
+    }
+
+    /// <summary>The SHA-256 of the paused machine's whole state: every part and all of RAM (tests compare runs by it).</summary>
+    public byte[] HashState()
+    {
+        RequirePaused();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using (var sink = new HashingStream(hash))
+        {
+            var writer = new Vessel.Machine.Persistence.StateWriter(sink);
+            MachineStateCodec.WriteParts(writer, CaptureState());
+        }
+
+        const int Chunk = 1 << 20;
+        for (ulong offset = 0; offset < _memory.Size; offset += Chunk)
+        {
+            hash.AppendData(_memory.GetReadSpan(_memory.Base + offset, (int)Math.Min(Chunk, _memory.Size - offset)));
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    private MachineState CaptureState()
+    {
         return new MachineState
         {
             Identity = Identity,
             ClockTicks = _clock.Now,
+            ClockPendingInstructions = _clock.PendingInstructions,
             Harts = _processor.Harts.Select(hart => hart.SaveState()).ToArray(),
             Clint = _clint.SaveState(),
             Plic = _plic.SaveState(),
@@ -203,8 +260,8 @@ public sealed partial class RiscvVirtMachine
         }
 
         _scheduler.ClearStopRequest();
-        _processor.ForgetCode();
-        _clock.Set(state.ClockTicks);
+        _processor.ResetDerivedState();
+        _clock.Set(state.ClockTicks, state.ClockPendingInstructions);
         if (_configuration.Firmware == FirmwareKind.Builtin)
         {
             _processor.UseBuiltinFirmware(this);
@@ -243,4 +300,36 @@ public sealed partial class RiscvVirtMachine
         Vessel.Machine.Virtio.VirtioDeviceType.Console => "virtio-console",
         _ => $"virtio-{(int)type}",
     };
+
+    /// <summary>A write-only stream that feeds a hash.</summary>
+    private sealed class HashingStream(System.Security.Cryptography.IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => hash.AppendData(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => hash.AppendData(buffer);
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 }

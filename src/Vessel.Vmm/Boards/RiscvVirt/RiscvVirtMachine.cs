@@ -38,7 +38,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     private readonly HostConsole _console;
     private readonly GuestMemory _memory;
     private readonly MmioBus _bus = new();
-    private readonly VirtualClock _clock = new();
+    private readonly VirtualClock _clock;
     private readonly RiscvProcessor _processor;
     private readonly Clint _clint;
     private readonly Plic _plic;
@@ -58,6 +58,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     {
         _configuration = configuration;
         _console = console;
+        _clock = new VirtualClock(countsInstructions: configuration.Clock == ClockMode.InstructionCount);
         _memory = AllocateRam(configuration.MemorySize);
         try
         {
@@ -68,7 +69,9 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             _plic = new Plic(pins);
             _uart = new Uart16550(_plic.GetLine(UartIrq), console.Write);
             _uart.InputSpaceAvailable += console.NotifyInputSpace;
-            _rtc = new GoldfishRtc(_plic.GetLine(RtcIrq));
+            // The deterministic mode's wall clock is the boot date plus guest time, so reading
+            // the date gives the same answer at the same instruction every run.
+            _rtc = new GoldfishRtc(_plic.GetLine(RtcIrq), _clock.CountsInstructions ? new GuestTimeProvider(_clock) : null);
 
             _bus.Map(TestBase, TestSize, new SifiveTest(this), "test");
             _bus.Map(RtcBase, RtcSize, _rtc, "rtc");
@@ -192,7 +195,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 // Opening checks the file, its format, its backing chain and the lock before
                 // the guest starts, each failure as one sentence.
-                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly });
+                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly, ForceShare = drive.ForceShare });
                 _disks.Add(image);
                 devices.Add(new VirtioBlockDevice(image, new VirtioBlockOptions
                 {
@@ -228,6 +231,17 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 _virtioConsole = new Vessel.Machine.Virtio.Console.VirtioConsoleDevice(_console.Write);
                 devices.Add(_virtioConsole);
+            }
+
+            if (_clock.CountsInstructions)
+            {
+                foreach (IVirtioDevice device in devices)
+                {
+                    if (device is VirtioDevice served)
+                    {
+                        served.ProcessQueuesInline = true;
+                    }
+                }
             }
 
             if (devices.Count > VirtioSlots)

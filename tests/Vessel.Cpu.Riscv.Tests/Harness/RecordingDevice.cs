@@ -1,6 +1,6 @@
 using Vessel.Machine.Bus;
 
-namespace Vessel.Cpu.Riscv.Tests.Jit;
+namespace Vessel.Cpu.Riscv.Tests.Harness;
 
 /// <summary>
 /// An MMIO device with side effects that tests can observe: it logs every access, and each

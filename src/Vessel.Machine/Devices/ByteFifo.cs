@@ -1,6 +1,10 @@
 namespace Vessel.Machine.Devices;
 
-/// <summary>A fixed-capacity ring of bytes (the UART's receive FIFO and the host input queue).</summary>
+/// <summary>
+/// A fixed-capacity ring of bytes, not thread-safe: the UART's receive FIFO and host input
+/// queue, and virtio-console's pending input. Bulk operations copy at most two runs (the
+/// ring wraps once), so a burst of pasted input is not moved byte by byte.
+/// </summary>
 internal sealed class ByteFifo
 {
     private readonly byte[] _buffer;
@@ -48,14 +52,35 @@ internal sealed class ByteFifo
     /// <summary>Appends as many bytes of <paramref name="data"/> as fit; returns how many.</summary>
     public int PushMany(ReadOnlySpan<byte> data)
     {
-        int n = Math.Min(data.Length, Free);
-        for (int i = 0; i < n; i++)
+        int total = Math.Min(data.Length, Free);
+        int written = 0;
+        while (written < total)
         {
-            _buffer[(_head + Count + i) % _buffer.Length] = data[i];
+            int end = (_head + Count) % _buffer.Length;
+            int run = Math.Min(total - written, _buffer.Length - end);
+            data.Slice(written, run).CopyTo(_buffer.AsSpan(end, run));
+            written += run;
+            Count += run;
         }
 
-        Count += n;
-        return n;
+        return total;
+    }
+
+    /// <summary>Removes up to <c>destination.Length</c> bytes into <paramref name="destination"/>, oldest first; returns how many.</summary>
+    public int PopMany(Span<byte> destination)
+    {
+        int total = Math.Min(destination.Length, Count);
+        int read = 0;
+        while (read < total)
+        {
+            int run = Math.Min(total - read, _buffer.Length - _head);
+            _buffer.AsSpan(_head, run).CopyTo(destination[read..]);
+            read += run;
+            _head = (_head + run) % _buffer.Length;
+            Count -= run;
+        }
+
+        return total;
     }
 
     public void Clear()
@@ -68,11 +93,9 @@ internal sealed class ByteFifo
     public byte[] ToArray()
     {
         var result = new byte[Count];
-        for (int i = 0; i < Count; i++)
-        {
-            result[i] = _buffer[(_head + i) % _buffer.Length];
-        }
-
+        int first = Math.Min(Count, _buffer.Length - _head);
+        _buffer.AsSpan(_head, first).CopyTo(result);
+        _buffer.AsSpan(0, Count - first).CopyTo(result.AsSpan(first));
         return result;
     }
 

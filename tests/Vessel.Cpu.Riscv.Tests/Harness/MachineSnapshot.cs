@@ -1,4 +1,4 @@
-namespace Vessel.Cpu.Riscv.Tests.Jit;
+namespace Vessel.Cpu.Riscv.Tests.Harness;
 
 /// <summary>The architectural state of a <see cref="TestMachine"/> at one moment.</summary>
 public sealed record MachineSnapshot(

@@ -1,10 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace Vessel.Vmm.Native;
+namespace Vessel.Network.Io;
 
 /// <summary>
 /// A stream over an inherited file descriptor (stdin, stdout) with plain <c>read</c> and
-/// <c>write</c> calls.
+/// <c>write</c> calls. It lives beside the network's other file-descriptor I/O so that libc's
+/// read and write are imported once (<see cref="LibC"/>); the VM's console uses it.
 /// </summary>
 /// <remarks>
 /// A <see cref="FileStream"/> on a regular file keeps its own position and writes with
@@ -12,7 +13,7 @@ namespace Vessel.Vmm.Native;
 /// <c>vessel run &gt;log 2&gt;&amp;1</c>, stderr would then overwrite the start of the guest's
 /// output. <c>write</c> appends where the shell's redirection says, as QEMU does.
 /// </remarks>
-internal sealed class FileDescriptorStream : Stream
+public sealed class FileDescriptorStream : Stream
 {
     private readonly int _fd;
     private readonly bool _canRead;
@@ -53,7 +54,7 @@ internal sealed class FileDescriptorStream : Stream
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != LibC.Interrupted)
+                if (errno != LibC.EIntr)
                 {
                     throw new IOException($"Reading file descriptor {_fd} failed (errno {errno}).");
                 }
@@ -79,7 +80,7 @@ internal sealed class FileDescriptorStream : Stream
                 }
 
                 int errno = Marshal.GetLastSystemError();
-                if (errno != LibC.Interrupted)
+                if (errno != LibC.EIntr)
                 {
                     throw new IOException($"Writing file descriptor {_fd} failed (errno {errno}).");
                 }

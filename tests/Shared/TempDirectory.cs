@@ -1,7 +1,10 @@
-namespace Vessel.Machine.Tests.DeviceTree;
+namespace Vessel.Testing;
 
-/// <summary>A directory of its own for one test, deleted afterwards.</summary>
-internal sealed class TempDirectory : IDisposable
+/// <summary>
+/// A directory of its own for one test under the system's temporary folder, deleted afterwards.
+/// One source file compiled into every test project that needs it (see tests/Shared).
+/// </summary>
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
