@@ -138,6 +138,25 @@ public sealed class QmpMachineTests
         Assert.False(File.Exists(socket), "the QMP socket was left behind");
     }
 
+    [Fact]
+    public void DeterministicModeStepsAndHashesThroughQmp()
+    {
+        using var temp = new TempDirectory();
+        string socket = temp.File("qmp.sock");
+        using VesselProcess vm = ReferenceGuest.StartInitramfs("--clock", "icount", "--paused", "--qmp", $"unix:{socket},server=on,wait=off");
+        using QmpClient qmp = QmpClient.ConnectAndNegotiate(socket);
+
+        string start = qmp.Run("x-vessel-state-hash")["sha256"]!.GetValue<string>();
+        Assert.Matches("^[0-9a-f]{64}$", start);
+        Assert.Equal(start, qmp.Run("x-vessel-state-hash")["sha256"]!.GetValue<string>());
+        Assert.Equal(100_000, qmp.Run("x-vessel-step", new JsonObject { ["instructions"] = 100_000 })["instructions"]!.GetValue<long>());
+        Assert.NotEqual(start, qmp.Run("x-vessel-state-hash")["sha256"]!.GetValue<string>());
+        AssertError(qmp.Execute("x-vessel-step", new JsonObject { ["instructions"] = "many" }), "GenericError", "Invalid parameter type for 'instructions', expected: integer");
+
+        qmp.Run("quit");
+        Assert.Equal(0, vm.WaitForExit());
+    }
+
     internal static void AssertError(JsonObject reply, string errorClass, string description, JsonNode? id = null)
     {
         JsonObject? error = reply["error"] as JsonObject;
