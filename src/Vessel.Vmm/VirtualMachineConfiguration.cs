@@ -46,9 +46,6 @@ public sealed record VirtualMachineConfiguration
     /// <summary>Network cards (virtio-net), each with its backend: user-mode NAT, TAP, socket or switch.</summary>
     public IReadOnlyList<Vessel.Network.NetworkOptions> Networks { get; init; } = [];
 
-    /// <summary>A Unix socket for control commands (balloon, status, quit), or null.</summary>
-    public string? ControlSocketPath { get; init; }
-
     /// <summary>The VM's name (<c>--name</c>), shown by QMP and in process titles.</summary>
     public string? Name { get; init; }
 

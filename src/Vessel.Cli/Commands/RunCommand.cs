@@ -1,15 +1,21 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Vessel.Cpu.Riscv;
 using Vessel.Network;
 using Vessel.Vmm;
 using Vessel.Vmm.Boot;
 using Vessel.Vmm.Console;
-using Vessel.Vmm.Control;
+using Vessel.Vmm.Hosting;
+using Vessel.Vmm.Qmp;
 using Vessel.Vmm.Runtime;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary><c>vessel run</c>: boots one virtual machine in the foreground, with QEMU-like options.</summary>
+/// <summary>
+/// <c>vessel run</c>: boots one virtual machine, with QEMU-like options: in the foreground with
+/// its console on this terminal, or headless (<c>--serial</c>, <c>--qmp</c>, <c>--daemonize</c>)
+/// as the platform's agent starts it.
+/// </summary>
 internal static class RunCommand
 {
     private const ulong MiB = 1024 * 1024;
@@ -36,22 +42,42 @@ internal static class RunCommand
                 "tap,ifname=NAME; socket,listen=|connect=ADDR:PORT; switch,path=PATH",
             HelpName = "KIND,...",
         };
-        var control = new Option<string?>("--control") { Description = "Listen for control commands (balloon, status, quit) on this Unix socket", HelpName = "SOCKET" };
+        var qmp = new Option<string?>("--qmp") { Description = "Speak QEMU's Machine Protocol on a Unix socket (wait=on, the default, starts the VM once a client has connected)", HelpName = "unix:PATH[,server=on][,wait=off]" };
+        var serial = new Option<string>("--serial") { Description = "Where the guest console goes: stdio (this terminal), unix:PATH (attach and detach with socat; the last 1 MiB of output is replayed), pty, file:PATH or null", HelpName = "stdio|unix:PATH|pty|file:PATH|null", DefaultValueFactory = _ => "stdio" };
+        var daemonize = new Option<bool>("--daemonize") { Description = "Run in the background once the VM is up (needs --serial other than stdio)" };
+        var pidfile = new Option<string?>("--pidfile") { Description = "Write the VMM's process id to this file, removed at exit", HelpName = "PATH" };
+        var control = new Option<string?>("--control") { Hidden = true, HelpName = "SOCKET" };
         var incoming = new Option<string?>("--incoming") { Description = "Start from a saved state instead of booting: file:PATH, unix:PATH, tcp:HOST:PORT, exec:COMMAND, or defer (wait for QMP migrate-incoming); give the options the VM was started with", HelpName = "ADDRESS" };
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
-        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits).")
+        var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, control, incoming, paused, name, clock,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, clock,
         };
 
         command.SetAction(parseResult =>
         {
             // Every option is checked before BuildConfiguration, which may spend minutes
             // building the default guest: a mistake is reported at once.
+            if (parseResult.GetValue(control) is not null)
+            {
+                throw UserErrorException.Usage("--control was replaced by --qmp unix:PATH,server=on,wait=off, which speaks QEMU's QMP");
+            }
+
+            var host = new HostingOptions(
+                ParseOption(parseResult.GetValue(qmp), QmpAddress.Parse),
+                ParseOption(parseResult.GetValue(serial)!, ConsoleBackend.Parse)!,
+                parseResult.GetValue(serial) == "stdio",
+                parseResult.GetValue(daemonize),
+                parseResult.GetValue(pidfile));
+            if (host.Daemonize && host.SerialIsStdio)
+            {
+                throw UserErrorException.Usage("--daemonize needs --serial unix:PATH, pty, file:PATH or null: a daemon has no terminal for the console");
+            }
+
             DriveConfiguration[] driveList = (parseResult.GetValue(drives) ?? []).Select(DriveOption.Parse).ToArray();
             NetworkOptions[] networkList = ParseNetworks(parseResult.GetValue(networks) ?? []);
             string[] deviceList = parseResult.GetValue(devices) ?? [];
@@ -88,7 +114,6 @@ internal static class RunCommand
                 ThreadPerHart = parseResult.GetValue(cpuThreads) == "multi",
                 Drives = driveList,
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
-                ControlSocketPath = parseResult.GetValue(control),
                 Networks = networkList,
                 EntropyDevice = deviceList.Any(d => d.StartsWith("virtio-rng", StringComparison.Ordinal)),
                 BalloonDevice = deviceList.Any(d => d.StartsWith("virtio-balloon", StringComparison.Ordinal)),
@@ -98,28 +123,110 @@ internal static class RunCommand
                 Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
 
-            using HostConsole console = HostConsole.OpenStandardStreams();
-            using var vm = new VirtualMachine(configuration, console);
-            if (incomingAddress is null)
+            if (host.Daemonize && !Daemon.IsChild)
             {
-                vm.Boot();
-            }
-            else
-            {
-                vm.PrepareIncoming();
-                if (incomingAddress.Transport != MigrationTransport.Defer)
-                {
-                    vm.StartIncoming(incomingAddress);
-                }
+                // Everything above was checked here, in the foreground; the child starts over.
+                return Daemon.StartAndWait(Environment.GetCommandLineArgs()[1..]);
             }
 
-            // Control after the VM is booted (or waits for its state), so that no command sees it half made.
-            using ControlServer? controlServer = configuration.ControlSocketPath is null ? null : ControlServer.Listen(configuration.ControlSocketPath);
-            controlServer?.Attach(vm);
-            return vm.Run();
+            return Run(configuration, incomingAddress, host);
         });
         return command;
     }
+
+    /// <summary>Builds the VM and its endpoints, runs it to the end and returns the exit code.</summary>
+    private static int Run(VirtualMachineConfiguration configuration, MigrationAddress? incomingAddress, HostingOptions host)
+    {
+        if (Daemon.IsChild)
+        {
+            Daemon.Detach();
+        }
+
+        // Disposed in reverse: the VM, its console, then QMP (after the last events went out),
+        // and the pidfile last, so that the file disappears only when the VMM is done.
+        using PidFile? pidFile = host.PidFilePath is null ? null : PidFile.Create(host.PidFilePath);
+        using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
+        using var console = new HostConsole(host.Serial());
+        using var vm = new VirtualMachine(configuration, console);
+
+        // SIGTERM (and Ctrl-C when the console is not on this terminal in raw mode, where it is
+        // a key for the guest) ends a running VM as QEMU does: SHUTDOWN, then a clean exit.
+        // Before the VM runs (waiting for a QMP client, restoring a state) it ends the process.
+        bool running = false;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Volatile.Read(ref running))
+            {
+                context.Cancel = true;
+                vm.Terminate();
+            }
+        }
+
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using PosixSignalRegistration? interrupt = host.SerialIsStdio ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        bool waitForClient = host.Qmp?.Wait ?? false;
+        if (waitForClient)
+        {
+            // The VM is built; it boots once a QMP client has connected (QEMU's wait=on).
+            qmpServer!.Start(vm);
+            SignalReadyIfDaemon();
+            qmpServer!.WaitForClientIfAsked();
+        }
+
+        if (incomingAddress is null)
+        {
+            vm.Boot();
+        }
+        else
+        {
+            vm.PrepareIncoming();
+            if (incomingAddress.Transport != MigrationTransport.Defer)
+            {
+                vm.StartIncoming(incomingAddress);
+            }
+        }
+
+        if (!waitForClient)
+        {
+            // Clients are served from the moment the VM runs (or waits for its state), so the
+            // first query-status already says "running", as QEMU's does.
+            qmpServer?.Start(vm);
+            SignalReadyIfDaemon();
+        }
+
+        Volatile.Write(ref running, true);
+        return vm.Run();
+    }
+
+    private static void SignalReadyIfDaemon()
+    {
+        if (Daemon.IsChild)
+        {
+            Daemon.SignalReady();
+        }
+    }
+
+    private static T? ParseOption<T>(string? text, Func<string, T> parse)
+        where T : class
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw UserErrorException.Usage(e.Message.TrimEnd('.'));
+        }
+    }
+
+    /// <summary>How the VMM process presents the VM to the host: QMP, the console's backend, daemon and pidfile.</summary>
+    private sealed record HostingOptions(QmpAddress? Qmp, Func<ConsoleBackend> Serial, bool SerialIsStdio, bool Daemonize, string? PidFilePath);
 
     private static VirtualMachineConfiguration BuildConfiguration(
         string? kernel, string? initrd, string? append, string memoryText, int cpus, string bios)

@@ -1,33 +1,20 @@
-using System.Runtime.InteropServices;
-
 namespace Vessel.Vmm.Native;
 
 /// <summary>
 /// Puts a terminal into raw mode (every key straight to the guest, no echo, no signals from
 /// Ctrl-C) and back, through the C library's termios calls.
 /// </summary>
-internal static unsafe partial class Terminal
+internal static unsafe class Terminal
 {
     // struct termios is 60 bytes on Linux with glibc; a larger buffer leaves room to spare.
     private const int TermiosBufferSize = 128;
     private const int TcsaNow = 0;
 
-    [LibraryImport("libc", EntryPoint = "isatty")]
-    private static partial int IsATty(int fd);
-
-    [LibraryImport("libc", EntryPoint = "tcgetattr", SetLastError = true)]
-    private static partial int TcGetAttr(int fd, byte* termios);
-
-    [LibraryImport("libc", EntryPoint = "tcsetattr", SetLastError = true)]
-    private static partial int TcSetAttr(int fd, int optionalActions, byte* termios);
-
-    [LibraryImport("libc", EntryPoint = "cfmakeraw")]
-    private static partial void CfMakeRaw(byte* termios);
-
-    public static bool IsTerminal(int fd) => IsATty(fd) == 1;
+    public static bool IsTerminal(int fd) => LibC.IsATty(fd) == 1;
 
     /// <summary>Switches <paramref name="fd"/> to raw mode; returns the settings to restore, or null when it is not a terminal.</summary>
-    public static byte[]? EnterRawMode(int fd)
+    /// <param name="keepOutputProcessing">Keep "\n" written by the host turning into "\r\n" (a user's terminal); off for a pseudo-terminal that carries the guest's bytes as they are.</param>
+    public static byte[]? EnterRawMode(int fd, bool keepOutputProcessing = true)
     {
         if (!IsTerminal(fd))
         {
@@ -40,16 +27,20 @@ internal static unsafe partial class Terminal
         fixed (byte* savedPointer = saved)
         fixed (byte* rawPointer = raw)
         {
-            if (TcGetAttr(fd, savedPointer) != 0)
+            if (LibC.TcGetAttr(fd, savedPointer) != 0)
             {
                 return null;
             }
 
             saved.CopyTo(raw, 0);
-            CfMakeRaw(rawPointer);
-            // Keep output post-processing so that "\n" written by the host becomes "\r\n".
-            *(uint*)(rawPointer + 4) |= 1; // c_oflag |= OPOST
-            if (TcSetAttr(fd, TcsaNow, rawPointer) != 0)
+            LibC.CfMakeRaw(rawPointer);
+            if (keepOutputProcessing)
+            {
+                // Keep output post-processing so that "\n" written by the host becomes "\r\n".
+                *(uint*)(rawPointer + 4) |= 1; // c_oflag |= OPOST
+            }
+
+            if (LibC.TcSetAttr(fd, TcsaNow, rawPointer) != 0)
             {
                 return null;
             }
@@ -64,7 +55,7 @@ internal static unsafe partial class Terminal
         // Safe: the buffer came from EnterRawMode and is larger than struct termios.
         fixed (byte* pointer = saved)
         {
-            TcSetAttr(fd, TcsaNow, pointer);
+            LibC.TcSetAttr(fd, TcsaNow, pointer);
         }
     }
 }

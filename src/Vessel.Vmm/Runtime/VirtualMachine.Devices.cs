@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Vessel.Cpu.Riscv;
 using Vessel.Machine.Virtio.Balloon;
 
@@ -36,6 +37,16 @@ public sealed partial class VirtualMachine
         }
 
         balloon.SetTargetPages((uint)((_machine.MemorySize - bytes) / PageSize));
+    }
+
+    /// <summary>Raises <c>BALLOON_CHANGE</c> with the memory left to the guest whenever the guest reports a new balloon size.</summary>
+    private void WatchBalloon()
+    {
+        if (_machine.Balloon is { } balloon)
+        {
+            balloon.ActualPagesChanged += pages =>
+                Raise("BALLOON_CHANGE", new JsonObject { ["actual"] = _machine.MemorySize - ((ulong)pages * PageSize) });
+        }
     }
 
     private VirtioBalloonDevice RequireBalloon() => _machine.Balloon ?? throw new VmmException("No balloon device has been activated");

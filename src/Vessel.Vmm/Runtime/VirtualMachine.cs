@@ -32,6 +32,7 @@ public sealed partial class VirtualMachine : IDisposable
         _machine = new RiscvVirtMachine(configuration, console);
         Uuid = configuration.Uuid ?? Guid.NewGuid();
         console.QuitRequested += OnConsoleQuit;
+        WatchBalloon();
     }
 
     public VirtualMachineConfiguration Configuration { get; }
@@ -205,6 +206,9 @@ public sealed partial class VirtualMachine : IDisposable
 
         _machine.RequestQuit();
     }
+
+    /// <summary>Ends the VM because the host asked (SIGTERM, or SIGINT without a terminal console): <c>SHUTDOWN</c> says <c>host-signal</c>.</summary>
+    public void Terminate() => _machine.RequestQuit();
 
     /// <summary>Stops the VM because it cannot go on; <see cref="Run"/> throws with <paramref name="sentence"/>.</summary>
     internal void Fail(string sentence)

@@ -97,6 +97,23 @@ public sealed class VirtioBalloonDeviceTests
     }
 
     [Fact]
+    public void EachNewActualSizeFromTheGuestIsReportedOnce()
+    {
+        using var balloon = new VirtioBalloonDevice();
+        using var h = new VirtioHarness(balloon);
+        var reported = new List<uint>();
+        balloon.ActualPagesChanged += reported.Add;
+        h.Start();
+        balloon.SetTargetPages(1000);
+
+        h.Driver.WriteConfig32(4, 256);
+        h.Driver.WriteConfig32(4, 256); // the same size again is no change
+        h.Driver.WriteConfig32(0, 7); // nor is a write to the host's field
+        h.Driver.WriteConfig32(4, 1000);
+        Assert.Equal([256u, 1000u], reported);
+    }
+
+    [Fact]
     public void StatisticsAreHeldAndReturnedOnRequest()
     {
         using var balloon = new VirtioBalloonDevice();

@@ -50,6 +50,13 @@ public sealed class VirtioBalloonDevice : VirtioDevice
     /// <summary>Raised on the device's worker thread when the guest delivers statistics.</summary>
     public event Action<BalloonStatistics>? StatisticsReceived;
 
+    /// <summary>
+    /// Raised with the new value when the guest changes <see cref="ActualPages"/> (QMP's
+    /// <c>BALLOON_CHANGE</c>). It runs on the guest's thread inside the configuration lock, so
+    /// a handler only records the value and never calls back into the device.
+    /// </summary>
+    public event Action<uint>? ActualPagesChanged;
+
     /// <summary>The balloon size the host asks for, in 4 KiB pages (num_pages).</summary>
     public uint TargetPages
     {
@@ -206,7 +213,12 @@ public sealed class VirtioBalloonDevice : VirtioDevice
             }
         }
 
+        uint previous = _actualPages;
         _actualPages = BinaryPrimitives.ReadUInt32LittleEndian(ConfigSpace[4..]);
+        if (_actualPages != previous)
+        {
+            ActualPagesChanged?.Invoke(_actualPages);
+        }
     }
 
     protected override void OnReset()
