@@ -91,7 +91,7 @@ internal static class RunCommand
                 throw new UserErrorException("--initrd needs --kernel; without --kernel Vessel boots its own guest.", CommandLineHost.UsageExitCode);
             }
 
-            DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error);
+            DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error, progressIsTerminal: !Console.IsErrorRedirected);
             kernel = guest.Kernel;
             initrd = guest.Initrd;
             append ??= guest.CommandLine;

@@ -1,0 +1,88 @@
+# Progress of the guest build's long steps (sourced by build-guest; not an input of the cache
+# key: how progress is shown changes nothing in what is built).
+#
+# A step's tool writes one line per unit of work into its log (Kbuild prints `  CC      fs/open.o`
+# per object, `tar -v` one line per file); counting those lines against the number the step
+# is expected to make gives a percentage, and the pace so far gives the time left, which
+# therefore holds on a loaded machine as well as on an idle one.
+#
+# On a terminal the progress is one line redrawn every second. On a pipe or a file (a log,
+# the CLI when its stderr is not a terminal) it is a new line every $progress_interval
+# seconds, so a reader always sees the build moving. VESSEL_PROGRESS=terminal (set by the
+# CLI, whose stderr is the terminal while ours is a pipe to it) or VESSEL_PROGRESS=lines
+# forces one form.
+
+readonly progress_interval=5
+
+progress_on_terminal() {
+  case "${VESSEL_PROGRESS:-}" in
+    terminal) return 0 ;;
+    lines) return 1 ;;
+    *) [ -t 2 ] ;;
+  esac
+}
+
+# 75 -> "1:15"
+format_duration() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+
+# ", ~3 min left" from the pace so far, once there is enough of it to go by; empty before.
+time_left() {
+  local done="$1" total="$2" elapsed="$3" left
+  if [ "$done" -ge "$total" ]; then
+    echo ", finishing"
+  elif [ "$done" -ge $((total / 20 + 1)) ] && [ "$elapsed" -ge 10 ]; then
+    left=$(((total - done) * elapsed / done))
+    if [ "$left" -lt 60 ]; then echo ", <1 min left"; else echo ", ~$(((left + 30) / 60)) min left"; fi
+  fi
+}
+
+# One progress line, short enough for an 80-column terminal with the "build-guest: " prefix:
+# "kernel: 1234/2100 objects, 58%, 4:10 so far, ~3 min left".
+progress_line() {
+  local label="$1" unit="$2" done="$3" total="$4" elapsed="$5" percent
+  # The total is an estimate: never claim more than it, nor to be done before the step is.
+  [ "$done" -le "$total" ] || done="$total"
+  percent=$((done * 100 / total))
+  [ "$percent" -le 99 ] || percent=99
+  echo "$label: $done/$total $unit, $percent%, $(format_duration "$elapsed") so far$(time_left "$done" "$total" "$elapsed")"
+}
+
+# run_with_progress LABEL UNIT TOTAL PATTERN LOG COMMAND...
+# Runs COMMAND with its output in LOG and shows how many LOG lines match the extended regular
+# expression PATTERN, against TOTAL expected, until it ends. Returns COMMAND's status; sets
+# progress_count to the number of matching lines at the end.
+run_with_progress() {
+  local label="$1" unit="$2" total="$3" pattern="$4" log="$5"
+  shift 5
+  "$@" >"$log" 2>&1 &
+  watch_progress "$label" "$unit" "$total" "$pattern" "$log" $!
+}
+
+# watch_progress LABEL UNIT TOTAL PATTERN LOG PID: the same for a background job of this
+# shell already running with its output in LOG.
+watch_progress() {
+  local label="$1" unit="$2" total="$3" pattern="$4" log="$5" pid="$6"
+  [ "$total" -gt 0 ] || total=1
+  local started=$SECONDS ticks=0 done line terminal=0
+  progress_on_terminal && terminal=1
+  # bash reaps the finished child at once, so kill -0 fails as soon as the job has ended.
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    ticks=$((ticks + 1))
+    [ "$terminal" = 1 ] || [ $((ticks % progress_interval)) -eq 0 ] || continue
+    done=$(grep -cE -- "$pattern" "$log" || true)
+    line="build-guest: $(progress_line "$label" "$unit" "$done" "$total" $((SECONDS - started)))"
+    if [ "$terminal" = 1 ]; then
+      # \r and "erase to the end of the line" redraw the line in place.
+      printf '\r\033[K%s' "$line" >&2
+    else
+      printf '%s\n' "$line" >&2
+    fi
+  done
+  local status=0
+  wait "$pid" || status=$?
+  progress_count=$(grep -cE -- "$pattern" "$log" || true)
+  # The redrawn line stays as the step's last state; the next message starts below it.
+  [ "$terminal" = 0 ] || [ "$ticks" -eq 0 ] || printf '\n' >&2
+  return "$status"
+}
