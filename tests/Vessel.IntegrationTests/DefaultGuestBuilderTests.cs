@@ -125,11 +125,11 @@ public sealed class DefaultGuestBuilderTests : IDisposable
         string cacheHome = Path.Combine(_temp, "cache");
         string records = Path.Combine(cacheHome, "vessel", "guest", ".fingerprints");
 
-        // The first look computes the key in full and records it under the fingerprint.
+        // The first look computes the key in full and records it with the fingerprint.
         string entry = CacheDirectory(script, cacheHome);
         LayOutEntry(entry);
         string record = Assert.Single(Directory.GetFiles(records));
-        Assert.Equal(Path.GetFileName(entry), File.ReadAllText(record).Trim());
+        Assert.Equal(Path.GetFileName(entry), File.ReadLines(record).First());
 
         // With the record and without it (the full computation), --check finds the same build.
         (int exitCode, string quick, string error) = Run([script, "--check"], cacheHome);
@@ -145,7 +145,8 @@ public sealed class DefaultGuestBuilderTests : IDisposable
         // entry, --check names that one.
         string other = Path.Combine(Path.GetDirectoryName(entry)!, "0123456789abcdef");
         LayOutEntry(other);
-        File.WriteAllText(record, "0123456789abcdef\n");
+        string[] recordLines = File.ReadAllLines(record);
+        File.WriteAllLines(record, ["0123456789abcdef", .. recordLines.Skip(1)]);
         Assert.Equal(PathsOf(other), Run([script, "--check"], cacheHome).Output);
 
         // A changed input changes the fingerprint: its key is computed again, and has no build.
