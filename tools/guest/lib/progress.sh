@@ -14,12 +14,58 @@
 
 readonly progress_interval=5
 
+# What the steps of the current inputs make (counted in a build on linux-source-6.1 6.1.192
+# and busybox 1.35.0), for the first build's progress, before the cache has counts of its own.
+readonly kernel_objects_default=1046
+readonly busybox_objects_default=700
+readonly source_files_default=83730
+# CPU time the whole build took on the 2-core machines the project is developed on (user +
+# system seconds), for the estimate said at the start.
+readonly build_cpu_seconds=1300
+
 progress_on_terminal() {
   case "${VESSEL_PROGRESS:-}" in
     terminal) return 0 ;;
     lines) return 1 ;;
     *) [ -t 2 ] ;;
   esac
+}
+
+# Sets <step>_objects from the counts the last build left in the cache, or the defaults.
+load_counts() {
+  kernel_objects=$kernel_objects_default
+  busybox_objects=$busybox_objects_default
+  source_files=$source_files_default
+  local name count
+  [ -f "$cache_root/.counts" ] || return 0
+  while read -r name count; do
+    [[ "$count" =~ ^[0-9]+$ ]] || continue
+    case "$name" in
+      kernel_objects | busybox_objects | source_files) printf -v "$name" '%s' "$count" ;;
+    esac
+  done <"$cache_root/.counts"
+}
+
+save_counts() {
+  printf 'kernel_objects %s\nbusybox_objects %s\nsource_files %s\n' \
+    "$kernel_objects" "$busybox_objects" "$source_files" >"$cache_root/.counts" 2>/dev/null || true
+}
+
+# "about 8 to 12 min on this machine (2 cores, load 1.5)": the build's CPU time spread over
+# the cores we get. Our jobs (one per core) share the cores with the L tasks already running
+# (the load average), so they would get cores * cores / (cores + L) of them if those all
+# wanted a whole core all the time; they do not (builds wait for disks, tests sleep), and on
+# a shared 2-core machine at load 15-20 the kernel's compile got a third of a core, which
+# counting 0.6 L tasks gives.
+estimate_text() {
+  local load
+  load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
+  awk -v cpu="$build_cpu_seconds" -v cores="$build_jobs" -v load="$load" 'BEGIN {
+    share = load > 0 ? cores * cores / (cores + 0.6 * load) : cores
+    if (share > cores) share = cores
+    minutes = cpu / share / 60
+    printf "about %d to %d min on this machine (%d cores, load %s)", minutes * 0.8 + 0.5, minutes * 1.25 + 0.99, cores, load
+  }'
 }
 
 # 75 -> "1:15"
@@ -61,17 +107,32 @@ run_with_progress() {
 # watch_progress LABEL UNIT TOTAL PATTERN LOG PID: the same for a background job of this
 # shell already running with its output in LOG.
 watch_progress() {
-  local label="$1" unit="$2" total="$3" pattern="$4" log="$5" pid="$6"
-  [ "$total" -gt 0 ] || total=1
-  local started=$SECONDS ticks=0 done line terminal=0
+  progress_label="$1" progress_unit="$2" progress_total="$3" progress_pattern="$4" progress_log="$5"
+  [ "$progress_total" -gt 0 ] || progress_total=1
+  local status=0
+  watch_job describe_count "$6" || status=$?
+  progress_count=$(grep -cE -- "$progress_pattern" "$progress_log" || true)
+  return "$status"
+}
+
+# The progress line of watch_progress after ELAPSED seconds.
+describe_count() {
+  local done
+  done=$(grep -cE -- "$progress_pattern" "$progress_log" || true)
+  progress_line "$progress_label" "$progress_unit" "$done" "$progress_total" "$1"
+}
+
+# watch_job DESCRIBE PID: shows the line that the function DESCRIBE prints (given the
+# seconds so far) until the background job PID of this shell ends; returns its status.
+watch_job() {
+  local describe="$1" pid="$2" started=$SECONDS ticks=0 line terminal=0
   progress_on_terminal && terminal=1
   # bash reaps the finished child at once, so kill -0 fails as soon as the job has ended.
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     ticks=$((ticks + 1))
     [ "$terminal" = 1 ] || [ $((ticks % progress_interval)) -eq 0 ] || continue
-    done=$(grep -cE -- "$pattern" "$log" || true)
-    line="build-guest: $(progress_line "$label" "$unit" "$done" "$total" $((SECONDS - started)))"
+    line="build-guest: $("$describe" $((SECONDS - started)))"
     if [ "$terminal" = 1 ]; then
       # \r and "erase to the end of the line" redraw the line in place.
       printf '\r\033[K%s' "$line" >&2
@@ -81,7 +142,6 @@ watch_progress() {
   done
   local status=0
   wait "$pid" || status=$?
-  progress_count=$(grep -cE -- "$pattern" "$log" || true)
   # The redrawn line stays as the step's last state; the next message starts below it.
   [ "$terminal" = 0 ] || [ "$ticks" -eq 0 ] || printf '\n' >&2
   return "$status"
