@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 // The integration tests lay out cache entries and call the internals below directly.
 [assembly: InternalsVisibleTo("Vessel.IntegrationTests")]
@@ -13,7 +14,7 @@ namespace Vessel.Cli;
 /// (<c>${XDG_CACHE_HOME:-~/.cache}/vessel/guest/&lt;key&gt;/</c>) and the cache key, so this
 /// class only asks it, first whether a build is cached, then, when not, to build one.
 /// </summary>
-internal static class DefaultGuest
+internal static partial class DefaultGuest
 {
     /// <summary>Boots the initramfs with its shell on the first serial port.</summary>
     public const string CommandLine = "console=ttyS0 panic=-1";
@@ -23,6 +24,8 @@ internal static class DefaultGuest
 
     /// <summary>Where the builder lives, relative to the repository root.</summary>
     public const string BuilderRelativePath = "tools/guest/build-guest";
+
+    private const int SignalTerminate = 15;
 
     // Asking whether a build is cached takes milliseconds when nothing changed since the last
     // look, and hashes the inputs and asks dpkg and apt for versions when something did: a few
@@ -150,6 +153,12 @@ internal static class DefaultGuest
             throw new UserErrorException($"cannot run bash to build the default guest ({e.Message}); install bash or give a kernel with --kernel");
         }
 
+        // A `vessel run` that is terminated or loses its terminal takes its build along: the
+        // builder would otherwise go on for many minutes unseen (Ctrl-C reaches both anyway).
+        // SIGTERM lets the builder stop its jobs and remove its work folder.
+        using PosixSignalRegistration terminated = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Terminate(process));
+        using PosixSignalRegistration hungUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => Terminate(process));
+
         Task errors = relay is null ? process.StandardError.ReadToEndAsync() : relay.RelayAsync(process.StandardError);
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         bool exited = timeout == Timeout.InfiniteTimeSpan ? WaitForever(process) : process.WaitForExit(timeout);
@@ -164,6 +173,24 @@ internal static class DefaultGuest
         errors.Wait();
         return new BuilderResult(process.ExitCode, output.Result, relay?.LastMessage);
     }
+
+    private static void Terminate(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                _ = SendSignal(process.Id, SignalTerminate);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started or already gone: nothing to stop.
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int processId, int signal);
 
     private static bool WaitForever(Process process)
     {
