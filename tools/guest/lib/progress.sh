@@ -17,11 +17,11 @@ readonly progress_interval=5
 # What the steps of the current inputs make (counted in a build on linux-source-6.1 6.1.192
 # and busybox 1.35.0), for the first build's progress, before the cache has counts of its own.
 readonly kernel_objects_default=1046
-readonly busybox_objects_default=700
+readonly busybox_objects_default=565
 readonly source_files_default=83730
 # CPU time the whole build took on the 2-core machines the project is developed on (user +
 # system seconds), for the estimate said at the start.
-readonly build_cpu_seconds=1300
+readonly build_cpu_seconds=1250
 
 progress_on_terminal() {
   case "${VESSEL_PROGRESS:-}" in
@@ -51,20 +51,20 @@ save_counts() {
     "$kernel_objects" "$busybox_objects" "$source_files" >"$cache_root/.counts" 2>/dev/null || true
 }
 
-# "about 8 to 12 min on this machine (2 cores, load 1.5)": the build's CPU time spread over
-# the cores we get. Our jobs (one per core) share the cores with the L tasks already running
-# (the load average), so they would get cores * cores / (cores + L) of them if those all
-# wanted a whole core all the time; they do not (builds wait for disks, tests sleep), and on
-# a shared 2-core machine at load 15-20 the kernel's compile got a third of a core, which
-# counting 0.6 L tasks gives.
+# "about 9 to 14 min on this machine (2 cores, load 1.50)": the build's CPU time spread over
+# the share of the cores it can expect. Our jobs (one per core) share the cores with the L
+# tasks already running (the load average): they would get cores * cores / (cores + L) of
+# them if those all wanted a whole core all the time. They do not (builds wait for disks,
+# tests sleep), and the load changes during a long build: on a shared 2-core machine the
+# kernel's compile got between cores^2 / (cores + 0.6 L) and cores^2 / (cores + 0.25 L),
+# which make the two ends of the estimate.
 estimate_text() {
   local load
   load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
   awk -v cpu="$build_cpu_seconds" -v cores="$build_jobs" -v load="$load" 'BEGIN {
-    share = load > 0 ? cores * cores / (cores + 0.6 * load) : cores
-    if (share > cores) share = cores
-    minutes = cpu / share / 60
-    printf "about %d to %d min on this machine (%d cores, load %s)", minutes * 0.8 + 0.5, minutes * 1.25 + 0.99, cores, load
+    best = cpu / (cores * cores / (cores + 0.25 * load)) / 60
+    worst = cpu / (cores * cores / (cores + 0.6 * load)) / 60
+    printf "about %d to %d min on this machine (%d cores, load %s)", best * 0.9 + 0.5, worst * 1.15 + 0.99, cores, load
   }'
 }
 
@@ -114,6 +114,18 @@ watch_progress() {
   progress_count=$(grep -cE -- "$progress_pattern" "$progress_log" || true)
   return "$status"
 }
+
+# run_with_status LABEL LOG COMMAND...: for a step that shows no progress of its own: runs
+# COMMAND with its output in LOG, saying "LABEL, 0:25 so far" while it runs. Returns its status.
+run_with_status() {
+  status_label="$1"
+  local log="$2"
+  shift 2
+  "$@" >"$log" 2>&1 &
+  watch_job describe_status $!
+}
+
+describe_status() { echo "$status_label, $(format_duration "$1") so far"; }
 
 # The progress line of watch_progress after ELAPSED seconds.
 describe_count() {
