@@ -7,8 +7,8 @@
 #      what every check cost before the quick path and what it still costs after a change;
 #   2. a warm `./vessel run` to the shell prompt, beside the same guest's files given with
 #      --kernel/--initrd (no check at all) and beside the reference guest
-#      (../shared/guest): BENCH_BOOT_RUNS boots each (default 5), from starting ./vessel to
-#      the first `/ # ` on the console, then `poweroff -f`; median and best.
+#      (../shared/guest): BENCH_BOOT_RUNS boots each (default 5), taking turns, from starting
+#      ./vessel to the first `/ # ` on the console, then `poweroff -f`; median and best.
 # The figures depend on the machine's load, printed in the header: run it on a quiet machine
 # for numbers to compare.
 #
@@ -87,23 +87,31 @@ printf '%-34s %s   (CPU %d ms a run, %d runs)\n' "build-guest --check (cached)" 
 printf '%-34s %s   (%d runs)\n' "full key computation" "$(percentiles "$vm_work/full.txt")" "$full_runs"
 echo
 
-# boot_to_prompt LABEL ARGS...: BENCH_BOOT_RUNS boots of ./vessel run ARGS to the prompt.
+# boot_to_prompt FILE ARGS...: one boot of ./vessel run ARGS to the prompt, its time added to FILE.
 boot_to_prompt() {
-  local label="$1" i start
+  local file="$1" start
   shift
-  : >"$vm_work/boot.txt"
-  for ((i = 0; i < boot_runs; i++)); do
-    start=$(now_us)
-    vm_start "$vm_work/console.log" "$root/vessel" run "$@"
-    vm_wait '/ # ' 120
-    echo $(($(now_us) - start)) >>"$vm_work/boot.txt"
-    vm_stop
-  done
-  sort -n "$vm_work/boot.txt" | awk -v label="$label" -v runs="$boot_runs" '{ v[NR] = $1 } END {
-    printf "%-34s median %.2f s   best %.2f s   (%d boots)\n", label, v[int((NR + 1) / 2)] / 1e6, v[1] / 1e6, runs }'
+  start=$(now_us)
+  vm_start "$vm_work/console.log" "$root/vessel" run "$@"
+  vm_wait '/ # ' 120
+  echo $(($(now_us) - start)) >>"$file"
+  vm_stop
 }
 
-echo "./vessel run to the prompt '/ # ':"
-boot_to_prompt "default guest (./vessel run)"
-boot_to_prompt "same files, --kernel/--initrd" --kernel "${guest[0]}" --initrd "${guest[1]}" --append "$cmdline"
-boot_to_prompt "reference guest, --kernel" --kernel "$reference/Image" --initrd "$reference/initrd.gz" --append "$cmdline"
+# "median 2.51 s   best 2.40 s" of the microsecond figures in FILE.
+boot_summary() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END { printf "median %.2f s   best %.2f s", v[int((NR + 1) / 2)] / 1e6, v[1] / 1e6 }'
+}
+
+# The three kinds of boot take turns, so that a change in the machine's load while the
+# benchmark runs falls on all of them alike.
+echo "./vessel run to the prompt '/ # ' ($boot_runs boots each, taking turns):"
+: >"$vm_work/default.txt"; : >"$vm_work/same.txt"; : >"$vm_work/reference.txt"
+for ((run = 0; run < boot_runs; run++)); do
+  boot_to_prompt "$vm_work/default.txt"
+  boot_to_prompt "$vm_work/same.txt" --kernel "${guest[0]}" --initrd "${guest[1]}" --append "$cmdline"
+  boot_to_prompt "$vm_work/reference.txt" --kernel "$reference/Image" --initrd "$reference/initrd.gz" --append "$cmdline"
+done
+printf '%-34s %s\n' "default guest (./vessel run)" "$(boot_summary "$vm_work/default.txt")"
+printf '%-34s %s\n' "same files, --kernel/--initrd" "$(boot_summary "$vm_work/same.txt")"
+printf '%-34s %s\n' "reference guest, --kernel" "$(boot_summary "$vm_work/reference.txt")"
