@@ -134,6 +134,9 @@ public sealed record DisplayConfiguration
     /// <summary>Whether viewers must authenticate (QEMU's <c>password=on</c>); with no password set yet, nobody gets in.</summary>
     public bool PasswordRequired { get; init; }
 
+    /// <summary>The guest's keyboard layout, which decides the key a viewer's keysym becomes (QEMU's <c>-k</c>).</summary>
+    public Vessel.Vmm.Vnc.VncKeymap Keymap { get; init; } = Vessel.Vmm.Vnc.VncKeymap.EnglishUs;
+
     /// <summary>The size the display offers the guest (QEMU's virtio-gpu default).</summary>
     public int Width { get; init; } = 1280;
 

@@ -51,7 +51,7 @@ internal static class RunCommand
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
-        var display = new Option<string?>("--display") { Description = "A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), shown by a VNC server: vnc=unix:PATH or vnc=HOST:N (TCP port 5900+N, as QEMU numbers displays; HOST defaults to 127.0.0.1), [,password=on][,password-file=PATH]; none: no screen", HelpName = "vnc=ADDRESS[,...]|none" };
+        var display = new Option<string?>("--display") { Description = "A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), shown by a VNC server: vnc=unix:PATH or vnc=HOST:N (TCP port 5900+N, as QEMU numbers displays; HOST defaults to 127.0.0.1), [,password=on][,password-file=PATH][,keymap=en-us|de]; none: no screen", HelpName = "vnc=ADDRESS[,...]|none" };
         var cdrom = new Option<string?>("--cdrom") { Description = "A CD/DVD drive on a virtio-scsi controller (QEMU's scsi-cd) with this ISO image in it; QMP eject and blockdev-change-medium change discs", HelpName = "PATH" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
@@ -299,6 +299,7 @@ internal static class RunCommand
         Vessel.Vmm.Vnc.VncAddress? address = null;
         string? passwordFile = null;
         bool passwordRequired = false;
+        var keymap = Vessel.Vmm.Vnc.VncKeymap.EnglishUs;
         foreach (string part in text.Split(','))
         {
             int equals = part.IndexOf('=');
@@ -322,6 +323,14 @@ internal static class RunCommand
                         : value is "off" or "false" or "no" ? false
                         : throw UserErrorException.Usage($"--display password={value}: say on or off");
                     break;
+                case "keymap":
+                    keymap = value switch
+                    {
+                        "en-us" => Vessel.Vmm.Vnc.VncKeymap.EnglishUs,
+                        "de" => Vessel.Vmm.Vnc.VncKeymap.German,
+                        _ => throw UserErrorException.Usage($"--display keymap={value}: the keymaps are en-us and de"),
+                    };
+                    break;
                 case "password-file":
                     if (!File.Exists(value))
                     {
@@ -332,7 +341,7 @@ internal static class RunCommand
                     passwordRequired = true;
                     break;
                 default:
-                    throw UserErrorException.Usage($"--display takes vnc=unix:PATH or vnc=HOST:N with password=on and password-file=PATH, or none; not '{part}'");
+                    throw UserErrorException.Usage($"--display takes vnc=unix:PATH or vnc=HOST:N with password=on, password-file=PATH and keymap=en-us|de, or none; not '{part}'");
             }
         }
 
@@ -341,7 +350,7 @@ internal static class RunCommand
             throw UserErrorException.Usage("--display needs vnc=unix:PATH or vnc=HOST:N");
         }
 
-        return new DisplayConfiguration { Vnc = address, PasswordFile = passwordFile, PasswordRequired = passwordRequired };
+        return new DisplayConfiguration { Vnc = address, PasswordFile = passwordFile, PasswordRequired = passwordRequired, Keymap = keymap };
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public sealed partial class VirtualMachine
             }
         }
 
-        _vnc = VncServer.Listen(address, _machine.Display, _machine.Keyboard, _machine.Tablet, Name ?? "Vessel");
+        _vnc = VncServer.Listen(address, _machine.Display, new VirtioVncInput(_machine.Keyboard, _machine.Tablet), Name ?? "Vessel", display.Keymap);
         _vnc.PasswordRequired = display.PasswordRequired;
         _vnc.Password = password;
     }

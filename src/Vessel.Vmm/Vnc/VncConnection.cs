@@ -282,19 +282,14 @@ public sealed class VncConnection : IDisposable
 
     private void Key(bool down, uint keysym)
     {
-        if (_server.Keyboard is { } keyboard && KeysymMap.TryMap(keysym, _server.Keymap, out ushort code))
+        if (KeysymMap.TryMap(keysym, _server.Keymap, out ushort code))
         {
-            keyboard.SendKey(code, down);
+            _server.Input.Key(code, down);
         }
     }
 
     private void Pointer(int mask, int x, int y)
     {
-        if (_server.Tablet is not { } tablet)
-        {
-            return;
-        }
-
         Span<InputEvent> events = stackalloc InputEvent[10];
         int count = 0;
         events[count++] = new InputEvent(EvAbs, AbsX, VirtioTabletDevice.ScaleToAxis(x, _console.Width));
@@ -322,7 +317,7 @@ public sealed class VncConnection : IDisposable
 
         events[count++] = InputEvent.Sync;
         _buttons = mask;
-        tablet.Send(events[..count]);
+        _server.Input.Pointer(events[..count]);
     }
 
     // ------------------------------------------------------------------ updates

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Vessel.Machine.Display;
-using Vessel.Machine.Virtio.Input;
 
 namespace Vessel.Vmm.Vnc;
 
@@ -26,20 +25,18 @@ public sealed class VncServer : IDisposable
     private long _bytes;
     private bool _disposed;
 
-    private VncServer(Socket listener, VncAddress address, DisplayConsole console, VirtioKeyboardDevice? keyboard, VirtioTabletDevice? tablet)
+    private VncServer(Socket listener, VncAddress address, DisplayConsole console, IVncInput input)
     {
         _listener = listener;
         _address = address;
         Console = console;
-        Keyboard = keyboard;
-        Tablet = tablet;
+        Input = input;
     }
 
     public DisplayConsole Console { get; }
 
-    public VirtioKeyboardDevice? Keyboard { get; }
-
-    public VirtioTabletDevice? Tablet { get; }
+    /// <summary>Where the viewers' keys and pointer go.</summary>
+    public IVncInput Input { get; }
 
     /// <summary>The desktop name viewers show.</summary>
     public string Name { get; init; } = "Vessel";
@@ -80,7 +77,7 @@ public sealed class VncServer : IDisposable
 
     /// <summary>Binds the address (a stale Unix socket file is replaced) and starts accepting viewers.</summary>
     /// <exception cref="VmmException">The address is in use or cannot be bound.</exception>
-    public static VncServer Listen(VncAddress address, DisplayConsole console, VirtioKeyboardDevice? keyboard, VirtioTabletDevice? tablet, string? name = null)
+    public static VncServer Listen(VncAddress address, DisplayConsole console, IVncInput input, string? name = null, VncKeymap keymap = VncKeymap.EnglishUs)
     {
         Socket listener;
         if (address.UnixPath is not null)
@@ -102,7 +99,7 @@ public sealed class VncServer : IDisposable
             }
         }
 
-        var server = new VncServer(listener, address, console, keyboard, tablet) { Name = name ?? "Vessel" };
+        var server = new VncServer(listener, address, console, input) { Name = name ?? "Vessel", Keymap = keymap };
         server._acceptThread = new Thread(server.AcceptLoop) { IsBackground = true, Name = "vnc-accept" };
         server._acceptThread.Start();
         return server;
