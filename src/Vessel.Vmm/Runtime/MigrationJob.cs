@@ -127,12 +127,14 @@ internal sealed class MigrationJob
             _sender.FinishStopped(sink, writer);
             channel.Commit();
             long downtime = (long)Stopwatch.GetElapsedTime(downtimeStart).TotalMilliseconds;
+
+            // The VM's state first: whoever sees "completed" may act on the VM at once.
+            _vm.EndMigration(succeeded: true, resume: false);
             lock (_gate)
             {
                 _info = WithFigures(_info) with { Status = MigrationStatus.Completed, TotalTimeMs = _clock.ElapsedMilliseconds, DowntimeMs = downtime, CpuThrottlePercentage = 0 };
             }
 
-            _vm.EndMigration(succeeded: true, resume: false);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
         }
         catch (Exception e)
@@ -142,6 +144,7 @@ internal sealed class MigrationJob
             _sender.StopLogging();
             channel?.Abandon();
             bool cancelled = e is OperationCanceledException;
+            _vm.EndMigration(succeeded: false, resume: stopped);
             lock (_gate)
             {
                 _info = WithFigures(_info) with
@@ -155,7 +158,6 @@ internal sealed class MigrationJob
                 };
             }
 
-            _vm.EndMigration(succeeded: false, resume: stopped);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = cancelled ? "cancelled" : "failed" });
         }
         finally
