@@ -115,12 +115,13 @@ class Machine:
         self.output = b""
         self.qmp = Qmp(self.qmp_path)
 
-    def read_until(self, pattern, timeout=300):
+    def _read_until(self, found, what, timeout):
+        """Reads the console until found(output) holds; returns the time it did."""
         deadline = time.monotonic() + timeout
-        while pattern not in self.output:
+        while not found(self.output):
             left = deadline - time.monotonic()
             if left <= 0 or self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind}: no {pattern!r} on the console; last output {self.output[-300:]!r}")
+                raise RuntimeError(f"{self.kind}: no {what!r} on the console; last output {self.output[-300:]!r}")
             ready, _, _ = select.select([self.process.stdout], [], [], left)
             if ready:
                 data = self.process.stdout.read()
@@ -128,22 +129,15 @@ class Machine:
                     self.output += data
         return time.monotonic()
 
+    def read_until(self, pattern, timeout=300):
+        return self._read_until(lambda output: pattern in output, pattern, timeout)
+
     def command(self, text, answer, timeout=300):
         """Types a shell command and returns when its answer shows."""
         mark = len(self.output)
         self.process.stdin.write(text.encode() + b"\n")
         self.process.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while answer.encode() not in self.output[mark:]:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError(f"{self.kind}: no answer {answer!r}")
-            ready, _, _ = select.select([self.process.stdout], [], [], left)
-            if ready:
-                data = self.process.stdout.read()
-                if data:
-                    self.output += data
-        return time.monotonic()
+        return self._read_until(lambda output: answer.encode() in output[mark:], answer, timeout)
 
     def quit(self):
         try:
@@ -325,12 +319,18 @@ def main():
     work = tempfile.mkdtemp(prefix="vessel-lifecycle-")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     results = {}
+    failures = []
     try:
         for row in args.only.split(","):
             for kind in ("vessel", "qemu"):
                 print(f"lifecycle: {row} on {kind} ({args.runs} runs)...", file=sys.stderr, flush=True)
-                for name, values in ROWS[row](kind, args, work).items():
-                    results.setdefault(name, {})[kind] = values
+                try:
+                    for name, values in ROWS[row](kind, args, work).items():
+                        results.setdefault(name, {})[kind] = values
+                except (RuntimeError, AssertionError, OSError) as error:
+                    # One machine failing a row is a result too; the other rows go on.
+                    print(f"lifecycle: {row} on {kind} failed: {error}", file=sys.stderr, flush=True)
+                    failures.append(f"{row} on {kind}: {error}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -344,6 +344,8 @@ def main():
             cells += [f"{percentile(values, 50):.4f}", f"{percentile(values, 99):.4f}"] if values else ["-", "-"]
         ratio = f"{percentile(vessel, 50) / percentile(qemu, 50):.2f}" if vessel and qemu and percentile(qemu, 50) > 0 else "-"
         print(f"| {name} | {' | '.join(cells)} | {ratio} |")
+    for failure in failures:
+        print(f"failed: {failure}")
 
 
 if __name__ == "__main__":
