@@ -111,6 +111,7 @@ class Machine:
                        "-qmp", f"unix:{self.qmp_path},server=on,wait=off", *extra]
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        LIVE.add(self)
         os.set_blocking(self.process.stdout.fileno(), False)
         self.output = b""
         self.qmp = Qmp(self.qmp_path)
@@ -139,7 +140,17 @@ class Machine:
         self.process.stdin.flush()
         return self._read_until(lambda output: answer.encode() in output[mark:], answer, timeout)
 
+    def kill(self):
+        """Ends the process at once (a row that failed leaves no VM behind)."""
+        LIVE.discard(self)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if hasattr(self, "qmp"):
+            self.qmp.close()
+
     def quit(self):
+        LIVE.discard(self)
         try:
             self.qmp.run("quit")
         except RuntimeError:
@@ -150,6 +161,10 @@ class Machine:
             self.process.kill()
             self.process.wait()
         self.qmp.close()
+
+
+# Every VMM process not yet ended, so that a row that fails half-way ends them.
+LIVE = set()
 
 
 def percentile(values, p):
@@ -331,6 +346,9 @@ def main():
                     # One machine failing a row is a result too; the other rows go on.
                     print(f"lifecycle: {row} on {kind} failed: {error}", file=sys.stderr, flush=True)
                     failures.append(f"{row} on {kind}: {error}")
+                finally:
+                    for machine in list(LIVE):
+                        machine.kill()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
