@@ -279,11 +279,16 @@ def free_port():
 
 def row_migration(kind, args, work, busy):
     label = "busy" if busy else "idle"
-    source = booted(kind, args, work, f"{kind}-mig-{label}-src")
-    if busy:
-        source.command("dd if=/dev/urandom of=/tmp/a bs=1M count=24 2>/dev/null; echo made-$((6*7))", "made-42")
-        source.command("(while true; do cp /tmp/a /tmp/b; done) & echo copying-$((6*7))", "copying-42")
-    totals, downtimes = [], []
+
+    def fresh_source(name):
+        machine = booted(kind, args, work, name)
+        if busy:
+            machine.command("dd if=/dev/urandom of=/tmp/a bs=1M count=24 2>/dev/null; echo made-$((6*7))", "made-42")
+            machine.command("(while true; do cp /tmp/a /tmp/b; done) & echo copying-$((6*7))", "copying-42")
+        return machine
+
+    source = fresh_source(f"{kind}-mig-{label}-src")
+    totals, downtimes, lost = [], [], 0
     for i in range(args.runs):
         port = free_port()
         extra = ("--incoming", f"tcp:127.0.0.1:{port}") if kind == "vessel" else ("-incoming", f"tcp:127.0.0.1:{port}")
@@ -306,11 +311,23 @@ def row_migration(kind, args, work, busy):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind}: the destination did not start running")
             time.sleep(0.01)
-        destination.command("echo arrived-$((6*7))", "arrived-42")
         source.quit()
-        source = destination  # the next migration starts from here
+        try:
+            destination.command("echo arrived-$((6*7))", "arrived-42", timeout=60)
+            source = destination  # the next migration starts from here
+        except RuntimeError as error:
+            # A destination that never answers is a lost guest: counted, and the next run
+            # starts from a freshly booted source.
+            print(f"lifecycle: migrate-{label} on {kind}, run {i + 1}: {error}", file=sys.stderr, flush=True)
+            lost += 1
+            destination.kill()
+            source = fresh_source(f"{kind}-mig-{label}-src-{i}")
     source.quit()
-    return {f"live migration {label}: total (s)": totals, f"live migration {label}: downtime (s)": downtimes}
+    return {
+        f"live migration {label}: total (s)": totals,
+        f"live migration {label}: downtime (s)": downtimes,
+        f"live migration {label}: guests that never answered after it (count)": [lost],
+    }
 
 
 ROWS = {
