@@ -117,6 +117,72 @@ public sealed class DefaultGuestDisplayTests
         Assert.Equal(0, vm.WaitForExit());
     }
 
+    [DefaultGuestFact]
+    public void ASavedStateBringsBackTheScreenAndTheDisc()
+    {
+        (string kernel, string initrd) = FindGuest()!.Value;
+        using var temp = new TempDirectory();
+        string iso = MakeIso(temp, "disc", "still here");
+        string state = temp.File("state");
+        string[] options =
+        [
+            "run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyS0 panic=-1 quiet",
+            "--display", $"vnc=unix:{temp.File("vnc.sock")}", "--cdrom", iso, "--net", "none",
+            "--qmp", $"unix:{temp.File("qmp.sock")},server=on,wait=off",
+        ];
+        string before = temp.File("before.ppm"), after = temp.File("after.ppm");
+        using (VesselProcess source = VesselProcess.Start(options))
+        {
+            source.WaitFor(ReferenceGuest.Prompt, TimeSpan.FromMinutes(5));
+            Assert.Equal("still here\n", source.RunCommand("mkdir -p /mnt && mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/file.txt"));
+            using QmpClient qmp = QmpClient.ConnectAndNegotiate(temp.File("qmp.sock"));
+            qmp.Run("stop");
+            qmp.Run("screendump", new JsonObject { ["filename"] = before });
+            qmp.Run("migrate", new JsonObject { ["uri"] = "file:" + state });
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (qmp.Run("query-migrate")["status"]?.GetValue<string>() != "completed")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the save did not complete");
+                Thread.Sleep(100);
+            }
+
+            qmp.Run("quit");
+            Assert.Equal(0, source.WaitForExit());
+        }
+
+        using VesselProcess restored = VesselProcess.Start([.. options, "--incoming", "file:" + state]);
+        using (QmpClient qmp = ConnectWhenListening(temp.File("qmp.sock")))
+        {
+            while (qmp.Run("query-status")["status"]!.GetValue<string>() != "running")
+            {
+                Thread.Sleep(100);
+            }
+
+            qmp.Run("screendump", new JsonObject { ["filename"] = after });
+        }
+
+        Assert.Equal(File.ReadAllBytes(before), File.ReadAllBytes(after)); // the screen, pixel for pixel
+        Assert.Equal("still here\n", restored.RunCommand("cat /mnt/file.txt")); // the disc, still mounted
+        restored.SendLine("poweroff -f");
+        Assert.Equal(0, restored.WaitForExit());
+    }
+
+    private static QmpClient ConnectWhenListening(string path)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            try
+            {
+                return QmpClient.ConnectAndNegotiate(path);
+            }
+            catch (Exception e) when (e is SocketException or IOException && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
     private static string RetryUntil(Func<string> action, string expected)
     {
         string result = string.Empty;
