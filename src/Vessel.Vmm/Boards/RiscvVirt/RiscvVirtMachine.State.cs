@@ -1,5 +1,6 @@
 using Vessel.Cpu.Riscv;
 using Vessel.Machine.Virtio.Mmio;
+using Vessel.Storage;
 using Vessel.Vmm.State;
 
 namespace Vessel.Vmm.Boards.RiscvVirt;
@@ -46,6 +47,16 @@ public sealed partial class RiscvVirtMachine
         foreach (VirtioMmioTransport transport in _virtioTransports)
         {
             transport.Pause(); // waits for the requests in flight: they complete, none is lost
+        }
+
+        // As QEMU's vm_stop flushes every block device: a paused VM's disk files are whole on
+        // their own (metadata written back), so another process may copy them while it waits.
+        foreach (DiskImage disk in _disks)
+        {
+            if (!disk.IsReadOnly)
+            {
+                disk.Flush();
+            }
         }
 
         _clock.Pause();
