@@ -31,7 +31,7 @@ public static class HttpConventions
 
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds < 0 || seconds > MaxWaitSeconds)
         {
-            throw ApiException.BadRequest($"wait is a number of seconds from 0 to {MaxWaitSeconds}, not '{Short(text)}'.");
+            throw ApiException.BadRequest($"The wait parameter is a number of seconds from 0 to {MaxWaitSeconds}, not '{Short(text)}'.");
         }
 
         return TimeSpan.FromSeconds(seconds);
@@ -62,12 +62,12 @@ public static class HttpConventions
         int size = pageSize ?? 100;
         if (p < 1)
         {
-            throw ApiException.BadRequest($"page starts at 1, and {p} is before it.");
+            throw ApiException.BadRequest($"Pages are numbered from 1, and {p} is before that.");
         }
 
         if (size is < 1 or > MaxPageSize)
         {
-            throw ApiException.BadRequest($"pageSize is 1 to {MaxPageSize}, not {size}.");
+            throw ApiException.BadRequest($"A page holds 1 to {MaxPageSize} items (pageSize), not {size}.");
         }
 
         return (p, size);

@@ -107,7 +107,7 @@ public static class VmEndpoints
 
         if (record.IsTemplate && (request.Cpus ?? request.MemoryBytes ?? (object?)request.Kernel ?? request.Initrd ?? request.Append ?? request.Iso) is not null)
         {
-            throw ApiException.Conflict($"'{record.Name}' is a template and read-only; deploy a VM from it and change that.");
+            throw ApiException.Conflict($"Template '{record.Name}' is read-only; deploy a VM from it and change that.");
         }
 
         string oldName = record.Name;
@@ -233,7 +233,7 @@ public static class VmEndpoints
         HttpConventions.CheckIfMatch(http, record.Version, $"VM '{record.Name}'");
         if (record.IsTemplate)
         {
-            throw ApiException.Conflict($"'{record.Name}' is a template already.");
+            throw ApiException.Conflict($"VM '{record.Name}' is a template already.");
         }
 
         if (record.State != VmStates.Stopped)

@@ -279,6 +279,15 @@ public sealed class OperationManager(IServiceScopeFactory scopes, EventHub event
         FinishedAt = record.FinishedAt is { } f ? DateTime.SpecifyKind(f, DateTimeKind.Utc) : null,
     };
 
+    /// <summary>Refuses (409) while an operation holds the target, naming that operation.</summary>
+    public void RequireIdle(Target target)
+    {
+        if (target.Id is { } id && _busy.TryGetValue(id, out var holder))
+        {
+            throw ApiException.Conflict($"{Capitalized(target.Kind)} '{target.Name}' is busy with {holder.Kind} (operation {holder.Operation}); wait for it to finish or cancel it, then retry.");
+        }
+    }
+
     /// <summary>Whether an operation holds <paramref name="targetId"/>.</summary>
     public bool IsBusy(Guid targetId) => _busy.ContainsKey(targetId);
 

@@ -30,7 +30,7 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             VmRecord template = await VmDefinitions.FindAsync(db, request.Template, tracking: false);
             if (!template.IsTemplate)
             {
-                throw ApiException.BadRequest($"'{template.Name}' is a VM, not a template; clone it with vessel vm clone, or make it a template first.");
+                throw ApiException.BadRequest($"VM '{template.Name}' is not a template; clone it with vessel vm clone, or make it a template first.");
             }
 
             string mode = request.CloneMode ?? "linked";
@@ -274,7 +274,14 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             events.Publish("vm.created", "vm", name, clone.State);
             if (request.Mode == "instant" || request.Start)
             {
+                string? statePath = clone.StatePath;
                 await lifecycle.StartNowAsync(context, clone.Id, paused: false);
+                // The clone's VMM has mapped the state; the file goes unless the paused source
+                // keeps it for its next instant clones (then it goes when the source runs on).
+                if (statePath is not null && supervisor.Find(source.Id)?.CurrentClonePoint?.StatePath != statePath)
+                {
+                    File.Delete(statePath);
+                }
             }
 
             return name;

@@ -28,9 +28,17 @@ public static class VmDefinitions
             query = query.AsNoTracking();
         }
 
-        VmRecord? vm = Guid.TryParse(nameOrId, out Guid id)
-            ? await query.FirstOrDefaultAsync(v => v.Id == id)
-            : await query.FirstOrDefaultAsync(v => v.Name == CheckedName(nameOrId));
+        VmRecord? vm;
+        if (Guid.TryParse(nameOrId, out Guid id))
+        {
+            vm = await query.FirstOrDefaultAsync(v => v.Id == id);
+        }
+        else
+        {
+            string name = CheckedName(nameOrId);
+            vm = await query.FirstOrDefaultAsync(v => v.Name == name);
+        }
+
         return vm ?? throw ApiException.NotFound($"There is no VM named '{Printable(nameOrId)}'.");
     }
 
@@ -218,12 +226,12 @@ public static class VmDefinitions
         string[] parts = mac.Split(':');
         if (parts.Length != 6 || parts.Any(p => p.Length != 2 || !p.All(char.IsAsciiHexDigit)))
         {
-            throw ApiException.BadRequest($"'{Printable(mac)}' is not a MAC address; write it like 52:54:00:12:34:56.");
+            throw ApiException.BadRequest($"The MAC address '{Printable(mac)}' is not one; write it like 52:54:00:12:34:56.");
         }
 
         if ((Convert.ToByte(parts[0], 16) & 1) != 0)
         {
-            throw ApiException.BadRequest($"{mac} is a multicast address; a NIC needs a unicast one (an even first byte).");
+            throw ApiException.BadRequest($"The MAC address {mac} is a multicast address; a NIC needs a unicast one (an even first byte).");
         }
 
         return mac.ToLowerInvariant();
@@ -241,7 +249,7 @@ public static class VmDefinitions
             ok = host.Length == 3 && host[0] is "tcp" or "udp" && IsPort(host[2]) && guest.Length == 2 && IsPort(guest[1]);
         }
 
-        return ok ? forward : throw ApiException.BadRequest($"'{Printable(forward)}' is not a port forward; write it like tcp::2222-:22 or tcp:0.0.0.0:8080-:80.");
+        return ok ? forward : throw ApiException.BadRequest($"The port forward '{Printable(forward)}' is not one; write it like tcp::2222-:22 or tcp:0.0.0.0:8080-:80.");
 
         static bool IsPort(string text) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536;
     }

@@ -22,6 +22,7 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
 
     public Task<OperationInfo> StartAsync(VmRecord vm)
     {
+        operations.RequireIdle(new OperationManager.Target("VM", vm.Name, vm.Id));
         RequireStartable(vm);
         return Run("vm.start", vm, mayCancel: false, context => StartNowAsync(context, vm.Id, paused: false));
     }
@@ -64,7 +65,7 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
     {
         if (vm.IsTemplate)
         {
-            throw ApiException.Conflict($"'{vm.Name}' is a template and cannot start; create a VM from it with --template {vm.Name}.");
+            throw ApiException.Conflict($"Template '{vm.Name}' cannot start; create a VM from it with --template {vm.Name}.");
         }
 
         if (VmStates.HasProcess(vm.State) || vm.State == VmStates.Starting)
@@ -259,6 +260,9 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
 
     private Task<OperationInfo> Run(string kind, VmRecord vm, bool mayCancel, Func<OperationContext, Task<string?>> work)
     {
+        var target = new OperationManager.Target("VM", vm.Name, vm.Id);
+        operations.RequireIdle(target);
+
         // What needs a running VMM is refused at once (409), not as a failed operation.
         if (kind is not ("vm.start" or "vm.delete") && !(kind == "vm.resume" && vm.State == VmStates.Suspended))
         {
@@ -270,6 +274,6 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
             throw ApiException.Conflict($"VM '{vm.Name}' is {vm.State}; stop it before deleting it.");
         }
 
-        return operations.StartAsync(kind, new OperationManager.Target("VM", vm.Name, vm.Id), mayCancel, work);
+        return operations.StartAsync(kind, target, mayCancel, work);
     }
 }

@@ -115,7 +115,13 @@ public sealed class VmmSupervisor(ServerOptions options, IServiceScopeFactory sc
                 _ = SetStateIfAsync(instance, VmStates.Paused, [VmStates.Running]);
                 break;
             case "RESUME":
-                instance.CurrentClonePoint = null;
+                if (instance.CurrentClonePoint is { } point)
+                {
+                    // Its clones have the state mapped; the file is no longer needed.
+                    instance.CurrentClonePoint = null;
+                    File.Delete(point.StatePath);
+                }
+
                 _ = SetStateIfAsync(instance, VmStates.Running, [VmStates.Paused, VmStates.Starting]);
                 break;
             case "SHUTDOWN":
