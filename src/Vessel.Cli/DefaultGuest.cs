@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 // The integration tests lay out cache entries and call the internals below directly.
 [assembly: InternalsVisibleTo("Vessel.IntegrationTests")]
@@ -13,7 +14,7 @@ namespace Vessel.Cli;
 /// (<c>${XDG_CACHE_HOME:-~/.cache}/vessel/guest/&lt;key&gt;/</c>) and the cache key, so this
 /// class only asks it, first whether a build is cached, then, when not, to build one.
 /// </summary>
-internal static class DefaultGuest
+internal static partial class DefaultGuest
 {
     /// <summary>Boots the initramfs with its shell on the first serial port.</summary>
     public const string CommandLine = "console=ttyS0 panic=-1";
@@ -24,24 +25,32 @@ internal static class DefaultGuest
     /// <summary>Where the builder lives, relative to the repository root.</summary>
     public const string BuilderRelativePath = "tools/guest/build-guest";
 
-    // Asking whether a build is cached hashes a few files and asks dpkg and apt for versions:
-    // well under a second, but a loaded shared machine can be slow.
+    private const int SignalTerminate = 15;
+
+    // Asking whether a build is cached takes milliseconds when nothing changed since the last
+    // look, and hashes the inputs and asks dpkg and apt for versions when something did: a few
+    // seconds, more on a loaded shared machine.
     private static readonly TimeSpan s_checkTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// Returns the default guest, building it first (minutes, with progress on
     /// <paramref name="progress"/>) when this checkout's inputs have no cached build yet.
     /// </summary>
+    /// <param name="progress">Where the build's progress goes.</param>
+    /// <param name="progressIsTerminal">
+    /// True when <paramref name="progress"/> is a terminal: the builder then redraws one progress
+    /// line in place instead of printing a new one every few seconds.
+    /// </param>
     /// <exception cref="UserErrorException">The builder cannot be found, run, or fails.</exception>
-    public static DefaultGuestFiles Ensure(TextWriter progress) =>
-        Ensure(progress, FindBuilder(AppContext.BaseDirectory), cacheHome: null);
+    public static DefaultGuestFiles Ensure(TextWriter progress, bool progressIsTerminal) =>
+        Ensure(progress, FindBuilder(AppContext.BaseDirectory), cacheHome: null, progressIsTerminal);
 
     /// <summary>
-    /// As <see cref="Ensure(TextWriter)"/>, with the builder script given and, when
+    /// As <see cref="Ensure(TextWriter, bool)"/>, with the builder script given and, when
     /// <paramref name="cacheHome"/> is set, the cache under it instead of the user's
     /// <c>XDG_CACHE_HOME</c>.
     /// </summary>
-    public static DefaultGuestFiles Ensure(TextWriter progress, string builder, string? cacheHome)
+    public static DefaultGuestFiles Ensure(TextWriter progress, string builder, string? cacheHome, bool progressIsTerminal = false)
     {
         DefaultGuestFiles? cached = TryFindCached(builder, cacheHome);
         if (cached is not null)
@@ -49,8 +58,10 @@ internal static class DefaultGuest
             return cached;
         }
 
-        progress.WriteLine("vessel: no --kernel given and the default guest is not built yet: building it from Debian's packages (a few minutes, once).");
-        BuilderResult result = RunBuilder(builder, cacheHome, mode: null, progress, timeout: Timeout.InfiniteTimeSpan);
+        progress.Write("vessel: no --kernel given and the default guest is not built yet: building it from Debian's packages, once (later runs start at once)."
+            + (progressIsTerminal ? "\r\n" : "\n"));
+        var relay = new BuilderOutputRelay(progress, progressIsTerminal);
+        BuilderResult result = RunBuilder(builder, cacheHome, mode: null, relay, progressIsTerminal, timeout: Timeout.InfiniteTimeSpan);
         if (result.ExitCode != 0)
         {
             // The builder ends a failure with one sentence naming the cause; pass it on.
@@ -66,7 +77,7 @@ internal static class DefaultGuest
     /// <summary>The cached build for the current inputs, or null when there is none (never builds).</summary>
     public static DefaultGuestFiles? TryFindCached(string builder, string? cacheHome)
     {
-        BuilderResult result = RunBuilder(builder, cacheHome, mode: "--check", progress: null, s_checkTimeout);
+        BuilderResult result = RunBuilder(builder, cacheHome, mode: "--check", relay: null, progressIsTerminal: false, s_checkTimeout);
         return result.ExitCode == 0 ? ParsePaths(result.Output) : null;
     }
 
@@ -106,10 +117,11 @@ internal static class DefaultGuest
 
     /// <summary>
     /// Runs the builder with bash (its executable bit may be lost in a copy). Its stdout is
-    /// collected; its stderr (progress) is passed on line by line to <paramref name="progress"/>,
-    /// or dropped when that is null. Stdin stays the terminal so that sudo can ask for a password.
+    /// collected; its stderr (progress) goes through <paramref name="relay"/> as it comes, or is
+    /// dropped when that is null. Stdin stays the terminal so that sudo can ask for a password.
     /// </summary>
-    private static BuilderResult RunBuilder(string builder, string? cacheHome, string? mode, TextWriter? progress, TimeSpan timeout)
+    private static BuilderResult RunBuilder(
+        string builder, string? cacheHome, string? mode, BuilderOutputRelay? relay, bool progressIsTerminal, TimeSpan timeout)
     {
         var startInfo = new ProcessStartInfo("bash")
         {
@@ -128,27 +140,10 @@ internal static class DefaultGuest
             startInfo.Environment["XDG_CACHE_HOME"] = cacheHome;
         }
 
+        // The builder's stderr is a pipe to us; it cannot see that the user's is a terminal.
+        startInfo.Environment["VESSEL_PROGRESS"] = progressIsTerminal ? "terminal" : "lines";
+
         using var process = new Process { StartInfo = startInfo };
-        string? lastMessage = null;
-        var errorDone = new TaskCompletionSource();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                errorDone.TrySetResult();
-                return;
-            }
-
-            // The builder's own failure sentence is its last line that starts with its name.
-            const string Prefix = "build-guest: ";
-            if (e.Data.StartsWith(Prefix, StringComparison.Ordinal))
-            {
-                lastMessage = e.Data[Prefix.Length..];
-            }
-
-            progress?.WriteLine(e.Data);
-        };
-
         try
         {
             process.Start();
@@ -158,7 +153,13 @@ internal static class DefaultGuest
             throw UserErrorException.Failure($"cannot run bash to build the default guest ({e.Message}); install bash or give a kernel with --kernel");
         }
 
-        process.BeginErrorReadLine();
+        // A `vessel run` that is terminated or loses its terminal takes its build along: the
+        // builder would otherwise go on for many minutes unseen (Ctrl-C reaches both anyway).
+        // SIGTERM lets the builder stop its jobs and remove its work folder.
+        using PosixSignalRegistration terminated = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Terminate(process));
+        using PosixSignalRegistration hungUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => Terminate(process));
+
+        Task errors = relay is null ? process.StandardError.ReadToEndAsync() : relay.RelayAsync(process.StandardError);
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         bool exited = timeout == Timeout.InfiniteTimeSpan ? WaitForever(process) : process.WaitForExit(timeout);
         if (!exited)
@@ -169,10 +170,27 @@ internal static class DefaultGuest
 
         // WaitForExit(TimeSpan) does not wait for the redirected streams to drain; these do.
         output.Wait();
-        errorDone.Task.Wait();
-        progress?.Flush();
-        return new BuilderResult(process.ExitCode, output.Result, lastMessage);
+        errors.Wait();
+        return new BuilderResult(process.ExitCode, output.Result, relay?.LastMessage);
     }
+
+    private static void Terminate(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                _ = SendSignal(process.Id, SignalTerminate);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started or already gone: nothing to stop.
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int processId, int signal);
 
     private static bool WaitForever(Process process)
     {

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using Vessel.Cli;
+using static Vessel.IntegrationTests.Infrastructure.GuestBuilderScript;
 
 namespace Vessel.IntegrationTests;
 
@@ -12,8 +12,6 @@ namespace Vessel.IntegrationTests;
 [SupportedOSPlatform("linux")] // The builder is a bash script for Debian.
 public sealed class DefaultGuestTests : IDisposable
 {
-    private static readonly TimeSpan s_scriptTimeout = TimeSpan.FromMinutes(2);
-
     private readonly string _temp = Directory.CreateTempSubdirectory("vessel-guest-test-").FullName;
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
@@ -23,8 +21,13 @@ public sealed class DefaultGuestTests : IDisposable
     [Fact]
     public void BuilderScriptParses()
     {
-        (int exitCode, _, string error) = RunBash(["-n", Builder], cacheHome: null);
-        Assert.True(exitCode == 0, error);
+        string[] scripts = [Builder, .. Directory.GetFiles(Path.Combine(Path.GetDirectoryName(Builder)!, "lib"), "*.sh")];
+        Assert.True(scripts.Length > 1, "tools/guest/lib/ has no scripts");
+        foreach (string script in scripts)
+        {
+            (int exitCode, _, string error) = Run(["-n", script], cacheHome: null);
+            Assert.True(exitCode == 0, $"{script}: {error}");
+        }
     }
 
     [Fact]
@@ -32,16 +35,18 @@ public sealed class DefaultGuestTests : IDisposable
     {
         // A copy of tools/guest, so the test can change its files.
         string tools = Path.Combine(_temp, "guest");
-        CopyDirectory(Path.GetDirectoryName(Builder)!, tools);
-        string script = Path.Combine(tools, "build-guest");
+        string script = CopyTo(Builder, tools);
         string cacheHome = Path.Combine(_temp, "cache");
 
         string original = CacheDirectory(script, cacheHome);
         Assert.StartsWith(Path.Combine(cacheHome, "vessel", "guest") + "/", original);
         Assert.Equal(original, CacheDirectory(script, cacheHome));
 
-        // A file that is not an input (documentation) leaves the key alone.
+        // A file that is not an input (documentation) leaves the key alone, and so does how
+        // the builder shows progress and installs packages (lib/): neither changes the result.
         File.WriteAllText(Path.Combine(tools, "NOTES.md"), "not an input\n");
+        Assert.Equal(original, CacheDirectory(script, cacheHome));
+        File.AppendAllText(Path.Combine(tools, "lib", "progress.sh"), "# changed\n");
         Assert.Equal(original, CacheDirectory(script, cacheHome));
 
         // The kernel configuration fragment is an input.
@@ -80,7 +85,7 @@ public sealed class DefaultGuestTests : IDisposable
     [Fact]
     public void CacheKeyNamesThePackagesTheBuildUses()
     {
-        (int exitCode, string inputs, string error) = RunBash([Builder, "--print-inputs"], cacheHome: null);
+        (int exitCode, string inputs, string error) = Run([Builder, "--print-inputs"], cacheHome: null);
         Assert.True(exitCode == 0, error);
         string[] names = inputs.Split('\n').Select(line => line.Split(' ')[0]).ToArray();
         Assert.Contains("linux-source-6.1", names);
@@ -97,11 +102,7 @@ public sealed class DefaultGuestTests : IDisposable
 
         // Lay out an entry where the builder would have put one for the current inputs.
         string entry = CacheDirectory(Builder, cacheHome);
-        Directory.CreateDirectory(entry);
-        foreach (string name in new[] { "Image", "initrd.gz", "rootfs.ext4", "manifest" })
-        {
-            File.WriteAllText(Path.Combine(entry, name), name);
-        }
+        LayOutEntry(entry);
 
         // Checked first on its own: were the lookup broken, Ensure would start a real build.
         Assert.NotNull(DefaultGuest.TryFindCached(Builder, cacheHome));
@@ -199,59 +200,5 @@ public sealed class DefaultGuestTests : IDisposable
         string path = Path.Combine(_temp, "fake-build-guest");
         File.WriteAllText(path, "set -euo pipefail\n" + body + "\n");
         return path;
-    }
-
-    private static string CacheDirectory(string script, string cacheHome)
-    {
-        (int exitCode, string output, string error) = RunBash([script, "--print-cache-dir"], cacheHome);
-        Assert.True(exitCode == 0, error);
-        return output.Trim();
-    }
-
-    private static (int ExitCode, string Output, string Error) RunBash(string[] arguments, string? cacheHome)
-    {
-        var startInfo = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        if (cacheHome is not null)
-        {
-            startInfo.Environment["XDG_CACHE_HOME"] = cacheHome;
-        }
-
-        using Process process = Process.Start(startInfo)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(s_scriptTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"bash {string.Join(' ', arguments)} did not finish in {s_scriptTimeout}");
-        }
-
-        process.WaitForExit();
-        return (process.ExitCode, output.Result, error.Result);
-    }
-
-    private static void CopyDirectory(string source, string destination)
-    {
-        foreach (string directory in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
-        {
-            Directory.CreateDirectory(Path.Combine(destination, Path.GetRelativePath(source, directory)));
-        }
-
-        Directory.CreateDirectory(destination);
-        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(destination, Path.GetRelativePath(source, file));
-            File.Copy(file, target);
-            File.SetUnixFileMode(target, File.GetUnixFileMode(file));
-        }
     }
 }

@@ -275,7 +275,7 @@ internal static class RunCommand
                 throw UserErrorException.Usage("--initrd needs --kernel; without --kernel Vessel boots its own guest");
             }
 
-            DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error);
+            DefaultGuestFiles guest = DefaultGuest.Ensure(Console.Error, progressIsTerminal: !Console.IsErrorRedirected);
             kernel = guest.Kernel;
             initrd = guest.Initrd;
             append ??= guest.CommandLine;

@@ -70,6 +70,9 @@ public sealed partial class VirtualMachine
             {
                 throw new VmmException($"The VM must be stopped to step it, and it is {_state.ToQmpName()}");
             }
+
+            // Running on after sending its state: the disks it let go are needed again.
+            ActivateDisks(TimeSpan.Zero);
         }
 
         return _machine.Step(instructions);

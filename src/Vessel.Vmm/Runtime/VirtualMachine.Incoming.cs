@@ -164,6 +164,17 @@ public sealed partial class VirtualMachine
             throw new VmmException($"cannot restore {what}: {e.Message}");
         }
 
+        // The source lets the disks go once its state is out; wait a while for that.
+        try
+        {
+            ActivateDisks(TimeSpan.FromSeconds(30));
+        }
+        catch (VmmException e)
+        {
+            Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
+            throw new VmmException($"cannot restore {what}: {e.Message}");
+        }
+
         Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
         if (Configuration.StartPaused)
         {

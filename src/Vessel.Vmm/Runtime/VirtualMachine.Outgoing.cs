@@ -104,6 +104,12 @@ public sealed partial class VirtualMachine
         {
             if (succeeded)
             {
+                // The state is out: a destination on the same storage may take the disks now.
+                foreach (Vessel.Vmm.Storage.HandoverDisk disk in _machine.HandoverDisks)
+                {
+                    disk.Deactivate();
+                }
+
                 _state = VmRunState.PostMigrate;
             }
             else if (resume)

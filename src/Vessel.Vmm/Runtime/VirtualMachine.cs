@@ -169,6 +169,10 @@ public sealed partial class VirtualMachine : IDisposable
                 case VmRunState.SaveVm:
                 case VmRunState.RestoreVm:
                     throw new VmmException($"The VM is busy ({_state.ToQmpName()}); try again when it is done");
+                case VmRunState.PostMigrate:
+                    // Its disks were let go for a destination; running on needs them back.
+                    ActivateDisks(TimeSpan.Zero);
+                    break;
             }
 
             _state = VmRunState.Running;
@@ -219,6 +223,15 @@ public sealed partial class VirtualMachine : IDisposable
         }
 
         _machine.RequestQuit();
+    }
+
+    /// <summary>Takes every disk with its writer's lock (after an incoming state, or to run on after sending one).</summary>
+    internal void ActivateDisks(TimeSpan patience)
+    {
+        foreach (Vessel.Vmm.Storage.HandoverDisk disk in _machine.HandoverDisks)
+        {
+            disk.Activate(patience);
+        }
     }
 
     internal void SetState(VmRunState state)

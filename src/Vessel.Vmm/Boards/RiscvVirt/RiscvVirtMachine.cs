@@ -47,7 +47,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     private readonly HartScheduler _scheduler;
     private readonly List<VirtioMmioTransport> _virtioTransports = [];
     private readonly List<int> _virtioSlots = [];
-    private readonly List<DiskImage> _disks = [];
+    private readonly List<Vessel.Vmm.Storage.HandoverDisk> _disks = [];
     private readonly List<INetworkBackend> _networkBackends = [];
     private readonly object _exitGate = new();
     private Vessel.Machine.Virtio.Console.VirtioConsoleDevice? _virtioConsole;
@@ -113,7 +113,10 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
 
     /// <summary>The VM's disks with their ids (<c>id=</c>, or <c>drive0</c>, <c>drive1</c>, ... by position), for snapshots.</summary>
     public IReadOnlyList<Vessel.Storage.Snapshots.VmDisk> Disks =>
-        _disks.Select((image, i) => new Vessel.Storage.Snapshots.VmDisk(_configuration.Drives[i].Id ?? $"drive{i}", image)).ToArray();
+        _disks.Select((disk, i) => new Vessel.Storage.Snapshots.VmDisk(_configuration.Drives[i].Id ?? $"drive{i}", disk.Image)).ToArray();
+
+    /// <summary>The VM's disks, for handing them over to another process in a migration.</summary>
+    public IReadOnlyList<Vessel.Vmm.Storage.HandoverDisk> HandoverDisks => _disks;
 
     /// <summary>The machine's time base (paused while the machine is).</summary>
     public VirtualClock Clock => _clock;
@@ -195,12 +198,14 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 // Opening checks the file, its format, its backing chain and the lock before
                 // the guest starts, each failure as one sentence.
-                DiskImage image = ImageOpener.Open(drive.Path, new ImageOpenOptions { Format = drive.Format, ReadOnly = drive.ReadOnly, ForceShare = drive.ForceShare });
-                _disks.Add(image);
-                devices.Add(new VirtioBlockDevice(image, new VirtioBlockOptions
+                // A VM that waits for an incoming state opens its disks inactive: the source
+                // still writes them, and hands them over when its state is out.
+                var disk = new Vessel.Vmm.Storage.HandoverDisk(drive, active: _configuration.Incoming is null);
+                _disks.Add(disk);
+                devices.Add(new VirtioBlockDevice(disk, new VirtioBlockOptions
                 {
                     Serial = drive.Serial ?? string.Empty,
-                    ReadOnly = drive.ReadOnly || image.IsReadOnly,
+                    ReadOnly = disk.IsReadOnly,
                 }));
             }
 
@@ -286,7 +291,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
         }
 
         _virtioTransports.Clear();
-        foreach (DiskImage disk in _disks)
+        foreach (Vessel.Vmm.Storage.HandoverDisk disk in _disks)
         {
             disk.Dispose();
         }
