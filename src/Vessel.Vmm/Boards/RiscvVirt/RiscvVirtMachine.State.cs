@@ -1,6 +1,5 @@
 using Vessel.Cpu.Riscv;
 using Vessel.Machine.Virtio.Mmio;
-using Vessel.Storage;
 using Vessel.Vmm.State;
 
 namespace Vessel.Vmm.Boards.RiscvVirt;
@@ -51,9 +50,9 @@ public sealed partial class RiscvVirtMachine
 
         // As QEMU's vm_stop flushes every block device: a paused VM's disk files are whole on
         // their own (metadata written back), so another process may copy them while it waits.
-        foreach (DiskImage disk in _disks)
+        foreach (Vessel.Vmm.Storage.HandoverDisk disk in _disks)
         {
-            if (!disk.IsReadOnly)
+            if (disk.IsActive && !disk.IsReadOnly)
             {
                 disk.Flush();
             }
