@@ -90,7 +90,8 @@ public sealed class StartupTasks(ServerOptions options, IServiceScopeFactory sco
                 Name = DefaultTemplateName,
                 Description = "Vessel's default guest: Debian's kernel, BusyBox and an ext4 root disk. Deploy with: vessel vm create NAME --template default",
                 Kernel = files[0],
-                Initrd = files[1],
+                // No initramfs: the guest boots from its disk (root=/dev/vda), which is the template.
+                Initrd = null,
                 Append = "console=ttyS0 root=/dev/vda rw init=/init panic=-1",
                 IsTemplate = true,
                 State = VmStates.Stopped,
