@@ -51,11 +51,12 @@ internal static class RunCommand
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
+        var uuid = new Option<string?>("--uuid") { Description = "The VM's UUID, reported by QMP query-uuid (made up when not given)", HelpName = "UUID" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, clock,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock,
         };
 
         command.SetAction(parseResult =>
@@ -89,6 +90,14 @@ internal static class RunCommand
                 }
             }
 
+            Guid? uuidValue = null;
+            if (parseResult.GetValue(uuid) is string uuidText)
+            {
+                uuidValue = Guid.TryParse(uuidText, out Guid parsed)
+                    ? parsed
+                    : throw UserErrorException.Usage($"--uuid '{uuidText}' is not a UUID; write it like 6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+            }
+
             MigrationAddress? incomingAddress = null;
             if (parseResult.GetValue(incoming) is string incomingText)
             {
@@ -120,6 +129,7 @@ internal static class RunCommand
                 Incoming = parseResult.GetValue(incoming),
                 StartPaused = parseResult.GetValue(paused),
                 Name = parseResult.GetValue(name),
+                Uuid = uuidValue,
                 Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
 
