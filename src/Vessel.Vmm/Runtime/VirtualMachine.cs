@@ -267,6 +267,7 @@ public sealed partial class VirtualMachine : IDisposable
             System.Console.Error.WriteLine(
                 $"vessel: first instruction at monotonic {(double)first / System.Diagnostics.Stopwatch.Frequency:F6} s, " +
                 $"unix {(_machine.Scheduler.FirstRunTime - DateTime.UnixEpoch).TotalSeconds:F6} s, " +
+                $"after {_machine.Scheduler.FirstRunCpuTime.TotalMilliseconds:F0} ms of process CPU; " +
                 $"process CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2} s");
         }
     }
