@@ -24,7 +24,7 @@ namespace Vessel.Machine.Memory;
 /// (<see cref="MapFile"/>), which restores any size of RAM in one system call, or by fresh
 /// zero pages (<see cref="Clear"/>).</para>
 /// </remarks>
-public sealed unsafe class GuestMemory : IDisposable
+public sealed unsafe partial class GuestMemory : IDisposable
 {
     public const int PageShift = 12;
     public const ulong PageSize = 1UL << PageShift;
@@ -316,18 +316,25 @@ public sealed unsafe class GuestMemory : IDisposable
     /// page, so a restore costs the same whatever the size of RAM. The caller stops every user of
     /// RAM first and drops what it cached about the old contents (decoded code).
     /// </summary>
-    public void MapFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset)
+    public void MapFile(string path, long offset)
     {
         if ((offset & (long)(PageSize - 1)) != 0)
         {
             throw new ArgumentException("The RAM image must start on a page boundary of its file.", nameof(offset));
         }
 
+        // Kept open (read-only) while RAM maps it, to ask later which of its pages are holes.
+        Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         bool added = false;
         try
         {
             file.DangerousAddRef(ref added);
             Remap(LibC.MapPrivate | LibC.MapFixed | LibC.MapNoReserve, (int)file.DangerousGetHandle(), offset);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
         }
         finally
         {
@@ -337,6 +344,8 @@ public sealed unsafe class GuestMemory : IDisposable
             }
         }
 
+        Interlocked.Exchange(ref _mappedFile, file)?.Dispose();
+        _mappedOffset = offset;
         Array.Clear(_pageFlags);
     }
 
@@ -347,6 +356,7 @@ public sealed unsafe class GuestMemory : IDisposable
     public void Clear()
     {
         Remap(LibC.MapPrivate | LibC.MapAnonymous | LibC.MapFixed | LibC.MapNoReserve, -1, 0);
+        Interlocked.Exchange(ref _mappedFile, null)?.Dispose();
         Array.Clear(_pageFlags);
     }
 
@@ -375,6 +385,7 @@ public sealed unsafe class GuestMemory : IDisposable
         {
             LibC.Munmap((nint)_host, (nuint)Size);
             _host = null;
+            Interlocked.Exchange(ref _mappedFile, null)?.Dispose();
         }
     }
 }

@@ -22,6 +22,16 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint address, nuint length);
 
+    public const int SeekData = 3;
+    public const int SeekHole = 4;
+    private const int NoSuchDeviceOrAddress = 6; // ENXIO: no data at or after the offset
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    public static partial long Seek(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, int whence);
+
+    /// <summary>Whether the last failed lseek(SEEK_DATA) meant "only a hole from there to the end".</summary>
+    public static bool LastErrorIsNoMoreData() => System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == NoSuchDeviceOrAddress;
+
     [LibraryImport("libc", EntryPoint = "gettid")]
     public static partial int GetThreadId();
 

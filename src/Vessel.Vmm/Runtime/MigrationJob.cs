@@ -127,19 +127,24 @@ internal sealed class MigrationJob
             _sender.FinishStopped(sink, writer);
             channel.Commit();
             long downtime = (long)Stopwatch.GetElapsedTime(downtimeStart).TotalMilliseconds;
+
+            // The VM's state first: whoever sees "completed" may act on the VM at once.
+            _vm.EndMigration(succeeded: true, resume: false);
             lock (_gate)
             {
                 _info = WithFigures(_info) with { Status = MigrationStatus.Completed, TotalTimeMs = _clock.ElapsedMilliseconds, DowntimeMs = downtime, CpuThrottlePercentage = 0 };
             }
 
-            _vm.EndMigration(succeeded: true, resume: false);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (Exception e)
         {
+            // Whatever went wrong (a broken stream, a cancel, or a bug of ours), the source VM
+            // must run on: a migration is never worth the VM.
             _sender.StopLogging();
             channel?.Abandon();
             bool cancelled = e is OperationCanceledException;
+            _vm.EndMigration(succeeded: false, resume: stopped);
             lock (_gate)
             {
                 _info = WithFigures(_info) with
@@ -147,11 +152,12 @@ internal sealed class MigrationJob
                     Status = cancelled ? MigrationStatus.Cancelled : MigrationStatus.Failed,
                     TotalTimeMs = _clock.ElapsedMilliseconds,
                     CpuThrottlePercentage = 0,
-                    ErrorDescription = cancelled ? null : $"cannot send the state to {_address}: {e.Message.TrimEnd('.')}.",
+                    ErrorDescription = cancelled ? null : e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException
+                        ? $"cannot send the state to {_address}: {e.Message.TrimEnd('.')}."
+                        : $"the migration to {_address} failed: {e.GetType().Name}: {e.Message.TrimEnd('.')}.",
                 };
             }
 
-            _vm.EndMigration(succeeded: false, resume: stopped);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = cancelled ? "cancelled" : "failed" });
         }
         finally

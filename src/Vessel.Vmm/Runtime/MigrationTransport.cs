@@ -134,9 +134,10 @@ internal sealed class OutgoingStateChannel : IDisposable
             {
                 owned.Dispose();
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
-                // A broken socket or pipe: the migration reports the failure that mattered.
+                // A broken socket or pipe, or one closed already by the commit: the migration
+                // reports the failure that mattered.
             }
         }
     }

@@ -56,22 +56,33 @@ public static class MachineSnapshot
     }
 
     /// <summary>
-    /// Restores the paused <paramref name="machine"/> from <paramref name="source"/>. From a
-    /// seekable source the whole state is checked first, so a corrupt or foreign state is refused
-    /// before anything of the machine changes; RAM in a file's region is mapped, not copied.
+    /// Restores the paused <paramref name="machine"/> from <paramref name="source"/>; RAM in a
+    /// file's region is mapped, not copied. A state found broken half-way leaves the machine
+    /// half restored: a running VM checks a state with <see cref="Verify"/> first (loadvm); a VMM
+    /// that waits for its state ends anyway when it cannot have it.
     /// </summary>
     /// <exception cref="StateFormatException">The state cannot be read (one sentence).</exception>
     /// <exception cref="VmmException">The state is of another machine configuration.</exception>
-    public static void Restore(RiscvVirtMachine machine, Stream source)
-    {
-        if (source.CanSeek)
-        {
-            long start = source.Position;
-            Read(machine, source, apply: false);
-            source.Position = start;
-        }
+    public static void Restore(RiscvVirtMachine machine, Stream source) => Read(machine, source, apply: true);
 
-        Read(machine, source, apply: true);
+    /// <summary>
+    /// Saves the paused machine to memory and restores it from there, so that a process waiting
+    /// for its state has every method on the restore path compiled before the state arrives
+    /// (the first call of a .NET method pays for its compilation). Meant for a machine that has
+    /// not run yet: its state is the same before and after.
+    /// </summary>
+    public static void WarmUp(RiscvVirtMachine machine)
+    {
+        // Without RAM: scanning it would cost more than all the rest.
+        using var stream = new MemoryStream();
+        var writer = new StateWriter(stream);
+        MachineStateCodec.WriteIdentity(writer, machine.Identity);
+        MachineStateCodec.WriteParts(writer, machine.SaveState());
+        writer.WriteEnd();
+        stream.Position = 0;
+        Verify(machine, stream);
+        stream.Position = 0;
+        Restore(machine, stream);
     }
 
     /// <summary>Reads a whole state without changing the machine: whether it is complete, intact and of this machine's configuration.</summary>
@@ -142,7 +153,7 @@ public static class MachineSnapshot
                     {
                         if (apply)
                         {
-                            memory.MapFile(((FileStream)source).SafeFileHandle, reader.MappedRam.DataOffset);
+                            memory.MapFile(((FileStream)source).Name, reader.MappedRam.DataOffset);
                         }
                     }
                     else

@@ -24,32 +24,31 @@ public static class MachineStateCodec
 
     private const uint Version1 = 1;
 
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        RespectRequiredConstructorParameters = true,
-    };
+    // Source-generated serialization: no reflection or code generation at run time, so the
+    // first restore in a fresh process costs what later ones cost (a restore is on the path
+    // from the request to the guest's first instruction).
+    private static readonly MachineStateJsonContext s_json = MachineStateJsonContext.Default;
 
     /// <summary>Writes the <c>machine</c> section: what the destination must match, before any RAM.</summary>
     public static void WriteIdentity(StateWriter writer, MachineIdentity identity) =>
-        writer.WriteSection(MachineSection, Version1, JsonSerializer.SerializeToUtf8Bytes(identity, s_json));
+        writer.WriteSection(MachineSection, Version1, JsonSerializer.SerializeToUtf8Bytes(identity, s_json.MachineIdentity));
 
     /// <summary>Writes every section but <c>machine</c>.</summary>
     public static void WriteParts(StateWriter writer, MachineState state)
     {
-        writer.WriteSection("clock", Version1, JsonSerializer.SerializeToUtf8Bytes(new ClockSection(state.ClockTicks, state.ClockPendingInstructions), s_json));
+        writer.WriteSection("clock", Version1, JsonSerializer.SerializeToUtf8Bytes(new ClockSection(state.ClockTicks, state.ClockPendingInstructions), s_json.ClockSection));
         for (int i = 0; i < state.Harts.Count; i++)
         {
-            writer.WriteSection(string.Create(CultureInfo.InvariantCulture, $"hart{i}"), Version1, JsonSerializer.SerializeToUtf8Bytes(state.Harts[i], s_json));
+            writer.WriteSection(string.Create(CultureInfo.InvariantCulture, $"hart{i}"), Version1, JsonSerializer.SerializeToUtf8Bytes(state.Harts[i], s_json.HartArchitecturalState));
         }
 
-        writer.WriteSection("clint", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Clint, s_json));
-        writer.WriteSection("plic", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Plic, s_json));
-        writer.WriteSection("uart0", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Uart, s_json));
-        writer.WriteSection("rtc", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Rtc, s_json));
+        writer.WriteSection("clint", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Clint, s_json.ClintState));
+        writer.WriteSection("plic", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Plic, s_json.PlicState));
+        writer.WriteSection("uart0", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Uart, s_json.Uart16550State));
+        writer.WriteSection("rtc", Version1, JsonSerializer.SerializeToUtf8Bytes(state.Rtc, s_json.GoldfishRtcState));
         foreach (VirtioSlotState slot in state.Virtio)
         {
-            writer.WriteSection(string.Create(CultureInfo.InvariantCulture, $"virtio{slot.Slot}"), Version1, JsonSerializer.SerializeToUtf8Bytes(slot, s_json));
+            writer.WriteSection(string.Create(CultureInfo.InvariantCulture, $"virtio{slot.Slot}"), Version1, JsonSerializer.SerializeToUtf8Bytes(slot, s_json.VirtioSlotState));
         }
     }
 
@@ -172,7 +171,8 @@ public static class MachineStateCodec
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(payload, s_json) ?? throw new StateFormatException($"its section '{name}' is empty.");
+            var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)s_json.GetTypeInfo(typeof(T))!;
+            return JsonSerializer.Deserialize(payload, typeInfo) ?? throw new StateFormatException($"its section '{name}' is empty.");
         }
         catch (JsonException e)
         {
@@ -180,6 +180,19 @@ public static class MachineStateCodec
         }
     }
 
-    /// <summary>The clock section; <see cref="PendingInstructions"/> was added within version 1 (absent: 0).</summary>
-    private sealed record ClockSection(ulong Ticks, long PendingInstructions = 0);
 }
+
+/// <summary>The clock section; <see cref="PendingInstructions"/> was added within version 1 (absent: 0).</summary>
+internal sealed record ClockSection(ulong Ticks, long PendingInstructions = 0);
+
+/// <summary>The machine state's JSON, generated at build time (see <see cref="MachineStateCodec"/>).</summary>
+[JsonSourceGenerationOptions(UseStringEnumConverter = true, RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(MachineIdentity))]
+[JsonSerializable(typeof(ClockSection))]
+[JsonSerializable(typeof(HartArchitecturalState))]
+[JsonSerializable(typeof(ClintState))]
+[JsonSerializable(typeof(PlicState))]
+[JsonSerializable(typeof(Uart16550State))]
+[JsonSerializable(typeof(GoldfishRtcState))]
+[JsonSerializable(typeof(VirtioSlotState))]
+internal sealed partial class MachineStateJsonContext : JsonSerializerContext;

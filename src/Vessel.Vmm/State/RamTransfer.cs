@@ -52,22 +52,35 @@ internal static class RamTransfer
 {
     private const int PageSize = (int)GuestMemory.PageSize;
 
-    /// <summary>Sends every page that is not zero (for a destination whose RAM starts zero). Returns the pages sent.</summary>
+    /// <summary>
+    /// Sends every page that is not zero (for a destination whose RAM starts zero). Returns the
+    /// pages sent. Pages the host knows to be zero are skipped without being read: reading an
+    /// untouched page would fault it in.
+    /// </summary>
     public static long SendNonZero(GuestMemory memory, IRamSink sink)
     {
+        var mayHoldData = new ulong[memory.DirtyBitmapWords];
+        memory.FindPagesThatMayHoldData(mayHoldData);
         long sent = 0;
         ulong pages = memory.PageCount;
         ulong page = 0;
         while (page < pages)
         {
-            if (IsZero(memory, page))
+            if (mayHoldData[(int)(page >> 6)] == 0)
+            {
+                page = (page | 63) + 1;
+                continue;
+            }
+
+            if ((mayHoldData[(int)(page >> 6)] & (1UL << (int)(page & 63))) == 0 || IsZero(memory, page))
             {
                 page++;
                 continue;
             }
 
             ulong first = page;
-            while (page < pages && page - first < StateFormat.MaxPagesPerRecord && !IsZero(memory, page))
+            while (page < pages && page - first < StateFormat.MaxPagesPerRecord
+                && (mayHoldData[(int)(page >> 6)] & (1UL << (int)(page & 63))) != 0 && !IsZero(memory, page))
             {
                 page++;
             }
