@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Side-by-side CPU benchmark: boots the reference guest with the "bench" command line (it
 # prints GUEST-UP <uptime>, hashes 16 MiB with sha256sum, prints
-# "BENCH sha256 16MiB: <start> -> <end>" and powers off) under Vessel's interpreter, Vessel's
-# dynamic translator and QEMU's TCG (qemu-system-riscv64 -M virt), on the same files, and
-# prints the guest-measured boot and hash times with their ratios to QEMU, and the
+# "BENCH sha256 16MiB: <start> -> <end>" and powers off) under Vessel's interpreter, each
+# configuration of Vessel's translator (both tiers: the default; the optimising tier alone; the
+# first tier alone) and QEMU's TCG (qemu-system-riscv64 -M virt), on the same files, and prints
+# the guest-measured boot and hash times (best and median) with their ratios to QEMU, and the
 # translator's own statistics (VESSEL_STATS=1).
 #
-# Usage: bench/cpu/compare.sh [--runs N] [--cpus N] [--guest DIR]
-#   --runs N    runs per engine; the best (lowest) time of each is reported (default 3)
+# Usage: bench/cpu/compare.sh [--runs N] [--cpus N] [--guest DIR] [--engines "LIST"]
+#   --runs N    runs per engine, taken in turns (engine after engine, N rounds) so that load
+#               changes on the host fall on all alike; best and median reported (default 3)
+#   --engines   subset of: interpreter jit jit-opt jit-first qemu (default: all)
 #   --cpus N    harts for both machines (default 1)
 #   --guest DIR folder with Image and initrd.gz (default ../shared/guest beside the repository)
 # Timing is wall-clock inside the guest, so a busy host shows in the figures: compare the
@@ -16,12 +19,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 runs=3
 cpus=1
+engines="interpreter jit jit-opt jit-first qemu"
 guest="$root/../shared/guest"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --cpus) cpus="$2"; shift 2 ;;
     --guest) guest="$2"; shift 2 ;;
+    --engines) engines="$2"; shift 2 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -58,36 +63,53 @@ figures() {
 
 best() { sort -g | head -1; }
 
-declare -A up sha
-for engine in interpreter jit qemu; do
-  : >"$work/$engine.up"; : >"$work/$engine.sha"
-  for ((i = 1; i <= runs; i++)); do
+declare -A up sha up_med sha_med
+for engine in $engines; do : >"$work/$engine.up"; : >"$work/$engine.sha"; done
+for ((i = 1; i <= runs; i++)); do
+  for engine in $engines; do
     log="$work/$engine.$i.log"
-    if [ "$engine" = qemu ]; then
-      run_one "$log" qemu-system-riscv64 -M virt -m 256 -smp "$cpus" -nographic -kernel "$kernel" -initrd "$initrd" -append "$append"
-    else
-      run_one "$log" env VESSEL_STATS=1 "$root/vessel" run --cpu-engine "$engine" --cpus "$cpus" --kernel "$kernel" --initrd "$initrd" --append "$append"
-    fi
+    case "$engine" in
+      qemu) run_one "$log" qemu-system-riscv64 -M virt -m 256 -smp "$cpus" -nographic -kernel "$kernel" -initrd "$initrd" -append "$append" ;;
+      interpreter) run_one "$log" env VESSEL_STATS=1 "$root/vessel" run --cpu-engine interpreter --cpus "$cpus" --kernel "$kernel" --initrd "$initrd" --append "$append" ;;
+      jit) run_one "$log" env VESSEL_STATS=1 "$root/vessel" run --cpu-engine jit --cpus "$cpus" --kernel "$kernel" --initrd "$initrd" --append "$append" ;;
+      # The optimising tier alone (the first tier off): the translator before the first tier.
+      jit-opt) run_one "$log" env VESSEL_STATS=1 VESSEL_JIT_FIRST_THRESHOLD=off "$root/vessel" run --cpu-engine jit --cpus "$cpus" --kernel "$kernel" --initrd "$initrd" --append "$append" ;;
+      # The first tier alone (nothing ever optimised).
+      jit-first) run_one "$log" env VESSEL_STATS=1 VESSEL_JIT_THRESHOLD=2147483647 "$root/vessel" run --cpu-engine jit --cpus "$cpus" --kernel "$kernel" --initrd "$initrd" --append "$append" ;;
+      *) echo "compare.sh: unknown engine $engine" >&2; exit 2 ;;
+    esac
     read -r u s < <(figures "$log")
     echo "$u" >>"$work/$engine.up"; echo "$s" >>"$work/$engine.sha"
-    printf '  %-11s run %d: GUEST-UP %s s, sha256 %s s\n' "$engine" "$i" "$u" "$s" >&2
+    printf '  %-11s run %d: GUEST-UP %s s, sha256 %s s (load %s)\n' "$engine" "$i" "$u" "$s" "$(cut -d' ' -f1 /proc/loadavg)" >&2
   done
-  up[$engine]=$(best <"$work/$engine.up")
-  sha[$engine]=$(best <"$work/$engine.sha")
+done
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for engine in $engines; do
+  up[$engine]=$(best <"$work/$engine.up"); up_med[$engine]=$(median <"$work/$engine.up")
+  sha[$engine]=$(best <"$work/$engine.sha"); sha_med[$engine]=$(median <"$work/$engine.sha")
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 echo
-echo "Reference guest, $cpus hart(s), best of $runs runs (guest-measured seconds; ratio = time / QEMU's time)"
-printf '%-24s %10s %8s %14s %8s\n' "engine" "GUEST-UP" "ratio" "sha256 16MiB" "ratio"
-for engine in interpreter jit qemu; do
-  name="$engine"
-  [ "$engine" = interpreter ] && name="vessel interpreter"
-  [ "$engine" = jit ] && name="vessel jit"
-  [ "$engine" = qemu ] && name="qemu-system-riscv64 TCG"
-  printf '%-24s %10s %8s %14s %8s\n' "$name" "${up[$engine]}" "$(ratio "${up[$engine]}" "${up[qemu]}")" "${sha[$engine]}" "$(ratio "${sha[$engine]}" "${sha[qemu]}")"
+echo "Reference guest, $cpus hart(s), $runs runs each (guest-measured seconds, best / median; ratio = time / QEMU's time); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %16s %14s %16s %14s\n' "engine" "GUEST-UP" "ratio" "sha256 16MiB" "ratio"
+for engine in $engines; do
+  case "$engine" in
+    interpreter) name="vessel interpreter" ;;
+    jit) name="vessel jit (both tiers, default)" ;;
+    jit-opt) name="vessel jit (optimising tier only)" ;;
+    jit-first) name="vessel jit (first tier only)" ;;
+    qemu) name="qemu-system-riscv64 TCG" ;;
+  esac
+  printf '%-34s %16s %14s %16s %14s\n' "$name" "${up[$engine]} / ${up_med[$engine]}" \
+    "$(ratio "${up[$engine]}" "${up[qemu]:-}") / $(ratio "${up_med[$engine]}" "${up_med[qemu]:-}")" \
+    "${sha[$engine]} / ${sha_med[$engine]}" \
+    "$(ratio "${sha[$engine]}" "${sha[qemu]:-}") / $(ratio "${sha_med[$engine]}" "${sha_med[qemu]:-}")"
 done
-echo
-echo "Translator statistics (last jit run):"
-grep '^vessel:' "$work/jit.$runs.log" || true
+for engine in $engines; do
+  [ "$engine" = qemu ] || [ "$engine" = interpreter ] && continue
+  echo
+  echo "Translator statistics ($engine, last run):"
+  grep '^vessel:' "$work/$engine.$runs.log" | cut -c1-400 || true
+done

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using Vessel.Cli.Commands;
+using Vessel.Cli.Commands.Platform;
 
 namespace Vessel.Cli;
 
-/// <summary>The <c>vessel</c> command tree: run, img and switch, with their options.</summary>
+/// <summary>The <c>vessel</c> command tree: run, img and switch; serve and its clients (vm, snapshot, template, pool, volume, network, operation).</summary>
 public static class VesselCommand
 {
     public static RootCommand Create() =>
@@ -12,5 +13,13 @@ public static class VesselCommand
             RunCommand.Create(),
             ImgCommand.Create(),
             SwitchCommand.Create(),
+            ServeCommand.Create(),
+            VmCommand.Create(),
+            SnapshotCommand.Create(),
+            TemplateCommand.Create(),
+            PoolCommand.Create(),
+            VolumeCommand.Create(),
+            NetworkCommand.Create(),
+            OperationCommand.Create(),
         };
 }

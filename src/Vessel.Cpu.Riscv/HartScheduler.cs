@@ -58,6 +58,25 @@ public sealed class HartScheduler
     private long _rounds;
     private long _sleeps;
 
+    private long _firstRunTimestamp;
+    private DateTime _firstRunTime;
+    private TimeSpan _firstRunCpuTime;
+
+    /// <summary>
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> when <see cref="Run"/> first began
+    /// (0 before): when the first guest instruction ran, for start-up measurements.
+    /// </summary>
+    public long FirstRunTimestamp => Interlocked.Read(ref _firstRunTimestamp);
+
+    /// <summary>The wall-clock time (UTC) of <see cref="FirstRunTimestamp"/>.</summary>
+    public DateTime FirstRunTime => _firstRunTime;
+
+    /// <summary>
+    /// The process's CPU time (all threads) at <see cref="FirstRunTimestamp"/>: the VMM's start-up
+    /// cost, which unlike the wall-clock time does not grow with the host's load.
+    /// </summary>
+    public TimeSpan FirstRunCpuTime => _firstRunCpuTime;
+
     /// <summary>Total instructions executed (statistics).</summary>
     public long InstructionsExecuted => Interlocked.Read(ref _instructions);
 
@@ -243,6 +262,11 @@ public sealed class HartScheduler
     /// <summary>Runs until <see cref="RequestStop"/> is called.</summary>
     public void Run()
     {
+        if (Interlocked.CompareExchange(ref _firstRunTimestamp, System.Diagnostics.Stopwatch.GetTimestamp(), 0) == 0)
+        {
+            _firstRunTime = DateTime.UtcNow;
+            _firstRunCpuTime = Environment.CpuUsage.TotalTime;
+        }
         // The deterministic mode runs every hart on this thread, in a fixed order.
         if (_processor.ThreadPerHart && _processor.Harts.Count > 1 && !_processor.Clock.CountsInstructions)
         {

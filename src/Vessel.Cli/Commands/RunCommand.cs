@@ -53,11 +53,12 @@ internal static class RunCommand
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
         var display = new Option<string?>("--display") { Description = "A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), shown by a VNC server: vnc=unix:PATH or vnc=HOST:N (TCP port 5900+N, as QEMU numbers displays; HOST defaults to 127.0.0.1), [,password=on][,password-file=PATH][,keymap=en-us|de]; none: no screen", HelpName = "vnc=ADDRESS[,...]|none" };
         var cdrom = new Option<string?>("--cdrom") { Description = "A CD/DVD drive on a virtio-scsi controller (QEMU's scsi-cd) with this ISO image in it; QMP eject and blockdev-change-medium change discs", HelpName = "PATH" };
+        var uuid = new Option<string?>("--uuid") { Description = "The VM's UUID, reported by QMP query-uuid (made up when not given)", HelpName = "UUID" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, clock, display, cdrom,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock, display, cdrom,
         };
 
         command.SetAction(parseResult =>
@@ -89,6 +90,14 @@ internal static class RunCommand
                 {
                     throw UserErrorException.Usage($"--device takes virtio-rng or virtio-balloon, not '{device}'");
                 }
+            }
+
+            Guid? uuidValue = null;
+            if (parseResult.GetValue(uuid) is string uuidText)
+            {
+                uuidValue = Guid.TryParse(uuidText, out Guid parsed)
+                    ? parsed
+                    : throw UserErrorException.Usage($"--uuid '{uuidText}' is not a UUID; write it like 6ba7b810-9dad-11d1-80b4-00c04fd430c8");
             }
 
             MigrationAddress? incomingAddress = null;
@@ -125,6 +134,7 @@ internal static class RunCommand
                 Incoming = parseResult.GetValue(incoming),
                 StartPaused = parseResult.GetValue(paused),
                 Name = parseResult.GetValue(name),
+                Uuid = uuidValue,
                 Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
 

@@ -104,9 +104,11 @@ public sealed unsafe partial class Hart
             }
 
             BlockFunction? function = block.Function;
+            int result;
             if (function is null)
             {
-                if (++block.Executions > translator.Options.HotThreshold && block.TryMarkQueued())
+                int executions = ++block.Executions;
+                if (executions > translator.Options.HotThreshold && block.TryMarkQueued())
                 {
                     translator.Request(block);
                     function = block.Function; // set already when compiling synchronously
@@ -114,20 +116,38 @@ public sealed unsafe partial class Hart
 
                 if (function is null)
                 {
-                    // Cold: interpret up to the next jump, so that the next dispatch is at a block entry.
-                    int interpreted = Interpret(budget - executed, stopAtJumps: true);
-                    jit.InterpretedInstructions += interpreted;
-                    executed += interpreted;
-                    if (!MayContinueDispatching())
+                    FirstTierBlock? firstTier = block.FirstTier;
+                    if (firstTier is null && executions > translator.Options.FirstTierThreshold && !block.FirstTierTried)
                     {
-                        break;
+                        firstTier = translator.BuildFirstTier(block);
                     }
 
-                    continue;
+                    if (firstTier is null)
+                    {
+                        // Cold: interpret up to the next jump, so that the next dispatch is at a block entry.
+                        int interpreted = Interpret(budget - executed, stopAtJumps: true);
+                        jit.InterpretedInstructions += interpreted;
+                        executed += interpreted;
+                        if (!MayContinueDispatching())
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    result = RunFirstTier(firstTier);
+                    jit.FirstTierInstructions += result < 0 ? -result : result & BlockExit.CountMask;
+                }
+                else
+                {
+                    result = function(this, s, budget - executed);
                 }
             }
-
-            int result = function(this, s, budget - executed);
+            else
+            {
+                result = function(this, s, budget - executed);
+            }
             if (result < 0)
             {
                 // A trap inside the block: it retired -result - 1 instructions before the one

@@ -76,6 +76,7 @@ internal sealed class HartTranslation
     public long TranslatedInstructions;
     public long InterpretedInstructions;
     public long ChainedDispatches;
+    public long FirstTierInstructions;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TranslatedBlock? Lookup(int mmuIndex, ulong pc)

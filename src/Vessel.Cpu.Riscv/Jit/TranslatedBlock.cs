@@ -2,13 +2,17 @@ namespace Vessel.Cpu.Riscv.Jit;
 
 /// <summary>
 /// Everything known about one block entry, keyed by its guest physical address: first a
-/// counter of interpreted executions, then, once hot and compiled, the translated code. A block
+/// counter of executions, then, once it has run a few times, its first-tier form
+/// (<see cref="FirstTierBlock"/>), and once hot and compiled, the optimised code. A block
 /// is dropped (made invalid, never revived) when its page is written or the cache is flushed;
 /// harts check <see cref="IsValid"/> before running it.
 /// </summary>
 internal sealed class TranslatedBlock
 {
     private volatile BlockFunction? _function;
+    private FirstTierBlock? _firstTier;
+    private bool _firstTierTried;
+    private readonly object _publishGate = new();
     private volatile ExitLink[]? _links;
     private volatile bool _invalid;
     private int _state;
@@ -32,7 +36,16 @@ internal sealed class TranslatedBlock
     /// <summary>The translated code, or null while the block is interpreted.</summary>
     public BlockFunction? Function => _function;
 
-    /// <summary>Interpreted executions so far (racy across harts on purpose: it only needs to be roughly right).</summary>
+    /// <summary>
+    /// The first tier's form of the block, or null. Only the hart threads set it (a hart that
+    /// reads null builds its own), so it needs no ordering beyond the reference write.
+    /// </summary>
+    public FirstTierBlock? FirstTier => Volatile.Read(ref _firstTier);
+
+    /// <summary>Whether a first-tier form was built or found impossible (so it is not tried at every dispatch).</summary>
+    public bool FirstTierTried => _firstTierTried;
+
+    /// <summary>Executions before the optimising tier's code (racy across harts on purpose: it only needs to be roughly right).</summary>
     public int Executions;
 
     public bool IsValid => !_invalid;
@@ -62,6 +75,28 @@ internal sealed class TranslatedBlock
     }
 
     /// <summary>
+    /// Publishes the first tier's form (on a hart's thread), with room for its exits' link slots.
+    /// A block that already has optimised code keeps it and its links.
+    /// </summary>
+    public void PublishFirstTier(FirstTierBlock? block, int hartCount)
+    {
+        _firstTierTried = true;
+        lock (_publishGate)
+        {
+            // Under the gate: optimised code published meanwhile keeps its own links.
+            if (block is null || _function is not null || _invalid)
+            {
+                return;
+            }
+
+            InstructionCount = block.Instructions.Length;
+            _links = block.ExitCount > 0 ? new ExitLink[block.ExitCount * hartCount] : null;
+            ExitCount = block.ExitCount;
+            Volatile.Write(ref _firstTier, block);
+        }
+    }
+
+    /// <summary>
     /// Claims the block for translation; false when another request is already under way, it
     /// was translated, or it cannot be.
     /// </summary>
@@ -84,15 +119,16 @@ internal sealed class TranslatedBlock
     /// </summary>
     public void Publish(BlockFunction function, int instructionCount, int exitCount, int hartCount)
     {
-        InstructionCount = instructionCount;
-        ExitCount = exitCount;
-        if (exitCount > 0)
+        // The first tier's links (if any) number other exits: they go. A hart reading the old
+        // array with the new count only finds slots it validates in full (or none).
+        lock (_publishGate)
         {
-            _links = new ExitLink[exitCount * hartCount];
+            InstructionCount = instructionCount;
+            _links = exitCount > 0 ? new ExitLink[exitCount * hartCount] : null;
+            ExitCount = exitCount;
+            Volatile.Write(ref _state, (int)BlockState.Compiled);
+            _function = function;
         }
-
-        Volatile.Write(ref _state, (int)BlockState.Compiled);
-        _function = function;
     }
 
     /// <summary>

@@ -37,6 +37,8 @@ internal sealed unsafe class Translator : IDisposable
 
     // Statistics (updated under Interlocked: the worker and harts both write some of them).
     private long _blocksTranslated;
+    private long _firstTierBlocks;
+    private long _firstTierInstructions;
     private long _regionInstructions;
     private long _translationNanoseconds;
     private long _ilBytes;
@@ -102,6 +104,32 @@ internal sealed unsafe class Translator : IDisposable
 
             Monitor.Pulse(_queue);
         }
+    }
+
+    /// <summary>
+    /// Builds and publishes the first tier's form of <paramref name="block"/> on the calling
+    /// hart's thread (cheap: one decode per instruction), after marking its page as code so that
+    /// any later write drops it. Null when the block starts with an instruction the interpreter
+    /// must run. Deterministic: it depends only on guest memory.
+    /// </summary>
+    public FirstTierBlock? BuildFirstTier(TranslatedBlock block)
+    {
+        ulong page = block.PhysicalAddress & ~(GuestMemory.PageSize - 1);
+        _decodeCache.EnsureCodePage(page);
+
+        // Safe: the block's address came from a fetch translation that checked it lies in RAM.
+        byte* hostPage = _memory.HostPointer + (page - _memory.Base);
+        FirstTierBlock? firstTier = FirstTierBlock.Build(hostPage, (int)(block.PhysicalAddress - page), Options.FirstTierMaxInstructions);
+        block.PublishFirstTier(firstTier, _harts.Count);
+        if (firstTier is not null)
+        {
+            Interlocked.Increment(ref _firstTierBlocks);
+            Interlocked.Add(ref _firstTierInstructions, firstTier.Instructions.Length);
+        }
+
+        // A write between the decode and the publication (another hart, DMA) dropped the block
+        // already; its first-tier form must not run.
+        return block.IsValid ? block.FirstTier : null;
     }
 
     /// <summary>The position of <paramref name="hart"/> among this translator's harts (its link slots in every block).</summary>
@@ -192,7 +220,7 @@ internal sealed unsafe class Translator : IDisposable
     /// <summary>What the translator did so far, with the harts' dispatch counters.</summary>
     public TranslatorStatistics GetStatistics()
     {
-        long dispatches = 0, misses = 0, translated = 0, interpreted = 0, chained = 0;
+        long dispatches = 0, misses = 0, translated = 0, interpreted = 0, chained = 0, firstTierRun = 0;
         long switches = 0, kept = 0, fencesAll = 0, fencesAsid = 0, fencesPage = 0, fencesPageAsid = 0;
         foreach (Hart hart in _harts)
         {
@@ -209,10 +237,14 @@ internal sealed unsafe class Translator : IDisposable
                 translated += jit.TranslatedInstructions;
                 interpreted += jit.InterpretedInstructions;
                 chained += jit.ChainedDispatches;
+                firstTierRun += jit.FirstTierInstructions;
             }
         }
 
         return new TranslatorStatistics(
+            FirstTierBlocks: Interlocked.Read(ref _firstTierBlocks),
+            FirstTierInstructions: Interlocked.Read(ref _firstTierInstructions),
+            FirstTierInstructionsRun: firstTierRun,
             BlocksTranslated: Interlocked.Read(ref _blocksTranslated),
             RegionInstructions: Interlocked.Read(ref _regionInstructions),
             TranslationCpuTime: TimeSpan.FromTicks(Interlocked.Read(ref _translationNanoseconds) / 100),

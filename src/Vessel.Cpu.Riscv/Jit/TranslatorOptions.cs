@@ -14,6 +14,17 @@ public sealed record TranslatorOptions
     public int HotThreshold { get; init; } = 10_000;
 
     /// <summary>
+    /// Times a block entry is executed by the interpreter before the first tier takes it
+    /// (<see cref="FirstTierBlock"/>): a decode per instruction, a few microseconds a block, so it
+    /// pays back after a handful of runs; code that runs once (most of a kernel's
+    /// initialisation) stays interpreted. <see cref="int.MaxValue"/> turns the first tier off.
+    /// </summary>
+    public int FirstTierThreshold { get; init; } = 2;
+
+    /// <summary>Most guest instructions in one first-tier block (at most 254: exits are numbered in a byte).</summary>
+    public int FirstTierMaxInstructions { get; init; } = 64;
+
+    /// <summary>
     /// Whether blocks are compiled on a background thread while the interpreter keeps running
     /// the guest (the default), or synchronously on the hart's thread (deterministic: tests).
     /// </summary>
@@ -37,7 +48,8 @@ public sealed record TranslatorOptions
     /// <summary>
     /// <see cref="Default"/>, with tuning overrides from the environment for experiments:
     /// <c>VESSEL_JIT_THRESHOLD</c> (hot threshold), <c>VESSEL_JIT_SYNC=1</c> (compile on the hart's
-    /// thread), <c>VESSEL_JIT_REGION</c> (instructions per region).
+    /// thread), <c>VESSEL_JIT_REGION</c> (instructions per region), <c>VESSEL_JIT_FIRST_THRESHOLD</c>
+    /// (the first tier's threshold; <c>off</c> turns the first tier off).
     /// </summary>
     public static TranslatorOptions FromEnvironment()
     {
@@ -52,6 +64,16 @@ public sealed record TranslatorOptions
             options = options with { Background = false };
         }
 
+        string? first = Environment.GetEnvironmentVariable("VESSEL_JIT_FIRST_THRESHOLD");
+        if (first == "off")
+        {
+            options = options with { FirstTierThreshold = int.MaxValue };
+        }
+        else if (int.TryParse(first, out int firstThreshold) && firstThreshold >= 0)
+        {
+            options = options with { FirstTierThreshold = firstThreshold };
+        }
+
         if (int.TryParse(Environment.GetEnvironmentVariable("VESSEL_JIT_REGION"), out int region) && region > 0)
         {
             options = options with { MaxRegionInstructions = region };
@@ -61,5 +83,8 @@ public sealed record TranslatorOptions
     }
 
     /// <summary>Translate every block on first execution, synchronously: for differential tests.</summary>
-    public static TranslatorOptions Eager { get; } = new() { HotThreshold = 0, Background = false };
+    public static TranslatorOptions Eager { get; } = new() { HotThreshold = 0, Background = false, FirstTierThreshold = int.MaxValue };
+
+    /// <summary>Run every block in the first tier from its first execution, never optimised: for differential tests.</summary>
+    public static TranslatorOptions FirstTierOnly { get; } = new() { HotThreshold = int.MaxValue, Background = false, FirstTierThreshold = 0 };
 }

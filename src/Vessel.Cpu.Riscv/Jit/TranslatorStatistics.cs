@@ -2,6 +2,9 @@ namespace Vessel.Cpu.Riscv.Jit;
 
 /// <summary>What the dynamic translator did during a run (<c>VESSEL_STATS=1</c>).</summary>
 public sealed record TranslatorStatistics(
+    long FirstTierBlocks,
+    long FirstTierInstructions,
+    long FirstTierInstructionsRun,
     long BlocksTranslated,
     long RegionInstructions,
     TimeSpan TranslationCpuTime,
@@ -34,9 +37,15 @@ public sealed record TranslatorStatistics(
         ? 0
         : (double)TranslatedInstructions / (TranslatedInstructions + InterpretedInstructions);
 
+    /// <summary>Share of executed instructions that ran in the first tier.</summary>
+    public double FirstTierShare => TranslatedInstructions + InterpretedInstructions == 0
+        ? 0
+        : (double)FirstTierInstructionsRun / (TranslatedInstructions + InterpretedInstructions);
+
     public override string ToString() =>
-        $"jit: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
-        $"in {TranslationCpuTime.TotalSeconds:F2} s of CPU; {TranslatedShare:P1} of instructions translated; " +
+        $"jit: first tier: {FirstTierBlocks:N0} blocks ({FirstTierInstructions:N0} guest instructions), {FirstTierShare:P1} of instructions run there; " +
+        $"optimising tier: {BlocksTranslated:N0} blocks translated ({RegionInstructions:N0} guest instructions, {IlBytes / 1024:N0} KiB IL) " +
+        $"in {TranslationCpuTime.TotalSeconds:F2} s of CPU; {TranslatedShare:P1} of instructions run translated (either tier); " +
         $"{Dispatches:N0} dispatches, {ChainedShare:P1} chained through exit links, jump cache hit rate {JumpCacheHitRate:P1} of the rest; " +
         $"{BlocksInvalidated:N0} blocks invalidated, {CacheFlushes:N0} cache flushes, {RequestsDropped:N0} requests dropped; " +
         $"{SatpSwitches:N0} satp switches ({SatpSwitchesKept:N0} back to a cached address space), sfence.vma: " +

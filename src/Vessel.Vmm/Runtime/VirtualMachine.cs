@@ -270,6 +270,14 @@ public sealed partial class VirtualMachine : IDisposable
                 $"vessel: {_machine.InstructionsExecuted:N0} instructions in {seconds:F2} s ({_machine.InstructionsExecuted / seconds / 1e6:F1} MIPS), " +
                 $"{_machine.Processor.DecodeCache.Invalidations:N0} code page invalidations, " +
                 $"{_machine.Scheduler.Rounds:N0} rounds, {_machine.Scheduler.Sleeps:N0} sleeps");
+
+            // CLOCK_MONOTONIC on Linux, as perf's -k CLOCK_MONOTONIC and bench/cpu/startup.sh read it.
+            long first = _machine.Scheduler.FirstRunTimestamp;
+            System.Console.Error.WriteLine(
+                $"vessel: first instruction at monotonic {(double)first / System.Diagnostics.Stopwatch.Frequency:F6} s, " +
+                $"unix {(_machine.Scheduler.FirstRunTime - DateTime.UnixEpoch).TotalSeconds:F6} s, " +
+                $"after {_machine.Scheduler.FirstRunCpuTime.TotalMilliseconds:F0} ms of process CPU; " +
+                $"process CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2} s");
         }
     }
 

@@ -29,9 +29,18 @@ public sealed class RandomProgramTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
+    public void RunInTheFirstTierOnly(int seed)
+    {
+        var program = new RandomProgram(2000 + seed, items: 400);
+        Differential.Run(program.LoadInto, RandomProgram.EntryAddress, TranslatorOptions.FirstTierOnly, translatorSlice: 300 + seed);
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
     public void MixedWithTheInterpreter(int seed)
     {
-        // Blocks become hot after two runs: loops start interpreted and finish translated.
+        // Blocks go to the first tier after two runs and are optimised after two more: loops
+        // start interpreted, go on in the first tier and finish optimised.
         var program = new RandomProgram(1000 + seed, items: 400);
         var options = new TranslatorOptions { HotThreshold = 2, Background = false };
         Differential.Run(program.LoadInto, RandomProgram.EntryAddress, options, translatorSlice: 97 + seed);

@@ -48,6 +48,16 @@ public sealed partial class RiscvVirtMachine
             transport.Pause(); // waits for the requests in flight: they complete, none is lost
         }
 
+        // As QEMU's vm_stop flushes every block device: a paused VM's disk files are whole on
+        // their own (metadata written back), so another process may copy them while it waits.
+        foreach (Vessel.Vmm.Storage.HandoverDisk disk in _disks)
+        {
+            if (disk.IsActive && !disk.IsReadOnly)
+            {
+                disk.Flush();
+            }
+        }
+
         _clock.Pause();
     }
 

@@ -1,0 +1,156 @@
+using Microsoft.EntityFrameworkCore;
+using Scalar.AspNetCore;
+using Vessel.Server.Api;
+using Vessel.Server.Events;
+using Vessel.Server.Inventory;
+using Vessel.Server.Metrics;
+using Vessel.Server.Networks;
+using Vessel.Server.Operations;
+using Vessel.Server.Vmm;
+
+namespace Vessel.Server.Hosting;
+
+/// <summary>
+/// Builds and runs <c>vessel serve</c>: the inventory, the services, the API under
+/// <c>/api/v1</c> with its OpenAPI document and reference page, and the Unix socket listener in
+/// the data directory (mode 0660: whoever may open it administers the host).
+/// </summary>
+public static class ServerApplication
+{
+    /// <summary>Builds the application from configuration (<c>Vessel:DataDirectory</c>, ...) and arguments.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        // Options are read from the final configuration (tests add theirs when the host is built).
+        builder.Services.AddSingleton(s => OptionsFrom(s.GetRequiredService<IConfiguration>()));
+        builder.Services.AddDbContext<InventoryContext>((s, o) => o.UseSqlite(InventoryDatabase.ConnectionString(s.GetRequiredService<ServerOptions>().DatabasePath)));
+        builder.Services.AddSingleton<EventHub>();
+        builder.Services.AddSingleton<OperationManager>();
+        builder.Services.AddSingleton<VmmSupervisor>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<VmmSupervisor>());
+        builder.Services.AddSingleton<NetworkService>();
+        builder.Services.AddSingleton<VmLifecycle>();
+        builder.Services.AddSingleton<VmCreation>();
+        builder.Services.AddSingleton<SnapshotService>();
+        builder.Services.AddSingleton<MetricsSampler>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());
+        builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
+        builder.Services.AddHostedService<StartupTasks>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Vessel";
+            document.Info.Description = "The API of vessel serve: VMs, snapshots, clones, templates, storage, networks, operations and events.";
+            return Task.CompletedTask;
+        }));
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.ListenUnixSocket(OptionsFrom(context.Configuration, findVessel: false).SocketPath);
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+
+        WebApplication app = builder.Build();
+        ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
+        PrepareDataDirectory(options);
+        using (IServiceScope scope = app.Services.CreateScope())
+        {
+            InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
+            InventoryDatabase.Prepare(db, options);
+            OperationManager.FailInterrupted(db);
+        }
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.MapOpenApi("/api/v1/openapi.json");
+        app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API"));
+        RouteGroupBuilder api = app.MapGroup("/api/v1");
+        api.MapGet("/", async (InventoryContext db, StartupTasks.DefaultTemplateStatus status) => new Client.Contracts.ServerInfo(
+            typeof(ServerApplication).Assembly.GetName().Version?.ToString(3) ?? "0",
+            options.DataDirectory,
+            await db.Vms.CountAsync(v => !v.IsTemplate),
+            await db.Vms.CountAsync(v => v.State == Client.Contracts.VmStates.Running),
+            status.Template,
+            status.Message)).WithTags("Host").WithSummary("The host: version, data directory, counts, default template");
+        VmEndpoints.Map(api);
+        StorageEndpoints.Map(api);
+        NetworkEndpoints.Map(api);
+        OperationEndpoints.Map(api);
+        EventEndpoints.Map(api);
+        ConsoleEndpoint.Map(api);
+        MetricsEndpoints.Map(app, api);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (File.Exists(options.SocketPath))
+            {
+                File.SetUnixFileMode(options.SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+            }
+        });
+        return app;
+    }
+
+    private static ServerOptions OptionsFrom(IConfiguration configuration, bool findVessel = true)
+    {
+        string dataDirectory = Path.GetFullPath(configuration["Vessel:DataDirectory"] ?? ServerOptions.DefaultDataDirectory());
+        (string program, string[] prefix) = findVessel && !EF.IsDesignTime ? ServerOptions.FindVessel(configuration["Vessel:VesselAssembly"]) : ("", []);
+        return new ServerOptions
+        {
+            DataDirectory = dataDirectory,
+            VesselProgram = program,
+            VesselPrefixArguments = prefix,
+            CreateDefaultTemplate = configuration.GetValue("Vessel:DefaultTemplate", true),
+            MetricsIntervalSeconds = configuration.GetValue("Vessel:MetricsIntervalSeconds", 5.0),
+        };
+    }
+
+    /// <summary>Creates the data directory and refuses a second daemon on it; removes a stale socket.</summary>
+    private static void PrepareDataDirectory(ServerOptions options)
+    {
+        try
+        {
+            Directory.CreateDirectory(options.DataDirectory);
+            File.SetUnixFileMode(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServerStartException($"cannot use the data directory {options.DataDirectory} ({e.Message.TrimEnd('.')}); give another with --data-dir or VESSEL_DATA_DIR");
+        }
+
+        if (File.Exists(options.SocketPath))
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(options.SocketPath));
+                throw new ServerStartException($"another vessel serve is already running on {options.DataDirectory} (its socket {options.SocketPath} answers)");
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                File.Delete(options.SocketPath);
+            }
+        }
+    }
+
+    /// <summary>Runs the daemon until SIGTERM or Ctrl-C; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter error, Action<WebApplicationBuilder>? configure = null)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args, configure);
+        }
+        catch (ServerStartException e)
+        {
+            error.WriteLine($"vessel: {Sentences.Of(e.Message)}");
+            return 1;
+        }
+
+        ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
+        error.WriteLine($"vessel: serving the API on unix:{options.SocketPath} (data in {options.DataDirectory})");
+        app.Run();
+        return 0;
+    }
+}

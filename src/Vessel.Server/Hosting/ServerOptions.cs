@@ -1,0 +1,62 @@
+namespace Vessel.Server.Hosting;
+
+/// <summary>Where the daemon keeps its state and how it starts VMMs.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>The data directory: database, API socket, pools, VM runtime files.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>The program that runs <c>vessel</c> (dotnet, or the vessel executable).</summary>
+    public required string VesselProgram { get; init; }
+
+    /// <summary>Arguments before the command (<c>vessel.dll</c> when <see cref="VesselProgram"/> is dotnet).</summary>
+    public required IReadOnlyList<string> VesselPrefixArguments { get; init; }
+
+    /// <summary>Whether to make the default template from Vessel's guest on first start.</summary>
+    public bool CreateDefaultTemplate { get; init; } = true;
+
+    /// <summary>Seconds between metric samples.</summary>
+    public double MetricsIntervalSeconds { get; init; } = 5;
+
+    public string DatabasePath => Path.Combine(DataDirectory, "vessel.db");
+
+    public string SocketPath => Path.Combine(DataDirectory, SocketFileName);
+
+    public string RunDirectory => Path.Combine(DataDirectory, "run");
+
+    public string DefaultPoolPath => Path.Combine(DataDirectory, "pools", "default");
+
+    public string StatesDirectory => Path.Combine(DataDirectory, "states");
+
+    public string NetworksDirectory => Path.Combine(DataDirectory, "networks");
+
+    /// <summary>The API socket's name in the data directory, where clients find it.</summary>
+    public const string SocketFileName = Vessel.Client.DataDirectory.SocketFileName;
+
+    /// <summary>
+    /// The default data directory: <c>VESSEL_DATA_DIR</c>, else <c>/var/lib/vessel</c> as root,
+    /// else <c>$XDG_DATA_HOME/vessel</c> (<c>~/.local/share/vessel</c>).
+    /// </summary>
+    public static string DefaultDataDirectory() => Vessel.Client.DataDirectory.Resolve(null);
+
+    /// <summary>
+    /// Runs VMMs as this process was run: <c>dotnet vessel.dll</c> when hosted by dotnet, the
+    /// vessel executable otherwise; <paramref name="vesselAssembly"/> overrides the assembly.
+    /// </summary>
+    public static (string Program, string[] Prefix) FindVessel(string? vesselAssembly = null)
+    {
+        string assembly = vesselAssembly ?? Path.Combine(AppContext.BaseDirectory, "vessel.dll");
+        if (!File.Exists(assembly))
+        {
+            throw new ServerStartException($"cannot find the vessel program ({assembly}) that runs the VMs; build the CLI (./vessel) and run the daemon from it");
+        }
+
+        string dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? host
+            : "dotnet";
+        return (dotnet, [assembly]);
+    }
+}
+
+/// <summary>The daemon cannot start; the message is one sentence for the user.</summary>
+public sealed class ServerStartException(string message) : Exception(message);

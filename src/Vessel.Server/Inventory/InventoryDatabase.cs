@@ -1,0 +1,92 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Vessel.Server.Hosting;
+
+namespace Vessel.Server.Inventory;
+
+/// <summary>
+/// Opens the inventory at start: checks that an existing file is a healthy SQLite database
+/// (never overwriting one that is not), brings its schema up to date with the migrations, and
+/// adds what every host has (the default pool and NAT network).
+/// </summary>
+public static class InventoryDatabase
+{
+    public static string ConnectionString(string databasePath) =>
+        new SqliteConnectionStringBuilder { DataSource = databasePath, DefaultTimeout = 60, Pooling = true }.ToString();
+
+    /// <summary>Checks the file, migrates, and seeds; throws <see cref="ServerStartException"/> with one sentence when the file is not usable.</summary>
+    public static void Prepare(InventoryContext context, ServerOptions options)
+    {
+        string path = options.DatabasePath;
+        if (File.Exists(path) && new FileInfo(path).Length > 0)
+        {
+            CheckIntegrity(path);
+        }
+
+        try
+        {
+            // WAL: a reader never waits for a writer, and a crash mid-write never leaves the
+            // database torn (the journal is replayed or dropped as a whole at the next open).
+            context.Database.OpenConnection();
+            context.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+            context.Database.ExecuteSqlRaw("PRAGMA synchronous=FULL;");
+            context.Database.Migrate();
+        }
+        catch (SqliteException e)
+        {
+            throw new ServerStartException($"the inventory database {path} cannot be opened ({e.SqliteErrorCode}: {FirstSentence(e.Message)}); it was left as it is");
+        }
+        finally
+        {
+            context.Database.CloseConnection();
+        }
+
+        Seed(context, options);
+    }
+
+    private static void CheckIntegrity(string path)
+    {
+        // Read-only, so that nothing (not even a journal) is written into a file that is not ours.
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        try
+        {
+            using var connection = new SqliteConnection(builder.ToString());
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA quick_check;";
+            string? result = command.ExecuteScalar() as string;
+            if (result != "ok")
+            {
+                throw new ServerStartException($"the inventory database {path} is damaged ({result}); it was left as it is: restore it from a backup or move it away to start afresh");
+            }
+        }
+        catch (SqliteException e)
+        {
+            throw new ServerStartException($"the inventory database {path} is not a usable SQLite database ({FirstSentence(e.Message)}); it was left as it is: restore it from a backup or move it away to start afresh");
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        string text = message.Replace("SQLite Error ", "", StringComparison.Ordinal).Split('\n')[0].Trim().TrimEnd('.');
+        int colon = text.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && colon < 6 ? text[(colon + 2)..].Trim('\'') : text.Trim('\'');
+    }
+
+    private static void Seed(InventoryContext context, ServerOptions options)
+    {
+        DateTime now = DateTime.UtcNow;
+        if (!context.Pools.Any(p => p.Name == "default"))
+        {
+            context.Pools.Add(new PoolRecord { Id = Guid.NewGuid(), Name = "default", Path = options.DefaultPoolPath, CreatedAt = now });
+        }
+
+        if (!context.Networks.Any(n => n.Name == "default"))
+        {
+            context.Networks.Add(new NetworkRecord { Id = Guid.NewGuid(), Name = "default", Kind = "nat", CreatedAt = now });
+        }
+
+        context.SaveChanges();
+        Directory.CreateDirectory(options.DefaultPoolPath);
+    }
+}

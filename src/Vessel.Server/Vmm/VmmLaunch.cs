@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using Vessel.Server.Hosting;
+using Vessel.Server.Operations;
+
+namespace Vessel.Server.Vmm;
+
+/// <summary>Where one VM's VMM keeps its sockets and pidfile: <c>DATA/run/ID/</c>.</summary>
+public sealed record VmmPaths(string Directory)
+{
+    public static VmmPaths For(ServerOptions options, Guid vmId) => new(Path.Combine(options.RunDirectory, vmId.ToString("N")));
+
+    public string Qmp => Path.Combine(Directory, "qmp.sock");
+
+    public string Console => Path.Combine(Directory, "console.sock");
+
+    public string PidFile => Path.Combine(Directory, "vmm.pid");
+}
+
+/// <summary>What to start: the <c>vessel run</c> options that define the machine, and how it begins.</summary>
+public sealed record VmmLaunchSpec(Guid VmId, string Name, IReadOnlyList<string> MachineArguments)
+{
+    /// <summary>Restore this state (<c>--incoming</c>) instead of booting.</summary>
+    public string? Incoming { get; init; }
+
+    /// <summary>Start with the guest stopped (<c>-S</c>).</summary>
+    public bool Paused { get; init; }
+}
+
+/// <summary>
+/// Starts a VMM as <c>vessel run … --qmp … --serial … --daemonize --pidfile … --name …</c>: the
+/// command returns once the VM is up (or with the reason it could not start), and the VMM lives
+/// on in a session of its own, independent of the daemon.
+/// </summary>
+public static class VmmLauncher
+{
+    public static async Task<int> LaunchAsync(ServerOptions options, VmmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        VmmPaths paths = VmmPaths.For(options, spec.VmId);
+        System.IO.Directory.CreateDirectory(paths.Directory);
+        foreach (string stale in new[] { paths.Qmp, paths.Console })
+        {
+            File.Delete(stale);
+        }
+
+        var start = new ProcessStartInfo(options.VesselProgram)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in options.VesselPrefixArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.ArgumentList.Add("run");
+        foreach (string argument in spec.MachineArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.ArgumentList.Add("--name");
+        start.ArgumentList.Add(spec.Name);
+        start.ArgumentList.Add("--qmp");
+        start.ArgumentList.Add($"unix:{paths.Qmp},server=on,wait=off");
+        start.ArgumentList.Add("--serial");
+        start.ArgumentList.Add($"unix:{paths.Console}");
+        start.ArgumentList.Add("--pidfile");
+        start.ArgumentList.Add(paths.PidFile);
+        start.ArgumentList.Add("--daemonize");
+        if (spec.Incoming is not null)
+        {
+            start.ArgumentList.Add("--incoming");
+            start.ArgumentList.Add(spec.Incoming);
+        }
+
+        if (spec.Paused)
+        {
+            start.ArgumentList.Add("-S");
+        }
+
+        // The VMM must not inherit the daemon's environment quirks that change the guest.
+        start.Environment.Remove("VESSEL_DAEMON_CHILD");
+        using Process process = Process.Start(start) ?? throw new OperationFailedException("The VMM process could not be started.");
+        process.StandardInput.Close();
+        Task<string> output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        Task<string> error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        string errorText = await error;
+        await output;
+        if (process.ExitCode != 0)
+        {
+            string reason = errorText.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .LastOrDefault(l => l.StartsWith("vessel: ", StringComparison.Ordinal))?["vessel: ".Length..]
+                ?? $"vessel run exited with code {process.ExitCode}";
+            throw new OperationFailedException($"The VMM did not start: {reason}");
+        }
+
+        return ReadPid(paths.PidFile) ?? throw new OperationFailedException($"The VMM started but wrote no pidfile at {paths.PidFile}.");
+    }
+
+    public static int? ReadPid(string pidFile)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is a live VMM of the VM whose runtime directory is <paramref name="paths"/> (not a reused pid).</summary>
+    public static bool IsVmmAlive(int pid, VmmPaths paths)
+    {
+        try
+        {
+            string cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            bool zombie = close > 0 && close + 2 < stat.Length && stat[close + 2] == 'Z';
+            return !zombie && cmdline.Contains(paths.Directory, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}
