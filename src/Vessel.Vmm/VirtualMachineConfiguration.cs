@@ -34,6 +34,15 @@ public sealed record VirtualMachineConfiguration
     /// <summary>Virtual disks, in the order the guest sees them (vda, vdb, ...).</summary>
     public IReadOnlyList<DriveConfiguration> Drives { get; init; } = [];
 
+    /// <summary>Disks on the virtio-scsi controller (QEMU's <c>scsi-hd</c>), SCSI targets 0, 1, ... in order (sda, sdb, ...).</summary>
+    public IReadOnlyList<DriveConfiguration> ScsiDrives { get; init; } = [];
+
+    /// <summary>A CD/DVD drive (QEMU's <c>scsi-cd</c>) on the virtio-scsi controller, after the SCSI disks; null: none.</summary>
+    public CdromConfiguration? Cdrom { get; init; }
+
+    /// <summary>A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), and where viewers see it; null: none.</summary>
+    public DisplayConfiguration? Display { get; init; }
+
     /// <summary>A virtio-rng device fed from the host's CSPRNG.</summary>
     public bool EntropyDevice { get; init; }
 
@@ -95,8 +104,43 @@ public sealed record DriveConfiguration
     /// <summary>The serial number the guest reads (VIRTIO_BLK_T_GET_ID); generated when null.</summary>
     public string? Serial { get; init; }
 
+    /// <summary>On the virtio-scsi controller (<c>if=scsi</c>, QEMU's scsi-hd) rather than virtio-blk.</summary>
+    public bool Scsi { get; init; }
+
     /// <summary>The drive's name for QMP (snapshot devices, block commands); <c>drive0</c>, <c>drive1</c>, ... by position when null.</summary>
     public string? Id { get; init; }
+}
+
+/// <summary>The CD/DVD drive: the disc in it (an ISO image, opened read-only) or null for an empty drive.</summary>
+public sealed record CdromConfiguration
+{
+    /// <summary>QMP's name for the drive (<c>eject</c>, <c>blockdev-change-medium</c>).</summary>
+    public const string DefaultId = "cd0";
+
+    public string? Path { get; init; }
+
+    public string Id { get; init; } = DefaultId;
+}
+
+/// <summary>The display: its preferred size and the VNC server that shows it (null: the screen has no viewer but QMP's screendump).</summary>
+public sealed record DisplayConfiguration
+{
+    /// <summary>Where the VNC server listens, or null.</summary>
+    public Vnc.VncAddress? Vnc { get; init; }
+
+    /// <summary>A file whose first line is the VNC password (VNC authentication); null: no password until QMP <c>change-vnc-password</c> sets one.</summary>
+    public string? PasswordFile { get; init; }
+
+    /// <summary>Whether viewers must authenticate (QEMU's <c>password=on</c>); with no password set yet, nobody gets in.</summary>
+    public bool PasswordRequired { get; init; }
+
+    /// <summary>The guest's keyboard layout, which decides the key a viewer's keysym becomes (QEMU's <c>-k</c>).</summary>
+    public Vessel.Vmm.Vnc.VncKeymap Keymap { get; init; } = Vessel.Vmm.Vnc.VncKeymap.EnglishUs;
+
+    /// <summary>The size the display offers the guest (QEMU's virtio-gpu default).</summary>
+    public int Width { get; init; } = 1280;
+
+    public int Height { get; init; } = 800;
 }
 
 /// <summary>The device that carries the guest's console.</summary>

@@ -26,7 +26,7 @@ public sealed class CliMessageTests
         { ["img", "frob"], "'frob' is not a vessel img command; the commands are create, info, check, convert, resize, snapshot, commit, rebase, map, compare and bench.", Usage },
         {
             ["run", "--kernel", s_kernel, "--frobnicate"],
-            "'--frobnicate' is not a vessel run option; the options are --kernel, --initrd, --append, --memory, --cpus, --bios, --cpu-engine, --cpu-threads, --drive, --device, --console, --net, --qmp, --serial, --daemonize, --pidfile, --incoming, -S, --name and --clock.",
+            "'--frobnicate' is not a vessel run option; the options are --kernel, --initrd, --append, --memory, --cpus, --bios, --cpu-engine, --cpu-threads, --drive, --device, --console, --net, --qmp, --serial, --daemonize, --pidfile, --incoming, -S, --name, --uuid, --clock, --display and --cdrom.",
             Usage
         },
         { ["run", "--kernel", s_kernel, "--cpus", "four"], "--cpus takes a whole number, not 'four'.", Usage },

@@ -17,6 +17,7 @@ internal static class DriveOption
         bool forceShare = false;
         string? serial = null;
         string? id = null;
+        bool scsi = false;
         foreach ((string key, string? value) in KeyValueOptions.Parse(text))
         {
             switch (key)
@@ -57,10 +58,12 @@ internal static class DriveOption
 
                     break;
                 case "if":
-                    if (value != "virtio")
+                    scsi = value switch
                     {
-                        throw Usage($"--drive if={value} is not supported; disks are virtio (if=virtio).");
-                    }
+                        "virtio" => false,
+                        "scsi" => true,
+                        _ => throw Usage($"--drive if={value} is not supported; a disk is on virtio-blk (if=virtio) or on the virtio-scsi controller (if=scsi, QEMU's scsi-hd)."),
+                    };
 
                     break;
                 case "media":
@@ -86,7 +89,7 @@ internal static class DriveOption
             throw Usage("--drive force-share=on needs readonly=on.");
         }
 
-        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, ForceShare = forceShare, Serial = serial, Id = id };
+        return new DriveConfiguration { Path = path, Format = format, ReadOnly = readOnly, ForceShare = forceShare, Serial = serial, Id = id, Scsi = scsi };
     }
 
     private static string Require(string key, string? value) =>

@@ -51,12 +51,14 @@ internal static class RunCommand
         var paused = new Option<bool>("-S", "--paused") { Description = "Start with the guest stopped; QMP cont starts it" };
         var clock = new Option<string>("--clock") { Description = "Guest time: host (follows the host's clock) or icount (derived from instructions executed, on one thread: a run is a function of its inputs)", HelpName = "host|icount", DefaultValueFactory = _ => "host" }.OneOf("host", "icount");
         var name = new Option<string?>("--name") { Description = "The VM's name, reported by QMP", HelpName = "NAME" };
+        var display = new Option<string?>("--display") { Description = "A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), shown by a VNC server: vnc=unix:PATH or vnc=HOST:N (TCP port 5900+N, as QEMU numbers displays; HOST defaults to 127.0.0.1), [,password=on][,password-file=PATH][,keymap=en-us|de]; none: no screen", HelpName = "vnc=ADDRESS[,...]|none" };
+        var cdrom = new Option<string?>("--cdrom") { Description = "A CD/DVD drive on a virtio-scsi controller (QEMU's scsi-cd) with this ISO image in it; QMP eject and blockdev-change-medium change discs", HelpName = "PATH" };
         var uuid = new Option<string?>("--uuid") { Description = "The VM's UUID, reported by QMP query-uuid (made up when not given)", HelpName = "UUID" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock, display, cdrom,
         };
 
         command.SetAction(parseResult =>
@@ -121,7 +123,10 @@ internal static class RunCommand
             {
                 Engine = parseResult.GetValue(engine) == "jit" ? ExecutionEngine.Jit : ExecutionEngine.Interpreter,
                 ThreadPerHart = parseResult.GetValue(cpuThreads) == "multi",
-                Drives = driveList,
+                Drives = driveList.Where(d => !d.Scsi).ToArray(),
+                ScsiDrives = driveList.Where(d => d.Scsi).ToArray(),
+                Cdrom = parseResult.GetValue(cdrom) is string cdromPath ? new CdromConfiguration { Path = cdromPath } : null,
+                Display = ParseDisplay(parseResult.GetValue(display)),
                 Console = parseResult.GetValue(consoleDevice) == "virtio" ? ConsoleDevice.Virtio : ConsoleDevice.Serial,
                 Networks = networkList,
                 EntropyDevice = deviceList.Any(d => d.StartsWith("virtio-rng", StringComparison.Ordinal)),
@@ -291,6 +296,71 @@ internal static class RunCommand
             Firmware = firmware,
             FirmwarePath = firmwarePath,
         };
+    }
+
+    /// <summary>Parses <c>--display vnc=ADDRESS[,password=on][,password-file=PATH]</c> or <c>none</c>.</summary>
+    internal static DisplayConfiguration? ParseDisplay(string? text)
+    {
+        if (text is null or "none")
+        {
+            return null;
+        }
+
+        Vessel.Vmm.Vnc.VncAddress? address = null;
+        string? passwordFile = null;
+        bool passwordRequired = false;
+        var keymap = Vessel.Vmm.Vnc.VncKeymap.EnglishUs;
+        foreach (string part in text.Split(','))
+        {
+            int equals = part.IndexOf('=');
+            string key = equals < 0 ? part : part[..equals];
+            string value = equals < 0 ? string.Empty : part[(equals + 1)..];
+            switch (key)
+            {
+                case "vnc":
+                    try
+                    {
+                        address = Vessel.Vmm.Vnc.VncAddress.Parse(value);
+                    }
+                    catch (FormatException e)
+                    {
+                        throw UserErrorException.Usage($"--display {e.Message}");
+                    }
+
+                    break;
+                case "password":
+                    passwordRequired = value is "on" or "true" or "yes" ? true
+                        : value is "off" or "false" or "no" ? false
+                        : throw UserErrorException.Usage($"--display password={value}: say on or off");
+                    break;
+                case "keymap":
+                    keymap = value switch
+                    {
+                        "en-us" => Vessel.Vmm.Vnc.VncKeymap.EnglishUs,
+                        "de" => Vessel.Vmm.Vnc.VncKeymap.German,
+                        _ => throw UserErrorException.Usage($"--display keymap={value}: the keymaps are en-us and de"),
+                    };
+                    break;
+                case "password-file":
+                    if (!File.Exists(value))
+                    {
+                        throw UserErrorException.Failure($"--display password-file {value} does not exist");
+                    }
+
+                    passwordFile = value;
+                    passwordRequired = true;
+                    break;
+                default:
+                    throw UserErrorException.Usage($"--display takes vnc=unix:PATH or vnc=HOST:N with password=on, password-file=PATH and keymap=en-us|de, or none; not '{part}'");
+            }
+        }
+
+        if (address is null)
+        {
+            throw UserErrorException.Usage("--display needs vnc=unix:PATH or vnc=HOST:N");
+        }
+
+        return new DisplayConfiguration { Vnc = address, PasswordFile = passwordFile, PasswordRequired = passwordRequired, Keymap = keymap };
     }
 
     /// <summary>

@@ -3,7 +3,10 @@ using Vessel.Machine.Virtio.Balloon;
 using Vessel.Machine.Virtio.Block;
 using Vessel.Machine.Virtio.Console;
 using Vessel.Machine.Virtio.Entropy;
+using Vessel.Machine.Virtio.Gpu;
+using Vessel.Machine.Virtio.Input;
 using Vessel.Machine.Virtio.Net;
+using Vessel.Machine.Virtio.Scsi;
 
 namespace Vessel.Machine.Virtio;
 
@@ -17,4 +20,7 @@ namespace Vessel.Machine.Virtio;
 [JsonDerivedType(typeof(VirtioConsoleState), "virtio-console")]
 [JsonDerivedType(typeof(VirtioBalloonState), "virtio-balloon")]
 [JsonDerivedType(typeof(VirtioNetState), "virtio-net")]
+[JsonDerivedType(typeof(VirtioGpuState), "virtio-gpu")]
+[JsonDerivedType(typeof(VirtioInputState), "virtio-input")]
+[JsonDerivedType(typeof(VirtioScsiState), "virtio-scsi")]
 public abstract record VirtioDeviceState;

@@ -8,4 +8,7 @@ public enum VirtioDeviceType : uint
     Console = 3,
     Entropy = 4,
     Balloon = 5,
+    Scsi = 8,
+    Gpu = 16,
+    Input = 18,
 }

@@ -16,6 +16,7 @@ internal sealed class QmpCommandTable
         var table = new QmpCommandTable();
         QmpMachineCommands.Register(table);
         QmpBalloonCommands.Register(table);
+        QmpDisplayCommands.Register(table);
         QmpMigrationCommands.Register(table);
         QmpSnapshotCommands.Register(table);
         QmpHumanMonitorCommands.Register(table);

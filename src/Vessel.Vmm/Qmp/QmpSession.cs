@@ -186,6 +186,11 @@ internal sealed class QmpSession
 
             lock (_outputGate)
             {
+                if (_closed)
+                {
+                    return; // closed (and the queue cleared) while the message was being sent
+                }
+
                 _output.Dequeue();
                 _pendingBytes -= message.Length;
                 Monitor.PulseAll(_outputGate);

@@ -33,6 +33,15 @@ public sealed partial class VirtualMachine : IDisposable
         Uuid = configuration.Uuid ?? Guid.NewGuid();
         console.QuitRequested += OnConsoleQuit;
         WatchBalloon();
+        try
+        {
+            StartDisplay();
+        }
+        catch
+        {
+            _machine.Dispose();
+            throw;
+        }
     }
 
     public VirtualMachineConfiguration Configuration { get; }
@@ -275,6 +284,7 @@ public sealed partial class VirtualMachine : IDisposable
     public void Dispose()
     {
         _console.QuitRequested -= OnConsoleQuit;
+        _vnc?.Dispose();
         _machine.Dispose();
     }
 }

@@ -199,7 +199,7 @@ public sealed class SaveRestoreTests
     }
 
     /// <summary>Snapshots are written to disk: the state must survive JSON.</summary>
-    private static VirtioMmioState RoundTrip(VirtioMmioState state)
+    internal static VirtioMmioState RoundTrip(VirtioMmioState state)
     {
         string json = JsonSerializer.Serialize(state);
         VirtioMmioState back = JsonSerializer.Deserialize<VirtioMmioState>(json)!;

@@ -308,6 +308,9 @@ public sealed partial class RiscvVirtMachine
         Vessel.Machine.Virtio.VirtioDeviceType.Entropy => "virtio-rng",
         Vessel.Machine.Virtio.VirtioDeviceType.Balloon => "virtio-balloon",
         Vessel.Machine.Virtio.VirtioDeviceType.Console => "virtio-console",
+        Vessel.Machine.Virtio.VirtioDeviceType.Scsi => "virtio-scsi",
+        Vessel.Machine.Virtio.VirtioDeviceType.Gpu => "virtio-gpu",
+        Vessel.Machine.Virtio.VirtioDeviceType.Input => "virtio-input",
         _ => $"virtio-{(int)type}",
     };
 

@@ -1,6 +1,7 @@
 using Vessel.Cpu.Riscv;
 using Vessel.Cpu.Riscv.Sbi;
 using Vessel.Machine.Bus;
+using Vessel.Machine.Display;
 using Vessel.Machine.Devices;
 using Vessel.Machine.Interrupts;
 using Vessel.Machine.Memory;
@@ -9,8 +10,11 @@ using Vessel.Machine.Virtio;
 using Vessel.Machine.Virtio.Balloon;
 using Vessel.Machine.Virtio.Block;
 using Vessel.Machine.Virtio.Entropy;
+using Vessel.Machine.Virtio.Gpu;
+using Vessel.Machine.Virtio.Input;
 using Vessel.Machine.Virtio.Mmio;
 using Vessel.Machine.Virtio.Net;
+using Vessel.Machine.Virtio.Scsi;
 using Vessel.Network;
 using Vessel.Storage;
 using Vessel.Vmm.Boot;
@@ -92,6 +96,24 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
 
     /// <summary>The balloon, when the machine has one.</summary>
     public VirtioBalloonDevice? Balloon { get; private set; }
+
+    /// <summary>The screen, when the machine has a display (virtio-gpu).</summary>
+    public DisplayConsole? Display { get; private set; }
+
+    /// <summary>The display device, when the machine has one.</summary>
+    public VirtioGpuDevice? Gpu { get; private set; }
+
+    /// <summary>The keyboard (virtio-keyboard), present with a display.</summary>
+    public VirtioKeyboardDevice? Keyboard { get; private set; }
+
+    /// <summary>The absolute pointer (virtio-tablet), present with a display.</summary>
+    public VirtioTabletDevice? Tablet { get; private set; }
+
+    /// <summary>The SCSI controller (virtio-scsi), when the machine has SCSI disks or a CD/DVD drive.</summary>
+    public VirtioScsiDevice? Scsi { get; private set; }
+
+    /// <summary>The CD/DVD drive (scsi-cd), when the machine has one.</summary>
+    public ScsiCdrom? Cdrom { get; private set; }
 
     /// <summary>Guest RAM size in bytes.</summary>
     public ulong MemorySize => _memory.Size;
@@ -243,6 +265,20 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
                 devices.Add(_virtioConsole);
             }
 
+            AddScsiController(devices);
+            if (_configuration.Display is { } display)
+            {
+                // As QEMU's virtio-gpu-device, virtio-keyboard-device and virtio-tablet-device:
+                // a screen is of little use without something to type and point with.
+                Display = new DisplayConsole();
+                Gpu = new VirtioGpuDevice(Display, new VirtioGpuOptions { Width = display.Width, Height = display.Height });
+                devices.Add(Gpu);
+                Keyboard = new VirtioKeyboardDevice();
+                devices.Add(Keyboard);
+                Tablet = new VirtioTabletDevice();
+                devices.Add(Tablet);
+            }
+
             if (_clock.CountsInstructions)
             {
                 foreach (IVirtioDevice device in devices)
@@ -282,6 +318,50 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             throw;
         }
     }
+
+    /// <summary>The virtio-scsi controller: SCSI disks at targets 0, 1, ..., then the CD/DVD drive (QEMU's scsi-hd and scsi-cd).</summary>
+    private void AddScsiController(List<IVirtioDevice> devices)
+    {
+        if (_configuration.ScsiDrives.Count == 0 && _configuration.Cdrom is null)
+        {
+            return;
+        }
+
+        var units = new Dictionary<int, ScsiLogicalUnit>();
+        try
+        {
+            int target = 0;
+            foreach (DriveConfiguration drive in _configuration.ScsiDrives)
+            {
+                var disk = new Vessel.Vmm.Storage.HandoverDisk(drive, active: _configuration.Incoming is null);
+                units[target] = new ScsiDisk(disk, drive.Id ?? $"scsi{target}", drive.ReadOnly);
+                target++;
+            }
+
+            if (_configuration.Cdrom is { } cdrom)
+            {
+                Cdrom = new ScsiCdrom(cdrom.Path is null ? null : OpenDisc(cdrom.Path), cdrom.Id);
+                units[target] = Cdrom;
+            }
+
+            Scsi = new VirtioScsiDevice(units);
+        }
+        catch
+        {
+            foreach (ScsiLogicalUnit unit in units.Values)
+            {
+                unit.Dispose();
+            }
+
+            throw;
+        }
+
+        devices.Add(Scsi);
+    }
+
+    /// <summary>Opens an ISO image (or any image) read-only as a disc for the CD/DVD drive.</summary>
+    public static IBlockDevice OpenDisc(string path) =>
+        new Vessel.Vmm.Storage.HandoverDisk(new DriveConfiguration { Path = path, ReadOnly = true }, active: true);
 
     private void DisposeDevices()
     {
