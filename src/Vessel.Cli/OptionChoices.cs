@@ -13,6 +13,8 @@ internal static class OptionChoices
     /// </summary>
     public static Option<T> OneOf<T>(this Option<T> option, params string[] values)
     {
+        // The help then shows the words it takes (<qcow2|raw>) rather than an empty <>.
+        option.HelpName ??= string.Join('|', values);
         option.Validators.Add(result =>
         {
             foreach (Token token in result.Tokens)

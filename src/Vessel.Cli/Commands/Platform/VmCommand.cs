@@ -32,8 +32,8 @@ internal static class VmCommand
         var tag = new Option<string[]>("--tag") { Description = "Only VMs with this tag (repeatable: all must match)", HelpName = "TAG" };
         var name = new Option<string?>("--name") { Description = "Only VMs whose name contains this", HelpName = "TEXT" };
         var sort = new Option<string?>("--sort") { Description = "name, -name, created, -created or state", HelpName = "KEY" };
-        var page = new Option<int>("--page") { Description = "Page number", DefaultValueFactory = _ => 1 };
-        var pageSize = new Option<int>("--page-size") { Description = "VMs per page (1-1000)", DefaultValueFactory = _ => 1000 };
+        var page = new Option<int>("--page") { Description = "Page number", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var pageSize = new Option<int>("--page-size") { Description = "VMs per page (1-1000)", HelpName = "N", DefaultValueFactory = _ => 1000 };
         var command = new Command("list", "List VMs") { state, tag, name, sort, page, pageSize };
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
