@@ -10,13 +10,18 @@ public static class Qemu
     /// start child processes: between fork and exec a child holds a copy of every descriptor
     /// the test process has open (close-on-exec only closes them at exec), and with them the
     /// OFD locks on an image another test has just closed. The lock goes away by itself.
+    /// Likewise when creating a LUKS-encrypted image fails with "Unable to get accurate CPU
+    /// usage": qemu-img times PBKDF2 iterations on its thread's CPU clock to choose the count,
+    /// and on a busy 2-core machine that measurement sometimes fails; a second try succeeds.
     /// </summary>
     private static ProcessResult RunImg(IReadOnlyList<string> arguments, string? directory)
     {
         for (int attempt = 1; ; attempt++)
         {
             ProcessResult result = ProcessRunner.Run("qemu-img", arguments, directory);
-            if (attempt == 10 || !result.Stderr.Contains("Is another process using the image", StringComparison.Ordinal))
+            bool transient = result.Stderr.Contains("Is another process using the image", StringComparison.Ordinal) ||
+                result.Stderr.Contains("Unable to get accurate CPU usage", StringComparison.Ordinal);
+            if (attempt == 10 || !transient)
             {
                 return result;
             }
