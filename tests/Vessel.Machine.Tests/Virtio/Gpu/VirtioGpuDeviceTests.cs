@@ -399,10 +399,14 @@ public sealed class VirtioGpuDeviceTests
         byte[] flush = Command(CmdResourceFlush, 0, 0, 256, 128, 1, 0);
         ulong transferAt = gpu.Harness.Allocator.Place(transfer), flushAt = gpu.Harness.Allocator.Place(flush);
         ulong response = gpu.Harness.Allocator.Allocate(HeaderSize);
-        long allocated = 0;
-        for (int round = 0; round < 2; round++)
+        // A request that allocates makes every round allocate. A round may still see a one-off
+        // allocation from the runtime while other tests run in this process (seen once in the
+        // full suite: 9,888 bytes in one round of 100 requests, never when run alone), so the
+        // quietest of the rounds after the first (which compiles everything) must be zero.
+        long quietest = long.MaxValue;
+        for (int round = 0; round < 4; round++)
         {
-            allocated = 0;
+            long allocated = 0;
             for (int i = 0; i < 50; i++)
             {
                 gpu.Harness.Memory.Write(backing + (ulong)(i * 260), (uint)(i + (round * 100) + 1)); // something new to show
@@ -414,8 +418,13 @@ public sealed class VirtioGpuDeviceTests
                 Assert.True(gpu.Control.TryTakeUsed(out _, out _));
                 Assert.True(gpu.Control.TryTakeUsed(out _, out _));
             }
+
+            if (round > 0)
+            {
+                quietest = Math.Min(quietest, allocated);
+            }
         }
 
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, quietest);
     }
 }
