@@ -13,7 +13,7 @@ namespace Vessel.Client;
 /// (<see cref="ForDataDirectory"/>) or, later, over HTTPS to a server URL. Errors arrive as
 /// <see cref="VesselApiException"/> carrying the problem details' one-sentence <c>detail</c>.
 /// </summary>
-public sealed class VesselClient : IDisposable
+public sealed partial class VesselClient : IDisposable
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 

@@ -5,9 +5,10 @@ namespace Vessel.Server.Inventory;
 /// <summary>
 /// The inventory: VMs, their disks, NICs and snapshots, pools and volumes, networks and
 /// operations. SQLite for one host; the model avoids provider-specific types so that a
-/// PostgreSQL provider can be given the same model with its own migrations assembly.
+/// PostgreSQL provider can be given the same model with its own migrations assembly. Each area
+/// (access control, audit, licensing) keeps its tables in its own part of this class.
 /// </summary>
-public sealed class InventoryContext(DbContextOptions<InventoryContext> options) : DbContext(options)
+public sealed partial class InventoryContext(DbContextOptions<InventoryContext> options) : DbContext(options)
 {
     /// <summary>Names are at most this long, everywhere (a VM, pool, volume, network or snapshot).</summary>
     public const int NameLength = 63;
@@ -97,5 +98,17 @@ public sealed class InventoryContext(DbContextOptions<InventoryContext> options)
             operation.Property(o => o.Status).HasMaxLength(16);
             operation.HasIndex(o => o.CreatedAt);
         });
+        ConfigureAccess(model);
+        ConfigureAudit(model);
+        ConfigureLicensing(model);
     }
+
+    /// <summary>Users, groups, roles, permissions, tokens and sessions (Access/).</summary>
+    static partial void ConfigureAccess(ModelBuilder model);
+
+    /// <summary>The audit log (Audit/).</summary>
+    static partial void ConfigureAudit(ModelBuilder model);
+
+    /// <summary>Licences and the evaluation period (Licensing/).</summary>
+    static partial void ConfigureLicensing(ModelBuilder model);
 }
