@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
 using Vessel.Server.Api;
 using Vessel.Server.Events;
@@ -25,6 +26,8 @@ public static class ServerApplication
         // Options are read from the final configuration (tests add theirs when the host is built).
         builder.Services.AddSingleton(s => OptionsFrom(s.GetRequiredService<IConfiguration>()));
         builder.Services.AddDbContext<InventoryContext>((s, o) => o.UseSqlite(InventoryDatabase.ConnectionString(s.GetRequiredService<ServerOptions>().DatabasePath)));
+        // One clock for expiries (sessions, tokens, tickets, licences): tests give a fake one.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<OperationManager>();
         builder.Services.AddSingleton<VmmSupervisor>();
