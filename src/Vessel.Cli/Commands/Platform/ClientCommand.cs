@@ -89,13 +89,13 @@ internal static class ClientCommand
 
         if (parseResult.GetValue(DataDir) is not null)
         {
-            throw UserErrorException.Usage("--server and --data-dir name two daemons; give one");
+            throw UserErrorException.Usage("Give --server or --data-dir, not both: they name two daemons");
         }
 
         string? fingerprint = parseResult.GetValue(Fingerprint) ?? Environment.GetEnvironmentVariable("VESSEL_FINGERPRINT");
         if (!string.IsNullOrWhiteSpace(fingerprint) && ServerTrust.ParseFingerprint(fingerprint) is null)
         {
-            throw UserErrorException.Usage($"--fingerprint '{fingerprint}' is not a SHA-256 fingerprint; give the 64 hex digits vessel serve prints (colons allowed)");
+            throw UserErrorException.Usage($"The fingerprint '{fingerprint}' is not a SHA-256 fingerprint; give the 64 hex digits vessel serve prints (colons allowed) with --fingerprint or VESSEL_FINGERPRINT");
         }
 
         return VesselClient.ForServer(ServerUri(server), Environment.GetEnvironmentVariable("VESSEL_TOKEN"), fingerprint);
@@ -107,12 +107,12 @@ internal static class ClientCommand
         string value = text.Contains("://", StringComparison.Ordinal) ? text : $"https://{text}";
         if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
         {
-            throw UserErrorException.Usage($"--server '{text}' is not a URL; write it like https://host:8006");
+            throw UserErrorException.Usage($"The server '{text}' is not a URL; give --server like https://host:8006");
         }
 
         if (uri.Scheme != Uri.UriSchemeHttps)
         {
-            throw UserErrorException.Usage($"--server '{text}' is not https://; the daemon serves its API over HTTPS only, and tokens must not travel in the clear");
+            throw UserErrorException.Usage($"The server URL '{text}' is not https://; the daemon serves its API over HTTPS only, and tokens must not travel in the clear");
         }
 
         bool portGiven = !uri.IsDefaultPort || uri.Authority.EndsWith(":443", StringComparison.Ordinal) || value.Contains($"{uri.Host}:{uri.Port}", StringComparison.OrdinalIgnoreCase);

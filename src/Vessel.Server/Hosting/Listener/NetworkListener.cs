@@ -28,6 +28,9 @@ public static class NetworkListener
             // The daemon is often reached as localhost or by address: HSTS holds there too.
             o.ExcludedHosts.Clear();
         });
+        // JSON answers escape HTML's characters (<, >, &, quotes): a name or description that holds
+        // markup stays text even where a page pastes an answer into itself. The values are the same.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Create(System.Text.Unicode.UnicodeRanges.All));
         // ASP.NET answers an oversized body with a bare 413 (the body binding catches Kestrel's
         // error): give it the sentence every refusal carries.
         services.Configure<ProblemDetailsOptions>(o =>
@@ -97,7 +100,14 @@ public static class NetworkListener
         // listener is the robust, standard way to catch users who type http://.)
         app.Use((http, next) =>
         {
-            if (http.Request.IsHttps || Caller.IsUnixSocket(http))
+            if (http.Request.IsHttps)
+            {
+                // A JSON answer is never to be sniffed into HTML by a browser.
+                http.Response.Headers.XContentTypeOptions = "nosniff";
+                return next(http);
+            }
+
+            if (Caller.IsUnixSocket(http))
             {
                 return next(http);
             }

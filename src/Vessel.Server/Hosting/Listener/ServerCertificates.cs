@@ -186,16 +186,18 @@ public sealed class ServerCertificates(ServerOptions options, TimeProvider time,
         }
 
         DateTime utcNow = now.UtcDateTime;
-        if (certificate.NotAfter.ToUniversalTime() <= utcNow)
+        DateTime notBefore = certificate.NotBefore.ToUniversalTime();
+        DateTime notAfter = certificate.NotAfter.ToUniversalTime();
+        if (notAfter <= utcNow)
         {
             certificate.Dispose();
-            throw ApiException.BadRequest($"The certificate expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; give one that is valid now.");
+            throw ApiException.BadRequest($"The certificate expired on {notAfter:yyyy-MM-dd HH:mm} UTC; give one that is valid now.");
         }
 
-        if (certificate.NotBefore.ToUniversalTime() > utcNow)
+        if (notBefore > utcNow)
         {
             certificate.Dispose();
-            throw ApiException.BadRequest($"The certificate is valid only from {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; give one that is valid now.");
+            throw ApiException.BadRequest($"The certificate is valid only from {notBefore:yyyy-MM-dd HH:mm} UTC; give one that is valid now.");
         }
 
         if (certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } usage
