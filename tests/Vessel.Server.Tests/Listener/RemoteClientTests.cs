@@ -109,6 +109,28 @@ public sealed class RemoteClientTests
         Assert.Contains("evented", received);
     }
 
+    [Fact]
+    public async Task TheConsoleOpensOverHttpsWithATicketAndReachesTheGuest()
+    {
+        using ListenerDaemon daemon = await ListenerDaemon.StartAsync(redirect: false);
+        VesselClient root = daemon.Serve.Client;
+        await root.WaitForSuccessAsync(await root.CreateVmAsync(new Client.Contracts.VmCreateRequest
+        {
+            Name = "remote-console",
+            Kernel = TestFiles.Kernel,
+            Initrd = TestFiles.Initrd,
+            Append = TestFiles.CommandLine,
+            MemoryBytes = 128L << 20,
+            Nics = [],
+        }));
+        await root.WaitForSuccessAsync(await root.VmActionAsync("remote-console", "start"));
+
+        using VesselClient remote = VesselClient.ForServer(daemon.Https, token: null, daemon.Fingerprint);
+        await using ConsoleSession console = await ConsoleSession.AttachAsync(remote, "remote-console");
+        console.WaitFor(TestFiles.Prompt);
+        await console.RunAsync("echo remote-$((40+2))", "remote-42");
+    }
+
     /// <summary>The single line the CLI printed on stderr, checked to be one sentence after "vessel: ".</summary>
     private static string OneSentenceOf(string error)
     {
