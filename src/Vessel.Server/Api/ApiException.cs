@@ -49,10 +49,12 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
     private static string TitleOf(int status) => status switch
     {
         400 => "Bad request",
+        403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
         412 => "Precondition failed",
         413 => "Too large",
+        431 => "Headers too large",
         _ => "Server error",
     };
 }
