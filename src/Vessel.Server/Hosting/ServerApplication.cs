@@ -38,6 +38,7 @@ public static class ServerApplication
         builder.Services.AddSingleton<SnapshotService>();
         builder.Services.AddSingleton<MetricsSampler>();
         builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());
+        builder.Services.AddAuditAndLicensing();
         builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddProblemDetails();
@@ -65,6 +66,7 @@ public static class ServerApplication
             OperationManager.FailInterrupted(db);
         }
 
+        app.UseAuditAndLicenseWarning();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
@@ -85,6 +87,7 @@ public static class ServerApplication
         EventEndpoints.Map(api);
         ConsoleEndpoint.Map(api);
         MetricsEndpoints.Map(app, api);
+        RecordsSetup.MapAuditAndLicense(api);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             if (File.Exists(options.SocketPath))
