@@ -281,6 +281,7 @@ public sealed partial class VesselClient : IDisposable
             throw new VesselApiException(0, $"Cannot reach vessel serve at {_where} ({(e.InnerException ?? e).Message.TrimEnd('.')}); start it with vessel serve, or name its data directory with --data-dir or VESSEL_DATA_DIR.");
         }
 
+        OnResponse(response);
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -303,6 +304,9 @@ public sealed partial class VesselClient : IDisposable
             throw new VesselApiException((int)response.StatusCode, detail);
         }
     }
+
+    /// <summary>Each area's look at every response (the licence's warning).</summary>
+    partial void OnResponse(HttpResponseMessage response);
 
     private static string Segment(string text) => Uri.EscapeDataString(text);
 

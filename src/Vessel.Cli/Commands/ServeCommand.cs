@@ -14,7 +14,8 @@ internal static class ServeCommand
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Where the inventory, volumes and sockets live (default: VESSEL_DATA_DIR, /var/lib/vessel as root, $XDG_DATA_HOME/vessel otherwise)", HelpName = "DIR" };
         var noTemplate = new Option<bool>("--no-default-template") { Description = "Do not make the default template from Vessel's own guest on first start" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate };
+        var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, auditRetention };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -24,10 +25,19 @@ internal static class ServeCommand
 
             string directory = DataDirectory.Resolve(parseResult.GetValue(dataDir));
             bool template = !parseResult.GetValue(noTemplate);
+            if (parseResult.GetValue(auditRetention) is { } days && days is < 1 or > Vessel.Server.Audit.AuditLog.MaxRetentionDays)
+            {
+                throw UserErrorException.Usage($"--audit-retention-days is 1 to {Vessel.Server.Audit.AuditLog.MaxRetentionDays}, not {days}");
+            }
+
             return ServerApplication.Run([], Console.Error, builder =>
             {
                 builder.Configuration["Vessel:DataDirectory"] = directory;
                 builder.Configuration["Vessel:DefaultTemplate"] = template ? "true" : "false";
+                if (parseResult.GetValue(auditRetention) is { } retention)
+                {
+                    builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
             });
         });
         return command;

@@ -66,19 +66,24 @@ public static class AuditEndpoints
         }
 
         http.Response.ContentType = "application/json; charset=utf-8";
-        await using var json = new Utf8JsonWriter(http.Response.Body);
-        json.WriteStartArray();
-        await foreach (AuditEntryRecord e in entries.WithCancellation(cancellationToken))
+        // Over the response's pipe: the writer's flushes only hand bytes to the pipe, which is sent asynchronously.
+        System.IO.Pipelines.PipeWriter body = http.Response.BodyWriter;
+        using (var json = new Utf8JsonWriter(body))
         {
-            JsonSerializer.Serialize(json, InfoOf(e), Client.VesselClient.JsonOptions);
-            if (json.BytesPending > 32 * 1024)
+            json.WriteStartArray();
+            await foreach (AuditEntryRecord e in entries.WithCancellation(cancellationToken))
             {
-                await json.FlushAsync(cancellationToken);
+                JsonSerializer.Serialize(json, InfoOf(e), Client.VesselClient.JsonOptions);
+                if (body.UnflushedBytes > 32 * 1024)
+                {
+                    await body.FlushAsync(cancellationToken);
+                }
             }
+
+            json.WriteEndArray();
         }
 
-        json.WriteEndArray();
-        await json.FlushAsync(cancellationToken);
+        await body.FlushAsync(cancellationToken);
     }
 
     private static async Task<AuditVerification> VerifyAsync(AuditLog log, HttpContext http) => await log.VerifyAsync(http.RequestAborted);

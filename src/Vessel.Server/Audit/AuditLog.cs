@@ -65,7 +65,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, TimeProvider time, ICo
         InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
         // Retention may run meanwhile: read the state and the entries as one snapshot.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        AuditStateRecord state = await db.AuditState.AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? new AuditStateRecord();
+        AuditStateRecord state = await db.AuditState.AsNoTracking().FirstOrDefaultAsync(s => s.Id == AuditStateRecord.SingletonId, cancellationToken) ?? new AuditStateRecord();
         long expected = state.CheckpointSequence + 1;
         string previous = state.CheckpointHash;
         long checkedEntries = 0;
@@ -118,7 +118,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, TimeProvider time, ICo
 
     /// <summary>How many days entries are kept: the setting made through the API, else <c>--audit-retention-days</c>, else 365.</summary>
     public async Task<int> RetentionDaysAsync(InventoryContext db) =>
-        (await db.AuditState.AsNoTracking().FirstOrDefaultAsync())?.RetentionDays ?? configuration.GetValue(RetentionSetting, DefaultRetentionDays);
+        (await db.AuditState.AsNoTracking().FirstOrDefaultAsync(s => s.Id == AuditStateRecord.SingletonId))?.RetentionDays ?? configuration.GetValue(RetentionSetting, DefaultRetentionDays);
 
     public static int CheckRetentionDays(int days) => days is >= 1 and <= MaxRetentionDays
         ? days
@@ -181,7 +181,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, TimeProvider time, ICo
 
     private static async Task<AuditStateRecord> StateAsync(InventoryContext db)
     {
-        AuditStateRecord? state = await db.AuditState.FirstOrDefaultAsync();
+        AuditStateRecord? state = await db.AuditState.FirstOrDefaultAsync(s => s.Id == AuditStateRecord.SingletonId);
         if (state is null)
         {
             state = new AuditStateRecord();
