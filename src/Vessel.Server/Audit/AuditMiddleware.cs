@@ -38,17 +38,18 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog log, ILogger<
                 return;
             }
 
-            (string? detail, Guid? operation, string? created) = capture?.Read(http.Response.StatusCode) ?? default;
             string user = http.Items[Caller.LoginSubjectItem] as string is { Length: > 0 } tried ? tried : Caller.Name(http);
-            string what = target.Length > 0 || created is null ? target
-                : created.Contains(':', StringComparison.Ordinal) ? created
-                : $"{action.Split('.')[0]}:{created}";
             try
             {
+                (string? detail, Guid? operation, string? created) = capture?.Read(http.Response.StatusCode) ?? default;
+                string what = target.Length > 0 || created is null ? target
+                    : created.Contains(':', StringComparison.Ordinal) ? created
+                    : $"{action.Split('.')[0]}:{created}";
                 await log.AppendAsync(new AuditEvent(user, Caller.Source(http), action, what, http.Response.StatusCode, detail, operation));
             }
             catch (Exception e)
             {
+                // The client has its answer already; a failure to record must not turn it into an error.
                 logger.LogError(e, "Could not write the audit entry for {Action} by {User}", action, user);
             }
         }
@@ -117,7 +118,7 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog log, ILogger<
                 JsonElement root = document.RootElement;
                 string? detail = status >= 400 && root.TryGetProperty("detail", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
                 // An operation (OperationInfo): its id, and the object it works on.
-                if (root.TryGetProperty("id", out JsonElement id) && id.TryGetGuid(out Guid operation) && root.TryGetProperty("kind", out _) && root.TryGetProperty("status", out _))
+                if (root.TryGetProperty("id", out JsonElement id) && id.ValueKind == JsonValueKind.String && id.TryGetGuid(out Guid operation) && root.TryGetProperty("kind", out _) && root.TryGetProperty("status", out _))
                 {
                     string? created = root.TryGetProperty("targetKind", out JsonElement kind) && kind.ValueKind == JsonValueKind.String
                         && root.TryGetProperty("target", out JsonElement target) && target.ValueKind == JsonValueKind.String
@@ -130,9 +131,9 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog log, ILogger<
                 string? name = root.TryGetProperty("name", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
                 return (detail, null, name);
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
-                // Not JSON, or cut at the limit: nothing more to learn from it.
+                // Not JSON, cut at the limit, or not shaped as expected: nothing more to learn from it.
                 return default;
             }
         }
