@@ -21,5 +21,7 @@ public static class VesselCommand
             VolumeCommand.Create(),
             NetworkCommand.Create(),
             OperationCommand.Create(),
+            AuditCommand.Create(),
+            LicenseCommand.Create(),
         };
 }

@@ -327,6 +327,7 @@ public sealed partial class VesselClient : IDisposable
             throw new VesselApiException(0, sentence);
         }
 
+        OnResponse(response);
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -368,6 +369,9 @@ public sealed partial class VesselClient : IDisposable
 
         return null;
     }
+
+    /// <summary>Each area's look at every response (the licence's warning).</summary>
+    partial void OnResponse(HttpResponseMessage response);
 
     private static string Segment(string text) => Uri.EscapeDataString(text);
 

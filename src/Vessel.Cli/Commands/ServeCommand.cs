@@ -22,7 +22,8 @@ internal static class ServeCommand
         };
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "The HTTPS certificate (PEM, intermediates after it) instead of DATA_DIR/tls/cert.pem, which is made on first start", HelpName = "FILE" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's private key (PEM)", HelpName = "FILE" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey };
+        var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -33,6 +34,11 @@ internal static class ServeCommand
             string directory = DataDirectory.Resolve(parseResult.GetValue(dataDir));
             bool template = !parseResult.GetValue(noTemplate);
             string[] listenValues = parseResult.GetValue(listen) is { Length: > 0 } given ? given : [ListenAddress.Default];
+            if (parseResult.GetValue(auditRetention) is { } days && days is < 1 or > Vessel.Server.Audit.AuditLog.MaxRetentionDays)
+            {
+                throw UserErrorException.Usage($"--audit-retention-days is 1 to {Vessel.Server.Audit.AuditLog.MaxRetentionDays}, not {days}");
+            }
+
             return ServerApplication.Run([], Console.Error, builder =>
             {
                 builder.Configuration["Vessel:DataDirectory"] = directory;
@@ -40,6 +46,10 @@ internal static class ServeCommand
                 builder.Configuration["Vessel:Listen"] = string.Join(';', listenValues);
                 builder.Configuration["Vessel:TlsCertificate"] = parseResult.GetValue(tlsCertificate);
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);
+                if (parseResult.GetValue(auditRetention) is { } retention)
+                {
+                    builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
             });
         });
         return command;

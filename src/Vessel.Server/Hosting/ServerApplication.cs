@@ -41,6 +41,7 @@ public static class ServerApplication
         builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());
         builder.Services.AddSingleton<ConsoleTickets>();
         NetworkListener.AddServices(builder.Services);
+        builder.Services.AddAuditAndLicensing();
         builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddProblemDetails();
@@ -75,6 +76,7 @@ public static class ServerApplication
         }
 
         NetworkListener.Use(app);
+        app.UseAuditAndLicenseWarning();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
@@ -97,6 +99,7 @@ public static class ServerApplication
         ConsoleEndpoint.Map(api);
         CertificateEndpoints.Map(api);
         MetricsEndpoints.Map(app, api);
+        RecordsSetup.MapAuditAndLicense(api);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             if (File.Exists(options.SocketPath))

@@ -75,6 +75,14 @@ internal static class ClientCommand
             {
                 throw e.Status == 400 ? UserErrorException.Usage(e.Message) : UserErrorException.Failure(e.Message);
             }
+            finally
+            {
+                // From 30 days before the licence ends, every command says so (never on stdout: scripts read that).
+                if (client.LicenseWarning is { } warning)
+                {
+                    Console.Error.WriteLine($"vessel: warning: {warning}");
+                }
+            }
         });
     }
 
