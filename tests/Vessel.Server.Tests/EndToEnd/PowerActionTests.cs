@@ -8,13 +8,14 @@ namespace Vessel.Server.Tests.EndToEnd;
 /// Reset and reboot as a user meets them on a real daemon and VMM: a reset starts the guest over
 /// inside the same VMM process (as pressing the board's reset button), a reboot shuts the guest
 /// down and starts a new VMM (so that pending changes apply). Either way the initramfs is fresh.
+/// A shutdown can be cancelled while it waits for the guest.
 /// </summary>
 public sealed class PowerActionTests
 {
     private const string Booted = "GUEST-UP";
 
     [Fact]
-    public async Task ResetStartsTheGuestOverInItsVmmAndRebootInANewOne()
+    public async Task ResetStartsTheGuestOverInItsVmmACancelledShutdownLeavesItRunningAndRebootStartsANewOne()
     {
         using var temp = new TempDirectory();
         string dataDirectory = temp.File("data");
@@ -52,6 +53,17 @@ public sealed class PowerActionTests
             VmDetails afterReset = await client.GetVmAsync("cycler");
             Assert.Equal(VmStates.Running, afterReset.State);
             Assert.Equal(firstVmm, afterReset.ProcessId);
+
+            // A shutdown that the guest does not answer can be cancelled (DELETE on the
+            // operation) long before its timeout: the VM runs on in the same VMM.
+            OperationInfo shutdown = await client.VmActionAsync("cycler", "shutdown", timeoutSeconds: 600);
+            Assert.True(shutdown.MayCancel);
+            await client.GetOperationAsync(shutdown.Id, waitSeconds: 1);
+            OperationInfo cancelled = await client.WaitAsync(await client.CancelOperationAsync(shutdown.Id));
+            Assert.Equal(OperationStatuses.Cancelled, cancelled.Status);
+            VmDetails afterCancel = await client.GetVmAsync("cycler");
+            Assert.Equal(VmStates.Running, afterCancel.State);
+            Assert.Equal(firstVmm, afterCancel.ProcessId);
 
             // A reboot applies what changed while the VM ran: here its harts.
             VmDetails edited = await client.EditVmAsync("cycler", new VmEditRequest { Cpus = 2 });
