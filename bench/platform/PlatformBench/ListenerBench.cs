@@ -137,13 +137,7 @@ internal static class ListenerBench
                 }
 
                 List<(string What, string Figure)> rows = await CompareAsync(data, endpoint, requests, limit);
-                int width = rows.Max(r => r.What.Length);
-                Console.WriteLine($"| {"measure".PadRight(width)} | result |");
-                Console.WriteLine($"|{new string('-', width + 2)}|--------|");
-                foreach ((string what, string figure) in rows)
-                {
-                    Console.WriteLine($"| {what.PadRight(width)} | {figure} |");
-                }
+                ResultTable.Print(rows);
             }
             finally
             {

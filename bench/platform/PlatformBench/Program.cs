@@ -192,13 +192,7 @@ finally
 results.Add(($"QEMU -incoming exec:cat FILE, {count} times: process start to running p50 / p99", $"{P(qemuTimes, 50):0} / {P(qemuTimes, 99):0} ms"));
 results.Add(($"QEMU restored: Pss per idle VM, median / max", $"{P(qemuPss, 50):0.0} / {qemuPss.Max():0.0} MiB"));
 
-int width = results.Max(r => r.What.Length);
-Console.WriteLine($"| {"measure".PadRight(width)} | result |");
-Console.WriteLine($"|{new string('-', width + 2)}|--------|");
-foreach ((string what, string figure) in results)
-{
-    Console.WriteLine($"| {what.PadRight(width)} | {figure} |");
-}
+ResultTable.Print(results);
 
 return 0;
 

@@ -91,13 +91,7 @@ internal static class SnapshotBench
                 }
 
                 List<(string What, string Figure)> rows = await MeasureAsync(client, kernel, work, count);
-                int width = rows.Max(r => r.What.Length);
-                Console.WriteLine($"| {"measure".PadRight(width)} | result |");
-                Console.WriteLine($"|{new string('-', width + 2)}|--------|");
-                foreach ((string what, string figure) in rows)
-                {
-                    Console.WriteLine($"| {what.PadRight(width)} | {figure} |");
-                }
+                ResultTable.Print(rows);
             }
             finally
             {
