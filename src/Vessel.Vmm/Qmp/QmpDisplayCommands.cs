@@ -171,6 +171,7 @@ internal static class QmpDisplayCommands
             throw QmpException.Generic($"Device '{name}' is locked and force was not specified, wait for tray to open and try again");
         }
 
+        context.Vm.CdromFile = null;
         return QmpCommandTable.Empty();
     }
 
@@ -204,6 +205,7 @@ internal static class QmpDisplayCommands
             throw QmpException.Generic($"Device '{name}' is locked and force was not specified, wait for tray to open and try again");
         }
 
+        context.Vm.CdromFile = filename;
         return QmpCommandTable.Empty();
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Vessel.Machine.Virtio;
 using Vessel.Machine.Virtio.Net;
+using Vessel.Vmm.Storage;
 using static Vessel.Vmm.Qmp.QmpParameter;
 
 namespace Vessel.Vmm.Qmp;
@@ -25,7 +26,7 @@ internal static class QmpStatisticsCommands
     private static JsonNode QueryBlockStats(QmpCommandContext context, QmpArguments arguments)
     {
         var drives = new JsonArray();
-        foreach (DriveStatistics drive in context.Vm.DriveStatistics)
+        foreach (AttachedDrive drive in context.Vm.Drives)
         {
             BlockIoStatistics s = drive.Statistics;
             drives.Add(new JsonObject

@@ -20,7 +20,7 @@ public sealed partial class VirtualMachine
         .ToArray();
 
     /// <summary>The guest's disks by drive id, with their I/O counters (QMP <c>query-blockstats</c>).</summary>
-    public IReadOnlyList<Vessel.Machine.Virtio.DriveStatistics> DriveStatistics => _machine.DriveStatistics;
+    public IReadOnlyList<Vessel.Vmm.Storage.AttachedDrive> Drives => _machine.Drives;
 
     /// <summary>The guest's network cards with their counters, in the order of the --net options.</summary>
     public IReadOnlyList<Vessel.Machine.Virtio.Net.VirtioNetDevice> NetworkCards => _machine.NetworkCards;

@@ -108,6 +108,20 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>The file of the disc in the CD/DVD drive (null when empty), as <c>--cdrom</c> and QMP's <c>eject</c> and <c>blockdev-change-medium</c> left it.</summary>
+    public string? CdromFile
+    {
+        get => _cdromFile ?? (_cdromChanged ? null : Configuration.Cdrom?.Path);
+        internal set
+        {
+            _cdromFile = value;
+            _cdromChanged = true;
+        }
+    }
+
+    private string? _cdromFile;
+    private bool _cdromChanged;
+
     /// <summary>The CD/DVD drive named <paramref name="id"/>.</summary>
     /// <exception cref="VmmException">There is no such drive.</exception>
     public ScsiCdrom RequireCdrom(string id)

@@ -32,6 +32,9 @@ public sealed class HandoverDisk : IBlockDevice
     /// <summary>The image as it is open now (snapshots and block operations act on it).</summary>
     public DiskImage Image => _image;
 
+    /// <summary>The image file the drive was given.</summary>
+    public string Path => _drive.Path;
+
     /// <summary>Whether this process owns the disk (its writer's lock, when it is writable).</summary>
     public bool IsActive { get; private set; }
 

@@ -52,7 +52,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     private readonly List<VirtioMmioTransport> _virtioTransports = [];
     private readonly List<int> _virtioSlots = [];
     private readonly List<Vessel.Vmm.Storage.HandoverDisk> _disks = [];
-    private readonly List<DriveStatistics> _driveStatistics = [];
+    private readonly List<Vessel.Vmm.Storage.AttachedDrive> _drives = [];
     private readonly List<VirtioNetDevice> _networkCards = [];
     private readonly List<INetworkBackend> _networkBackends = [];
     private readonly object _exitGate = new();
@@ -115,7 +115,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     public VirtioScsiDevice? Scsi { get; private set; }
 
     /// <summary>The guest's disks as QMP names them (virtio-blk drives, SCSI disks, the CD/DVD drive), with what each did.</summary>
-    public IReadOnlyList<DriveStatistics> DriveStatistics => _driveStatistics;
+    public IReadOnlyList<Vessel.Vmm.Storage.AttachedDrive> Drives => _drives;
 
     /// <summary>The guest's network cards, in the order of the --net options, with their counters.</summary>
     public IReadOnlyList<VirtioNetDevice> NetworkCards => _networkCards;
@@ -238,7 +238,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
                     ReadOnly = disk.IsReadOnly,
                 });
                 devices.Add(block);
-                _driveStatistics.Add(new DriveStatistics(drive.Id ?? $"drive{_driveStatistics.Count}", block.Statistics));
+                _drives.Add(new Vessel.Vmm.Storage.AttachedDrive(drive.Id ?? $"drive{_drives.Count}", disk, block.Statistics));
             }
 
             if (_configuration.EntropyDevice)
@@ -347,7 +347,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 var disk = new Vessel.Vmm.Storage.HandoverDisk(drive, active: _configuration.Incoming is null);
                 units[target] = new ScsiDisk(disk, drive.Id ?? $"scsi{target}", drive.ReadOnly);
-                _driveStatistics.Add(new DriveStatistics(drive.Id ?? $"scsi{target}", units[target].Statistics));
+                _drives.Add(new Vessel.Vmm.Storage.AttachedDrive(drive.Id ?? $"scsi{target}", disk, units[target].Statistics));
                 target++;
             }
 
@@ -355,7 +355,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 Cdrom = new ScsiCdrom(cdrom.Path is null ? null : OpenDisc(cdrom.Path), cdrom.Id);
                 units[target] = Cdrom;
-                _driveStatistics.Add(new DriveStatistics(cdrom.Id, Cdrom.Statistics));
+                _drives.Add(new Vessel.Vmm.Storage.AttachedDrive(cdrom.Id, null, Cdrom.Statistics));
             }
 
             Scsi = new VirtioScsiDevice(units);
