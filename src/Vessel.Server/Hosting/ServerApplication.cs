@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
+using Vessel.Server.Access;
+using Vessel.Server.Access.Pam;
 using Vessel.Server.Api;
 using Vessel.Server.Events;
 using Vessel.Server.Inventory;
@@ -28,6 +30,10 @@ public static class ServerApplication
         builder.Services.AddDbContext<InventoryContext>((s, o) => o.UseSqlite(InventoryDatabase.ConnectionString(s.GetRequiredService<ServerOptions>().DatabasePath)));
         // One clock for expiries (sessions, tokens, tickets, licences): tests give a fake one.
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AccessModelCache>();
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<PamAuthenticator>();
+        builder.Services.AddSingleton<AccessBootstrap>();
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<OperationManager>();
         builder.Services.AddSingleton<VmmSupervisor>();
@@ -63,13 +69,15 @@ public static class ServerApplication
             InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
             InventoryDatabase.Prepare(db, options);
             OperationManager.FailInterrupted(db);
+            app.Services.GetRequiredService<AccessBootstrap>().EnsureAdministrator(db, options, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         }
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
-        app.MapOpenApi("/api/v1/openapi.json");
-        app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API"));
+        app.UseMiddleware<AccessMiddleware>();
+        app.MapOpenApi("/api/v1/openapi.json").AllowAnonymous();
+        app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API")).AllowAnonymous();
         RouteGroupBuilder api = app.MapGroup("/api/v1");
         api.MapGet("/", async (InventoryContext db, StartupTasks.DefaultTemplateStatus status) => new Client.Contracts.ServerInfo(
             typeof(ServerApplication).Assembly.GetName().Version?.ToString(3) ?? "0",
@@ -77,7 +85,8 @@ public static class ServerApplication
             await db.Vms.CountAsync(v => !v.IsTemplate),
             await db.Vms.CountAsync(v => v.State == Client.Contracts.VmStates.Running),
             status.Template,
-            status.Message)).WithTags("Host").WithSummary("The host: version, data directory, counts, default template");
+            status.Message)).WithTags("Host").WithSummary("The host: version, data directory, counts, default template").RequirePrivilege(Privileges.SysAudit);
+        AccessEndpoints.Map(api);
         VmEndpoints.Map(api);
         StorageEndpoints.Map(api);
         NetworkEndpoints.Map(api);
@@ -106,6 +115,7 @@ public static class ServerApplication
             VesselPrefixArguments = prefix,
             CreateDefaultTemplate = configuration.GetValue("Vessel:DefaultTemplate", true),
             MetricsIntervalSeconds = configuration.GetValue("Vessel:MetricsIntervalSeconds", 5.0),
+            AdminPasswordFile = configuration["Vessel:AdminPasswordFile"],
         };
     }
 
@@ -152,6 +162,12 @@ public static class ServerApplication
         }
 
         ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
+        if (app.Services.GetRequiredService<AccessBootstrap>().OneTimePassword is { } password)
+        {
+            error.WriteLine($"vessel: created {AccessBootstrap.AdminUser} with the Administrator role; its password, shown this once: {password}");
+            error.WriteLine($"vessel: change it with: vessel user passwd {AccessBootstrap.AdminUser}");
+        }
+
         error.WriteLine($"vessel: serving the API on unix:{options.SocketPath} (data in {options.DataDirectory})");
         app.Run();
         return 0;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using Vessel.Server.Access;
 using Vessel.Server.Api;
 using Vessel.Server.Hosting;
 using Vessel.Server.Inventory;
@@ -15,7 +16,7 @@ public static class ConsoleEndpoint
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/vms/{vm}/console", RelayAsync).WithTags("VMs").WithSummary("The serial console (WebSocket, binary messages both ways)");
+        api.MapGet("/vms/{vm}/console", RelayAsync).RequirePrivilege(Privileges.VmConsole, "/vms/{vm}").WithTags("VMs").WithSummary("The serial console (WebSocket, binary messages both ways)");
     }
 
     private static async Task RelayAsync(string vm, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ServerOptions options)
