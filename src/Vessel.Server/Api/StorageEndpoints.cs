@@ -49,8 +49,10 @@ public static class StorageEndpoints
         pools.MapDelete("/{pool}/volumes/{volume}", DeleteVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Delete a volume nothing uses");
     }
 
-    private static async Task<IResult> CreatePoolAsync(PoolCreateRequest request, InventoryContext db)
+    private static async Task<IResult> CreatePoolAsync(PoolCreateRequest request, HttpContext http, InventoryContext db)
     {
+        // A pool is a directory of the host's choosing: the daemon writes there as itself.
+        http.Access().Require(RequestPrivileges.HostFiles, "/");
         string name = Names.Check("pool", request.Name);
         if (string.IsNullOrEmpty(request.Path) || !Path.IsPathFullyQualified(request.Path) || request.Path.Any(char.IsControl))
         {
@@ -123,6 +125,7 @@ public static class StorageEndpoints
             return Results.Created($"/api/v1/pools/{record.Name}/volumes/{name}", await service.ToInfoAsync(volume));
         }
 
+        http.Access().Require(RequestPrivileges.HostFiles, "/");
         Vmm.VmDefinitions.CheckHostFile("file to import", request.Import);
         OperationInfo operation = await operations.StartAsync("volume.import", new OperationManager.Target("volume", $"{record.Name}/{name}", VolumeLock(record, name)), mayCancel: true, async context =>
         {

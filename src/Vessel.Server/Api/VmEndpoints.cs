@@ -17,7 +17,8 @@ public static class VmEndpoints
         vms.MapGet("/", ListAsync).RequireAuthenticatedCaller().WithSummary("List VMs (paged; sort by name, -name, created, -created, state; filter by name, state, tag)");
         vms.MapPost("/", CreateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms").WithSummary("Create a VM from a definition or a template (an operation)");
         vms.MapGet("/{vm}", GetAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("A VM's definition and state, with its ETag");
-        vms.MapPatch("/{vm}", EditAsync).RequirePrivilege(Privileges.VmConfigOptions, "/vms/{vm}").WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest");
+        // An edit needs VM.Config.CPU, .Memory, .CDROM or .Options by what it changes (checked in EditAsync).
+        vms.MapPatch("/{vm}", EditAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest");
         vms.MapDelete("/{vm}", DeleteAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Delete a stopped VM, with its disks when deleteDisks=true (an operation)");
         foreach (string action in new[] { "start", "stop", "shutdown", "reboot", "reset", "pause", "resume", "suspend" })
         {
@@ -94,8 +95,11 @@ public static class VmEndpoints
         return new Page<VmSummary>(items, total, p, size);
     }
 
-    private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations) =>
-        await HttpConventions.OperationResultAsync(http, operations, await creation.CreateAsync(db, request));
+    private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
+    {
+        RequestPrivileges.RequireCreate(http.Access(), request);
+        return await HttpConventions.OperationResultAsync(http, operations, await creation.CreateAsync(db, request));
+    }
 
     private static async Task<IResult> GetAsync(string vm, HttpContext http, InventoryContext db)
     {
@@ -107,6 +111,7 @@ public static class VmEndpoints
     private static async Task<IResult> EditAsync(string vm, VmEditRequest request, HttpContext http, InventoryContext db, VmmSupervisor supervisor, OperationManager operations)
     {
         VmRecord record = await VmDefinitions.FindAsync(db, vm);
+        RequestPrivileges.RequireEdit(http.Access(), request, CallerAccess.VmPath(record.Id), "/vms/" + vm);
         HttpConventions.CheckIfMatch(http, record.Version, $"VM '{record.Name}'");
         if (operations.IsBusy(record.Id))
         {
@@ -231,6 +236,8 @@ public static class VmEndpoints
 
     private static async Task<IResult> CloneAsync(string vm, CloneRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
     {
+        // A clone is a new VM as well as a use of its source.
+        http.Access().Require(Privileges.VmAllocate, "/vms");
         VmRecord source = await VmDefinitions.FindAsync(db, vm, tracking: false);
         return await HttpConventions.OperationResultAsync(http, operations, await creation.CloneAsync(db, source, request));
     }
