@@ -56,16 +56,22 @@ public sealed class CallerAccess(AccessIdentity identity, AccessModel model)
         return ids.Where(id => Allows(privilege, VmPath(id))).ToHashSet();
     }
 
-    /// <summary>Whether the caller may see an object an operation or event names (a VM by name, a volume as pool/name, a pool, a network).</summary>
-    public async Task<bool> MaySeeAsync(InventoryContext db, string? targetKind, string? target)
+    /// <summary>
+    /// Whether the caller may see an object an operation or event names (a VM by name or id, a
+    /// volume as pool/name, a pool, a network). Kinds are compared without case: operations say
+    /// "VM", events "vm".
+    /// </summary>
+    public async Task<bool> MaySeeAsync(InventoryContext db, string? targetKind, string? target, Guid? targetId = null)
     {
         if (IsRoot)
         {
             return true;
         }
 
-        switch (targetKind)
+        switch (targetKind?.ToLowerInvariant())
         {
+            case "vm" when targetId is { } known:
+                return Allows(Privileges.VmAudit, VmPath(known));
             case "vm" when target is not null:
                 Guid? id = await db.Vms.AsNoTracking().Where(v => v.Name == target).Select(v => (Guid?)v.Id).FirstOrDefaultAsync();
                 return Allows(Privileges.VmAudit, id is { } vm ? VmPath(vm) : "/vms/" + target);

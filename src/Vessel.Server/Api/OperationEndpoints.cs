@@ -29,8 +29,8 @@ public static class OperationEndpoints
 
     private static async Task RequireVisibleAsync(HttpContext http, InventoryContext db, Guid id)
     {
-        var target = await db.Operations.AsNoTracking().Where(o => o.Id == id).Select(o => new { o.TargetKind, o.Target }).FirstOrDefaultAsync();
-        if (target is not null && !await http.Access().MaySeeAsync(db, target.TargetKind, target.Target))
+        var target = await db.Operations.AsNoTracking().Where(o => o.Id == id).Select(o => new { o.TargetKind, o.Target, o.TargetId }).FirstOrDefaultAsync();
+        if (target is not null && !await http.Access().MaySeeAsync(db, target.TargetKind, target.Target, target.TargetId))
         {
             // Not found rather than forbidden: an operation one may not see is not there for one.
             throw ApiException.NotFound($"There is no operation {id}.");
@@ -63,7 +63,7 @@ public static class OperationEndpoints
         var visible = new List<OperationRecord>();
         foreach (OperationRecord record in await query.OrderByDescending(o => o.CreatedAt).ToListAsync())
         {
-            if (await access.MaySeeAsync(db, record.TargetKind, record.Target))
+            if (await access.MaySeeAsync(db, record.TargetKind, record.Target, record.TargetId))
             {
                 visible.Add(record);
             }
