@@ -39,10 +39,10 @@ public sealed class ServeProcess : IDisposable
         }
     }
 
-    public static async Task<ServeProcess> StartAsync(string dataDirectory)
+    public static async Task<ServeProcess> StartAsync(string dataDirectory, params string[] serveOptions)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (string argument in new[] { TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template" })
+        foreach (string argument in new[] { TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template" }.Concat(serveOptions))
         {
             start.ArgumentList.Add(argument);
         }
