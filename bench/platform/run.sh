@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The platform's figures (issue #12), in one table:
 #   API latency p50/p99 of list and get with 1,000 VMs in vessel serve's inventory;
+#   GET /api/v1/vms with 100 concurrent clients over HTTPS beside the Unix socket (as listener.sh);
 #   20 VMs created and started;
 #   N instant clones of a running 256 MiB guest (request to running; Pss of each idle clone
 #   from /proc/PID/smaps_rollup), beside N fresh VM starts and beside QEMU restoring the same

@@ -26,5 +26,7 @@ public static class VesselCommand
             RoleCommand.Create(),
             AclCommand.Create(),
             TokenCommand.Create(),
+            AuditCommand.Create(),
+            LicenseCommand.Create(),
         };
 }

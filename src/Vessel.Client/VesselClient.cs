@@ -10,7 +10,8 @@ namespace Vessel.Client;
 
 /// <summary>
 /// A typed client of <c>vessel serve</c>'s API. It speaks HTTP over the daemon's Unix socket
-/// (<see cref="ForDataDirectory"/>) or, later, over HTTPS to a server URL. Errors arrive as
+/// (<see cref="ForDataDirectory"/>) or HTTPS to a server URL with a bearer token
+/// (<see cref="ForServer"/>). Errors arrive as
 /// <see cref="VesselApiException"/> carrying the problem details' one-sentence <c>detail</c>.
 /// </summary>
 public sealed partial class VesselClient : IDisposable
@@ -21,12 +22,36 @@ public sealed partial class VesselClient : IDisposable
     private readonly HttpMessageInvoker _invoker;
     private readonly string _where;
 
+    /// <summary>Where WebSockets go: <c>ws://vessel/</c> on the Unix socket, <c>wss://</c> the server otherwise.</summary>
+    private readonly Uri _webSocketBase;
+
+    /// <summary>The bearer token sent with every request and WebSocket (remote clients).</summary>
+    private readonly string? _token;
+
+    /// <summary>How a remote client trusts the server's certificate; null on the Unix socket.</summary>
+    private readonly ServerTrust? _trust;
+
     public VesselClient(HttpMessageHandler handler, Uri baseAddress, string where)
+        : this(handler, baseAddress, where, null, null)
+    {
+    }
+
+    private VesselClient(HttpMessageHandler handler, Uri baseAddress, string where, string? token, ServerTrust? trust)
     {
         _invoker = new HttpMessageInvoker(handler, disposeHandler: false);
         _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
         _where = where;
+        _token = string.IsNullOrEmpty(token) ? null : token;
+        _trust = trust;
+        _webSocketBase = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" }.Uri;
+        if (_token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+        }
     }
+
+    /// <summary>Whether the client talks to a server over the network (console WebSockets then need a ticket).</summary>
+    public bool IsRemote => _trust is not null;
 
     /// <summary>A client of the daemon whose socket is in <paramref name="dataDirectory"/>.</summary>
     public static VesselClient ForDataDirectory(string dataDirectory)
@@ -215,19 +240,40 @@ public sealed partial class VesselClient : IDisposable
     public async Task<WebSocket> ConnectWebSocketAsync(string path, CancellationToken cancellationToken = default)
     {
         var socket = new ClientWebSocket();
+        if (_token is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {_token}");
+        }
+
         try
         {
-            await socket.ConnectAsync(new Uri(new Uri("ws://vessel/"), path), _invoker, cancellationToken);
+            await socket.ConnectAsync(new Uri(_webSocketBase, path), _invoker, cancellationToken);
             return socket;
         }
         catch (WebSocketException e)
         {
             socket.Dispose();
-            throw new VesselApiException(0, $"Could not open {path} on {_where}: {e.Message.TrimEnd('.')}.");
+            if (e.InnerException is HttpRequestException inner && DescribeFailure(inner) is { } sentence)
+            {
+                throw new VesselApiException(0, sentence);
+            }
+
+            throw new VesselApiException(0, $"Could not open {path.Split('?')[0]} on {_where}: {e.Message.TrimEnd('.')}.");
         }
     }
 
-    public Task<WebSocket> ConnectConsoleAsync(string vm, CancellationToken cancellationToken = default) => ConnectWebSocketAsync($"api/v1/vms/{Segment(vm)}/console", cancellationToken);
+    /// <summary>Opens the VM's serial console; over the network with a console ticket asked for first.</summary>
+    public async Task<WebSocket> ConnectConsoleAsync(string vm, CancellationToken cancellationToken = default)
+    {
+        string path = $"api/v1/vms/{Segment(vm)}/console";
+        if (IsRemote)
+        {
+            ConsoleTicket ticket = await RequestConsoleTicketAsync(vm, ConsoleKinds.Serial, cancellationToken);
+            path += $"?ticket={Uri.EscapeDataString(ticket.Ticket)}";
+        }
+
+        return await ConnectWebSocketAsync(path, cancellationToken);
+    }
 
     public Task<WebSocket> ConnectEventsAsync(CancellationToken cancellationToken = default) => ConnectWebSocketAsync("api/v1/events", cancellationToken);
 
@@ -276,11 +322,12 @@ public sealed partial class VesselClient : IDisposable
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (HttpRequestException e) when (e.InnerException is SocketException or null)
+        catch (HttpRequestException e) when (DescribeFailure(e) is { } sentence)
         {
-            throw new VesselApiException(0, $"Cannot reach vessel serve at {_where} ({(e.InnerException ?? e).Message.TrimEnd('.')}); start it with vessel serve, or name its data directory with --data-dir or VESSEL_DATA_DIR.");
+            throw new VesselApiException(0, sentence);
         }
 
+        OnResponse(response);
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -303,6 +350,28 @@ public sealed partial class VesselClient : IDisposable
             throw new VesselApiException((int)response.StatusCode, detail);
         }
     }
+
+    /// <summary>The sentence for a request that found no server, or a server whose certificate is not trusted; null for other failures.</summary>
+    private string? DescribeFailure(HttpRequestException e)
+    {
+        if (_trust?.Explain(e, _where) is { } untrusted)
+        {
+            return untrusted;
+        }
+
+        if (e.InnerException is SocketException or null)
+        {
+            string hint = IsRemote
+                ? "check the URL given with --server and that the daemon listens there (vessel serve --listen)"
+                : "start it with vessel serve, or name its data directory with --data-dir or VESSEL_DATA_DIR";
+            return $"Cannot reach vessel serve at {_where} ({(e.InnerException ?? e).Message.TrimEnd('.')}); {hint}.";
+        }
+
+        return null;
+    }
+
+    /// <summary>Each area's look at every response (the licence's warning).</summary>
+    partial void OnResponse(HttpResponseMessage response);
 
     private static string Segment(string text) => Uri.EscapeDataString(text);
 

@@ -9,9 +9,16 @@ using Vessel.Client.Contracts;
 // bench/platform: what the platform costs (issue #12). Prints one table:
 //   API latency (p50/p99) of list and get with 1,000 VMs in the inventory;
 //   20 VMs created and started;
+//   GET /api/v1/vms with 100 concurrent clients over HTTPS beside the Unix socket (ListenerBench);
 //   N instant clones of a running 256 MiB guest (request to running; Pss per idle clone),
 //   beside N fresh VM starts and beside QEMU restoring the same guest from a file N times.
 // Usage: PlatformBench VESSEL_DLL GUEST_DIR WORK_DIR [clones]
+//        PlatformBench --listener VESSEL_DLL GUEST_DIR WORK_DIR [requests] [seconds]
+if (args.Length > 0 && args[0] == "--listener")
+{
+    return await ListenerBench.RunAloneAsync(args[1..]);
+}
+
 
 string vessel = args[0];
 string guest = args[1];
@@ -23,7 +30,8 @@ const string Append = "console=ttyS0 panic=-1 quiet";
 string data = Path.Combine(work, "data");
 var results = new List<(string What, string Figure)>();
 
-using Process serve = Start("dotnet", vessel, "serve", "--data-dir", data, "--no-default-template");
+(Process serveProcess, Task<ListenerBench.Endpoint> listening) = ListenerBench.StartServe(vessel, data);
+using Process serve = serveProcess;
 try
 {
     using VesselClient client = VesselClient.ForDataDirectory(data);
@@ -47,6 +55,7 @@ try
     results.Add(("list 1,000 VMs (one page of 1,000): p50 / p99", $"{P(list, 50):0.0} / {P(list, 99):0.0} ms"));
     results.Add(("get one VM of 1,000: p50 / p99", $"{P(get, 50):0.0} / {P(get, 99):0.0} ms"));
     results.Add(("list filtered by tag (100 of 1,000): p50 / p99", $"{P(filtered, 50):0.0} / {P(filtered, 99):0.0} ms"));
+    results.AddRange(await ListenerBench.CompareAsync(data, await listening.WaitAsync(TimeSpan.FromMinutes(1)), 20_000, TimeSpan.FromSeconds(60)));
 
     // 2. 20 VMs created and started, one after another.
     Console.Error.WriteLine("bench: 20 VMs created and started...");

@@ -89,7 +89,7 @@ public sealed record NetworkCreateRequest(string Name, string Kind, string? Brid
 /// <summary>Something that happened: an operation's progress, a VM's state, ... (the events WebSocket sends these).</summary>
 public sealed record ServerEvent(string Type, string? TargetKind, string? Target, string? State, string? Message, Guid? OperationId, DateTime Time);
 
-/// <summary>One sample of a VM's figures.</summary>
-public sealed record MetricSample(DateTime Time, double CpuPercent, long MemoryBytes, double DiskReadBytesPerSecond, double DiskWriteBytesPerSecond, double? NetworkBytesPerSecond);
+/// <summary>One sample of a running VM's figures; network rates are null where its VMM does not count its cards' traffic.</summary>
+public sealed record MetricSample(DateTime Time, double CpuPercent, long MemoryBytes, double DiskReadBytesPerSecond, double DiskWriteBytesPerSecond, double? NetworkReceiveBytesPerSecond, double? NetworkTransmitBytesPerSecond);
 
 public sealed record ServerInfo(string Version, string DataDirectory, int Vms, int RunningVms, string? DefaultTemplate, string? DefaultTemplateStatus);

@@ -73,6 +73,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         412 => "Precondition failed",
         413 => "Too large",
         429 => "Too many requests",
+        431 => "Headers too large",
         _ => "Server error",
     };
 }

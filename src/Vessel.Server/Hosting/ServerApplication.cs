@@ -15,8 +15,9 @@ namespace Vessel.Server.Hosting;
 
 /// <summary>
 /// Builds and runs <c>vessel serve</c>: the inventory, the services, the API under
-/// <c>/api/v1</c> with its OpenAPI document and reference page, and the Unix socket listener in
-/// the data directory (mode 0660: whoever may open it administers the host).
+/// <c>/api/v1</c> with its OpenAPI document and reference page, the Unix socket listener in
+/// the data directory (mode 0660: whoever may open it administers the host) and the network
+/// listeners of <c>--listen</c> (<see cref="NetworkListener"/>).
 /// </summary>
 public static class ServerApplication
 {
@@ -44,6 +45,9 @@ public static class ServerApplication
         builder.Services.AddSingleton<SnapshotService>();
         builder.Services.AddSingleton<MetricsSampler>();
         builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());
+        builder.Services.AddSingleton<ConsoleTickets>();
+        NetworkListener.AddServices(builder.Services);
+        builder.Services.AddAuditAndLicensing();
         builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddProblemDetails();
@@ -57,13 +61,19 @@ public static class ServerApplication
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
-            kestrel.ListenUnixSocket(OptionsFrom(context.Configuration, findVessel: false).SocketPath);
-            kestrel.Limits.MaxRequestBodySize = null;
+            ServerOptions options = OptionsFrom(context.Configuration, findVessel: false);
+            kestrel.ListenUnixSocket(options.SocketPath);
+            NetworkListener.Configure(kestrel, options);
         });
 
         WebApplication app = builder.Build();
         ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
         PrepareDataDirectory(options);
+        if (options.Listen.Any(l => l.Https))
+        {
+            app.Services.GetRequiredService<ServerCertificates>().Prepare();
+        }
+
         using (IServiceScope scope = app.Services.CreateScope())
         {
             InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
@@ -72,9 +82,13 @@ public static class ServerApplication
             app.Services.GetRequiredService<AccessBootstrap>().EnsureAdministrator(db, options, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         }
 
+        NetworkListener.Use(app);
+        app.UseAuditAndLicenseWarning();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
+        NetworkListener.UseSameOriginWebSockets(app);
+        // Inside the audit middleware, which reads the caller this sets once the request is answered.
         app.UseMiddleware<AccessMiddleware>();
         app.MapOpenApi("/api/v1/openapi.json").AllowAnonymous();
         app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API")).AllowAnonymous();
@@ -93,7 +107,9 @@ public static class ServerApplication
         OperationEndpoints.Map(api);
         EventEndpoints.Map(api);
         ConsoleEndpoint.Map(api);
+        CertificateEndpoints.Map(api);
         MetricsEndpoints.Map(app, api);
+        RecordsSetup.MapAuditAndLicense(api);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             if (File.Exists(options.SocketPath))
@@ -116,8 +132,15 @@ public static class ServerApplication
             CreateDefaultTemplate = configuration.GetValue("Vessel:DefaultTemplate", true),
             MetricsIntervalSeconds = configuration.GetValue("Vessel:MetricsIntervalSeconds", 5.0),
             AdminPasswordFile = configuration["Vessel:AdminPasswordFile"],
+            // Several addresses are separated by ';'. Unset (tests in process, embedders): the Unix socket only.
+            Listen = ListenAddress.ParseAll((configuration["Vessel:Listen"] ?? "").Split(';')),
+            TlsCertificateFile = FullPathOrNull(configuration["Vessel:TlsCertificate"]),
+            TlsKeyFile = FullPathOrNull(configuration["Vessel:TlsKey"]),
+            ConsoleTicketLifetime = TimeSpan.FromSeconds(configuration.GetValue("Vessel:ConsoleTicketSeconds", 30.0)),
         };
     }
+
+    private static string? FullPathOrNull(string? path) => string.IsNullOrEmpty(path) ? null : Path.GetFullPath(path);
 
     /// <summary>Creates the data directory and refuses a second daemon on it; removes a stale socket.</summary>
     private static void PrepareDataDirectory(ServerOptions options)
@@ -162,14 +185,42 @@ public static class ServerApplication
         }
 
         ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
+        // Before the listeners start: the administrator exists already, so a failed start must not swallow its only password.
         if (app.Services.GetRequiredService<AccessBootstrap>().OneTimePassword is { } password)
         {
             error.WriteLine($"vessel: created {AccessBootstrap.AdminUser} with the Administrator role; its password, shown this once: {password}");
             error.WriteLine($"vessel: change it with: vessel user passwd {AccessBootstrap.AdminUser}");
         }
 
+        try
+        {
+            app.Start();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // Most often a port in use or an address this host does not have.
+            error.WriteLine($"vessel: {Sentences.Of($"cannot listen: {e.Message.TrimEnd('.')}; choose another address or port with --listen")}");
+            return 1;
+        }
+
         error.WriteLine($"vessel: serving the API on unix:{options.SocketPath} (data in {options.DataDirectory})");
-        app.Run();
+        IReadOnlyList<string> addresses = NetworkListener.Record(app);
+        if (addresses.Count > 0)
+        {
+            ServerCertificates certificates = app.Services.GetRequiredService<ServerCertificates>();
+            foreach (string address in addresses)
+            {
+                error.WriteLine(address.StartsWith("https://", StringComparison.Ordinal)
+                    ? $"vessel: serving the API on {address}"
+                    : $"vessel: redirecting {address} to HTTPS");
+            }
+
+            // Users compare this with what their client shows before they trust or pin it.
+            Client.Contracts.CertificateInfo certificate = certificates.Describe();
+            error.WriteLine($"vessel: TLS certificate SHA-256 fingerprint {certificate.FingerprintSha256} ({certificate.Source}, {certificate.Path}, valid until {certificate.NotAfter:yyyy-MM-dd})");
+        }
+
+        app.WaitForShutdown();
         return 0;
     }
 }

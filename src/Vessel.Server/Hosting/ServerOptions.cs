@@ -21,6 +21,23 @@ public sealed class ServerOptions
     /// <summary>Seconds between metric samples.</summary>
     public double MetricsIntervalSeconds { get; init; } = 5;
 
+    /// <summary>
+    /// The network listeners: <c>https://ADDRESS:PORT</c> serves the API over TLS,
+    /// <c>http://ADDRESS:PORT</c> only redirects to the first HTTPS listener. Empty: the Unix
+    /// socket only.
+    /// </summary>
+    public IReadOnlyList<ListenAddress> Listen { get; init; } = [];
+
+    /// <summary>The administrator's certificate and key files (<c>--tls-cert</c>, <c>--tls-key</c>); null: DATA_DIR/tls.</summary>
+    public string? TlsCertificateFile { get; init; }
+
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>How long a console ticket stays valid.</summary>
+    public TimeSpan ConsoleTicketLifetime { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string TlsDirectory => Path.Combine(DataDirectory, "tls");
+
     public string DatabasePath => Path.Combine(DataDirectory, "vessel.db");
 
     public string SocketPath => Path.Combine(DataDirectory, SocketFileName);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
 using Vessel.Server.Hosting;
@@ -10,23 +11,27 @@ using Vessel.Server.Vmm;
 namespace Vessel.Server.Metrics;
 
 /// <summary>
-/// Samples every running VMM every few seconds from /proc (CPU time, resident memory, block
-/// I/O bytes) and keeps an hour of samples per VM. Network bytes are not visible from outside
-/// the VMM yet (its NAT runs inside it), so they are reported as absent rather than invented.
+/// Samples every running VMM every few seconds and keeps an hour of samples per VM: CPU time
+/// and resident memory from /proc, the guest's disk and network traffic from the VMM's own
+/// counters over QMP (<c>query-blockstats</c>, <c>x-vessel-query-nic-stats</c>). A VMM that
+/// does not answer those in time is sampled from /proc alone: its disk figures are then the
+/// process's I/O and its network figures absent, never invented.
 /// </summary>
-public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervisor) : BackgroundService
+public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervisor, ILogger<MetricsSampler> logger) : BackgroundService
 {
     private static readonly double s_ticksPerSecond = 100; // USER_HZ on Linux
+    private static readonly TimeSpan s_queryTimeout = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<Guid, Series> _series = new();
 
     private sealed class Series(string name)
     {
         public string Name { get; set; } = name;
         public Queue<MetricSample> Samples { get; } = new();
-        public (DateTime Time, double CpuSeconds, long Read, long Write)? Last { get; set; }
-        public long ReadTotal { get; set; }
-        public long WriteTotal { get; set; }
-        public double CpuSecondsTotal { get; set; }
+        public (DateTime Time, Reading Reading)? Last { get; set; }
+        public Reading? Latest { get; set; }
+
+        /// <summary>1 while a sample is being taken: a VMM slow to answer is not asked twice at once.</summary>
+        public int Sampling;
     }
 
     public int Capacity => (int)Math.Ceiling(3600 / options.MetricsIntervalSeconds);
@@ -36,47 +41,110 @@ public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervis
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.MetricsIntervalSeconds));
         do
         {
-            SampleOnce();
+            await SampleOnceAsync(stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    public void SampleOnce()
+    /// <summary>Takes one sample of every running VMM, all at once (one slow VMM does not delay the others).</summary>
+    public Task SampleOnceAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(supervisor.Instances.Select(instance => SampleAsync(instance, cancellationToken)));
+
+    private async Task SampleAsync(VmmSupervisor.VmmInstance instance, CancellationToken cancellationToken)
     {
-        DateTime now = DateTime.UtcNow;
-        foreach (VmmSupervisor.VmmInstance instance in supervisor.Instances)
+        Series series = _series.GetOrAdd(instance.VmId, _ => new Series(instance.Name));
+        if (Interlocked.Exchange(ref series.Sampling, 1) == 1)
         {
-            if (ReadProc(instance.ProcessId) is not { } reading)
+            return;
+        }
+
+        try
+        {
+            if (ReadProc(instance.ProcessId) is not { } process)
             {
-                continue;
+                return;
             }
 
-            Series series = _series.GetOrAdd(instance.VmId, _ => new Series(instance.Name));
+            GuestCounters guest = await QueryGuestAsync(instance, cancellationToken);
+            DateTime now = DateTime.UtcNow;
+            var reading = new Reading(
+                process.CpuSeconds,
+                process.Memory,
+                guest.DiskRead ?? process.Read,
+                guest.DiskWrite ?? process.Write,
+                guest.DiskRead is not null,
+                guest.NetworkReceive,
+                guest.NetworkTransmit);
             lock (series)
             {
                 series.Name = instance.Name;
-                series.CpuSecondsTotal = reading.CpuSeconds;
-                series.ReadTotal = reading.Read;
-                series.WriteTotal = reading.Write;
+                series.Latest = reading;
                 if (series.Last is { } last && now > last.Time)
                 {
                     double seconds = (now - last.Time).TotalSeconds;
+                    // Disk rates compare like with like: none for the one sample where the VMM's counters came or went.
+                    bool sameDiskSource = reading.DiskFromGuest == last.Reading.DiskFromGuest;
                     series.Samples.Enqueue(new MetricSample(
                         now,
-                        Math.Max(0, (reading.CpuSeconds - last.CpuSeconds) / seconds * 100),
+                        Math.Max(0, (reading.CpuSeconds - last.Reading.CpuSeconds) / seconds * 100),
                         reading.Memory,
-                        Math.Max(0, (reading.Read - last.Read) / seconds),
-                        Math.Max(0, (reading.Write - last.Write) / seconds),
-                        null));
+                        sameDiskSource ? Rate(reading.DiskRead, last.Reading.DiskRead, seconds) ?? 0 : 0,
+                        sameDiskSource ? Rate(reading.DiskWrite, last.Reading.DiskWrite, seconds) ?? 0 : 0,
+                        Rate(reading.NetworkReceive, last.Reading.NetworkReceive, seconds),
+                        Rate(reading.NetworkTransmit, last.Reading.NetworkTransmit, seconds)));
                     while (series.Samples.Count > Capacity)
                     {
                         series.Samples.Dequeue();
                     }
                 }
 
-                series.Last = (now, reading.CpuSeconds, reading.Read, reading.Write);
+                series.Last = (now, reading);
             }
         }
+        finally
+        {
+            Volatile.Write(ref series.Sampling, 0);
+        }
+    }
+
+    /// <summary>A counter's rate between two readings; null when either is unknown (a counter that went backwards restarted with its VMM).</summary>
+    private static double? Rate(long? now, long? before, double seconds) =>
+        now is { } n && before is { } b ? Math.Max(0, (n - b) / seconds) : null;
+
+    private readonly record struct Reading(double CpuSeconds, long Memory, long DiskRead, long DiskWrite, bool DiskFromGuest, long? NetworkReceive, long? NetworkTransmit);
+
+    private readonly record struct GuestCounters(long? DiskRead, long? DiskWrite, long? NetworkReceive, long? NetworkTransmit);
+
+    /// <summary>The guest's disk and network byte counters as the VMM counts them; nulls for what it does not answer.</summary>
+    private async Task<GuestCounters> QueryGuestAsync(VmmSupervisor.VmmInstance instance, CancellationToken cancellationToken)
+    {
+        long? diskRead = null, diskWrite = null, received = null, transmitted = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_queryTimeout);
+        try
+        {
+            if (await instance.Qmp.ExecuteAsync("query-blockstats", null, timeout.Token) is JsonArray drives)
+            {
+                diskRead = drives.Sum(d => d?["stats"]?["rd_bytes"]?.GetValue<long>() ?? 0);
+                diskWrite = drives.Sum(d => d?["stats"]?["wr_bytes"]?.GetValue<long>() ?? 0);
+            }
+
+            if (await instance.Qmp.ExecuteAsync("x-vessel-query-nic-stats", null, timeout.Token) is JsonArray cards)
+            {
+                received = cards.Sum(c => c?["rx-bytes"]?.GetValue<long>() ?? 0);
+                transmitted = cards.Sum(c => c?["tx-bytes"]?.GetValue<long>() ?? 0);
+            }
+        }
+        catch (QmpCommandException e)
+        {
+            logger.LogDebug("VM {Vm}: no device counters over QMP ({Reason}).", instance.Name, e.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogDebug("VM {Vm}: its VMM did not answer the counters' query within {Timeout}.", instance.Name, s_queryTimeout);
+        }
+
+        return new GuestCounters(diskRead, diskWrite, received, transmitted);
     }
 
     public IReadOnlyList<MetricSample> SamplesOf(Guid vmId)
@@ -143,19 +211,18 @@ public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervis
             text.Append(CultureInfo.InvariantCulture, $"vessel_vms{{state=\"{state.State}\"}} {state.Count}\n");
         }
 
-        text.Append("# HELP vessel_vm_cpu_seconds_total CPU time used by the VM's VMM process.\n# TYPE vessel_vm_cpu_seconds_total counter\n");
-        AppendPerVm(text, s => s.CpuSecondsTotal.ToString(CultureInfo.InvariantCulture), "vessel_vm_cpu_seconds_total");
-        text.Append("# HELP vessel_vm_memory_bytes Resident memory of the VM's VMM process.\n# TYPE vessel_vm_memory_bytes gauge\n");
-        AppendPerVm(text, s => (s.Samples.LastOrDefault()?.MemoryBytes ?? 0).ToString(CultureInfo.InvariantCulture), "vessel_vm_memory_bytes");
-        text.Append("# HELP vessel_vm_io_read_bytes_total Bytes the VM's VMM process read.\n# TYPE vessel_vm_io_read_bytes_total counter\n");
-        AppendPerVm(text, s => s.ReadTotal.ToString(CultureInfo.InvariantCulture), "vessel_vm_io_read_bytes_total");
-        text.Append("# HELP vessel_vm_io_write_bytes_total Bytes the VM's VMM process wrote.\n# TYPE vessel_vm_io_write_bytes_total counter\n");
-        AppendPerVm(text, s => s.WriteTotal.ToString(CultureInfo.InvariantCulture), "vessel_vm_io_write_bytes_total");
+        AppendPerVm(text, "vessel_vm_cpu_seconds_total", "counter", "CPU time used by the VM's VMM process.", r => r.CpuSeconds);
+        AppendPerVm(text, "vessel_vm_memory_bytes", "gauge", "Resident memory of the VM's VMM process.", r => r.Memory);
+        AppendPerVm(text, "vessel_vm_io_read_bytes_total", "counter", "Bytes the VM's disks read (the guest's requests; the VMM process's reads where its VMM does not count them).", r => r.DiskRead);
+        AppendPerVm(text, "vessel_vm_io_write_bytes_total", "counter", "Bytes the VM's disks wrote (the guest's requests; the VMM process's writes where its VMM does not count them).", r => r.DiskWrite);
+        AppendPerVm(text, "vessel_vm_network_receive_bytes_total", "counter", "Bytes the VM's network cards received.", r => r.NetworkReceive);
+        AppendPerVm(text, "vessel_vm_network_transmit_bytes_total", "counter", "Bytes the VM's network cards sent.", r => r.NetworkTransmit);
         return text.ToString();
     }
 
-    private void AppendPerVm(StringBuilder text, Func<Series, string> value, string metric)
+    private void AppendPerVm(StringBuilder text, string metric, string type, string help, Func<Reading, double?> value)
     {
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {metric} {help}\n# TYPE {metric} {type}\n");
         foreach ((Guid id, Series series) in _series)
         {
             if (supervisor.Find(id) is null)
@@ -165,8 +232,14 @@ public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervis
 
             lock (series)
             {
-                text.Append(CultureInfo.InvariantCulture, $"{metric}{{vm=\"{series.Name}\",id=\"{id}\"}} {value(series)}\n");
+                if (series.Latest is { } latest && value(latest) is { } figure)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{metric}{{vm=\"{PrometheusLabel(series.Name)}\",id=\"{id}\"}} {figure}\n");
+                }
             }
         }
     }
+
+    /// <summary>A label value as Prometheus's text format escapes it (backslash, double quote, newline).</summary>
+    private static string PrometheusLabel(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

@@ -5,8 +5,10 @@ using System.Text.Json.Nodes;
 namespace Vessel.Server.Vmm;
 
 /// <summary>
-/// The daemon's QMP client of one VMM: greeting, negotiation, one command at a time (replies
-/// come in order), and events handed to <see cref="EventReceived"/> as they arrive.
+/// The daemon's QMP client of one VMM: greeting, negotiation, one command at a time, and events
+/// handed to <see cref="EventReceived"/> as they arrive. Each command carries an id that its
+/// reply echoes, so that the late reply of a command given up on (cancelled) is dropped instead
+/// of being taken for the next command's.
 /// <see cref="Closed"/> completes when the VMM closes the socket (it exited or died).
 /// </summary>
 public sealed class QmpConnection : IAsyncDisposable
@@ -16,6 +18,8 @@ public sealed class QmpConnection : IAsyncDisposable
     private readonly SemaphoreSlim _commandGate = new(1, 1);
     private readonly object _gate = new();
     private TaskCompletionSource<JsonObject>? _pendingReply;
+    private long _pendingId;
+    private long _lastId;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private QmpConnection(Socket socket)
@@ -83,20 +87,22 @@ public sealed class QmpConnection : IAsyncDisposable
     /// <summary>Runs a command; returns its <c>return</c> value or throws <see cref="QmpCommandException"/> with QEMU's description.</summary>
     public async Task<JsonNode?> ExecuteAsync(string command, JsonObject? arguments, CancellationToken cancellationToken)
     {
-        var request = new JsonObject { ["execute"] = command };
+        long id = Interlocked.Increment(ref _lastId);
+        var request = new JsonObject { ["execute"] = command, ["id"] = id };
         if (arguments is not null)
         {
             request["arguments"] = arguments;
         }
 
         byte[] bytes = Encoding.UTF8.GetBytes(request.ToJsonString() + "\n");
+        var reply = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _commandGate.WaitAsync(cancellationToken);
         try
         {
-            var reply = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (_gate)
             {
                 _pendingReply = reply;
+                _pendingId = id;
             }
 
             if (_closed.Task.IsCompleted)
@@ -119,6 +125,14 @@ public sealed class QmpConnection : IAsyncDisposable
         }
         finally
         {
+            lock (_gate)
+            {
+                if (_pendingReply == reply)
+                {
+                    _pendingReply = null;
+                }
+            }
+
             _commandGate.Release();
         }
     }
@@ -165,6 +179,11 @@ public sealed class QmpConnection : IAsyncDisposable
                     if (message.ContainsKey("QMP"))
                     {
                         _greeting = message;
+                    }
+
+                    if (message["id"] is JsonValue echoed && echoed.TryGetValue(out long repliedTo) && repliedTo != _pendingId)
+                    {
+                        continue; // the reply of a command given up on
                     }
 
                     TaskCompletionSource<JsonObject>? pending = _pendingReply;

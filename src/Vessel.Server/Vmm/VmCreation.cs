@@ -18,7 +18,7 @@ namespace Vessel.Server.Vmm;
 /// saved state, its RAM mapped copy-on-write from the state file, its disks overlays on bases
 /// frozen at that moment). A clone gets a new UUID, name and MACs, and its own NAT.
 /// </summary>
-public sealed class VmCreation(ServerOptions options, OperationManager operations, VmmSupervisor supervisor, VmLifecycle lifecycle, EventHub events)
+public sealed class VmCreation(ServerOptions options, OperationManager operations, VmmSupervisor supervisor, VmLifecycle lifecycle, EventHub events, Licensing.LicenseGate licenses)
 {
     /// <summary>Checks a create request at once (400/404/409), then makes the VM in an operation.</summary>
     public async Task<OperationInfo> CreateAsync(InventoryContext db, VmCreateRequest request)
@@ -205,6 +205,7 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
 
                 break;
             case "instant":
+                licenses.RequireFeature(Vessel.Licensing.LicenseFeatures.InstantClone);
                 if (snapshot is not null)
                 {
                     throw ApiException.BadRequest("An instant clone starts from the source's running state, not from a snapshot; use a full or linked clone with --snapshot.");
@@ -236,6 +237,11 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             {
                 clone.Nics = await NicsAsync(db, overrides.Nics);
             }
+        }
+
+        if (request.Mode == "instant" || request.Start)
+        {
+            await licenses.CheckPowerOnAsync(clone);
         }
 
         string kind = request.Mode == "instant" ? "vm.clone.instant" : $"vm.clone.{request.Mode}";

@@ -5,6 +5,7 @@ using Vessel.Server.Api;
 using Vessel.Server.Events;
 using Vessel.Server.Hosting;
 using Vessel.Server.Inventory;
+using Vessel.Server.Licensing;
 using Vessel.Server.Networks;
 using Vessel.Server.Operations;
 using Vessel.Server.Storage;
@@ -16,15 +17,16 @@ namespace Vessel.Server.Vmm;
 /// reboot, reset, pause, resume, suspend to disk (and resume from it), delete. Each runs as an
 /// operation that holds the VM, so a second changing request gets 409.
 /// </summary>
-public sealed class VmLifecycle(ServerOptions options, OperationManager operations, VmmSupervisor supervisor, EventHub events)
+public sealed class VmLifecycle(ServerOptions options, OperationManager operations, VmmSupervisor supervisor, EventHub events, LicenseGate licenses)
 {
     public static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(30);
 
-    public Task<OperationInfo> StartAsync(VmRecord vm)
+    public async Task<OperationInfo> StartAsync(VmRecord vm)
     {
         operations.RequireIdle(new OperationManager.Target("VM", vm.Name, vm.Id));
         RequireStartable(vm);
-        return Run("vm.start", vm, mayCancel: false, context => StartNowAsync(context, vm.Id, paused: false));
+        await licenses.CheckPowerOnAsync(vm);
+        return await Run("vm.start", vm, mayCancel: false, context => StartNowAsync(context, vm.Id, paused: false));
     }
 
     /// <summary>Starts the VM (from its suspended state when it has one); returns once the VMM runs.</summary>
@@ -33,6 +35,8 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         InventoryContext db = context.Services.GetRequiredService<InventoryContext>();
         VmRecord vm = await VmDefinitions.FindAsync(db, vmId.ToString());
         RequireStartable(vm);
+        // Every power-on comes here (start, resume, clones that start, reverts that start): the licence decides.
+        using IDisposable powerOn = await licenses.ReservePowerOnAsync(db, vm, context.CancellationToken);
         VmmLaunchSpec spec = await LaunchSpecAsync(context, db, vm) with { Paused = paused };
         bool resuming = vm.State == VmStates.Suspended && vm.StatePath is not null;
         if (resuming)
@@ -122,12 +126,17 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         }
     }
 
-    public Task<OperationInfo> RebootAsync(VmRecord vm, TimeSpan timeout) => Run("vm.reboot", vm, mayCancel: false, async context =>
+    public async Task<OperationInfo> RebootAsync(VmRecord vm, TimeSpan timeout)
     {
-        // A reboot applies pending changes: the guest powers off, a new VMM starts.
-        await ShutdownNowAsync(context, vm, timeout);
-        return await StartNowAsync(context, vm.Id, paused: false);
-    });
+        // A reboot starts a new VMM: refused before the guest is powered off, so the VM keeps running.
+        await licenses.CheckPowerOnAsync(vm);
+        return await Run("vm.reboot", vm, mayCancel: false, async context =>
+        {
+            // A reboot applies pending changes: the guest powers off, a new VMM starts.
+            await ShutdownNowAsync(context, vm, timeout);
+            return await StartNowAsync(context, vm.Id, paused: false);
+        });
+    }
 
     public Task<OperationInfo> ResetAsync(VmRecord vm) => Qmp("vm.reset", vm, "system_reset");
 

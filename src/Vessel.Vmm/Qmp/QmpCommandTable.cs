@@ -19,6 +19,7 @@ internal sealed class QmpCommandTable
         QmpDisplayCommands.Register(table);
         QmpMigrationCommands.Register(table);
         QmpSnapshotCommands.Register(table);
+        QmpStatisticsCommands.Register(table);
         QmpHumanMonitorCommands.Register(table);
         return table;
     }

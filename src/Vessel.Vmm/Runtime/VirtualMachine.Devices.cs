@@ -19,6 +19,12 @@ public sealed partial class VirtualMachine
             hart.RunState.ToString()))
         .ToArray();
 
+    /// <summary>The guest's disks by drive id, with their I/O counters (QMP <c>query-blockstats</c>).</summary>
+    public IReadOnlyList<Vessel.Machine.Virtio.DriveStatistics> DriveStatistics => _machine.DriveStatistics;
+
+    /// <summary>The guest's network cards with their counters, in the order of the --net options.</summary>
+    public IReadOnlyList<Vessel.Machine.Virtio.Net.VirtioNetDevice> NetworkCards => _machine.NetworkCards;
+
     /// <summary>The balloon device, or null when the VM has none.</summary>
     public VirtioBalloonDevice? Balloon => _machine.Balloon;
 

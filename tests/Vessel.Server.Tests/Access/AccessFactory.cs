@@ -18,8 +18,8 @@ namespace Vessel.Server.Tests.Access;
 /// <summary>
 /// The daemon in-process with a fake clock and a known administrator password. TestServer's
 /// requests have no remote address, which the daemon takes for its Unix socket (root); a
-/// request that carries <see cref="RemoteHeader"/> gets that address instead, as a network
-/// client would, and must authenticate.
+/// request that carries <see cref="RemoteHeader"/> gets that address instead and comes over
+/// HTTPS, as a client of the network listener would, and must authenticate.
 /// </summary>
 public sealed class AccessFactory : WebApplicationFactory<ServerProgram>
 {
@@ -126,7 +126,9 @@ public sealed class AccessFactory : WebApplicationFactory<ServerProgram>
             {
                 if (http.Request.Headers[RemoteHeader] is [{ } address])
                 {
+                    // As it arrives on the HTTPS listener (plain HTTP from the network is only redirected).
                     http.Connection.RemoteIpAddress = IPAddress.Parse(address);
+                    http.Request.Scheme = "https";
                 }
 
                 return nextMiddleware(http);

@@ -39,10 +39,17 @@ public sealed class ServeProcess : IDisposable
         }
     }
 
-    public static async Task<ServeProcess> StartAsync(string dataDirectory, params string[] serveOptions)
+    /// <summary>
+    /// Starts the daemon with <paramref name="arguments"/> added; without a <c>--listen</c> among
+    /// them it serves the Unix socket only (the default port 8006 is for one daemon per host, and
+    /// tests run many).
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(string dataDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (string argument in new[] { TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template" }.Concat(serveOptions))
+        string[] listen = arguments.Contains("--listen") ? [] : ["--listen", "none"];
+        string[] all = [TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template", .. listen, .. arguments];
+        foreach (string argument in all)
         {
             start.ArgumentList.Add(argument);
         }
@@ -71,6 +78,27 @@ public sealed class ServeProcess : IDisposable
                 serve.Dispose();
                 throw new InvalidOperationException($"vessel serve did not answer: {e.Message}\n{log}");
             }
+        }
+    }
+
+    /// <summary>Waits until the daemon has printed a line that starts with <paramref name="prefix"/>, and returns the rest of it.</summary>
+    public async Task<string> WaitForLineAsync(string prefix)
+    {
+        DateTime deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            string? line = Log.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line[prefix.Length..];
+            }
+
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                throw new InvalidOperationException($"vessel serve did not print '{prefix}':\n{Log}");
+            }
+
+            await Task.Delay(100);
         }
     }
 

@@ -8,7 +8,9 @@ namespace Vessel.Cli.Commands.Platform;
 
 /// <summary>
 /// What every client command of <c>vessel serve</c> shares: <c>--data-dir</c> (and
-/// <c>VESSEL_DATA_DIR</c>) to find the daemon's socket, <c>--output table|json</c>, the API's
+/// <c>VESSEL_DATA_DIR</c>) to find the daemon's socket, or <c>--server URL</c> with a token from
+/// <c>VESSEL_TOKEN</c> and the certificate's fingerprint pinned with <c>--fingerprint</c> (or
+/// <c>VESSEL_FINGERPRINT</c>) for a daemon elsewhere, <c>--output table|json</c>, the API's
 /// errors as one sentence (a refused request's detail; 400 is a usage mistake, exit 2; anything
 /// else exit 1), and a progress bar while an operation runs.
 /// </summary>
@@ -20,6 +22,22 @@ internal static class ClientCommand
         HelpName = "DIR",
         Recursive = true,
     };
+
+    public static readonly Option<string?> Server = new("--server")
+    {
+        Description = "A daemon over the network, https://HOST[:PORT] (default port 8006), instead of the local socket; the token comes from VESSEL_TOKEN",
+        HelpName = "URL",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> Fingerprint = new("--fingerprint")
+    {
+        Description = "Trust the server's certificate with this SHA-256 fingerprint (as vessel serve prints it) instead of the system's authorities (default: VESSEL_FINGERPRINT)",
+        HelpName = "SHA256",
+        Recursive = true,
+    };
+
+    public const int DefaultServerPort = 8006;
 
     public static readonly Option<string> Output = new Option<string>("--output", "-o")
     {
@@ -34,7 +52,7 @@ internal static class ClientCommand
     /// <summary>A command group (vm, snapshot, ...) with the shared options on it.</summary>
     public static Command Group(string name, string description, params Command[] subcommands)
     {
-        var group = new Command(name, description) { DataDir, Output };
+        var group = new Command(name, description) { DataDir, Server, Fingerprint, Output };
         foreach (Command subcommand in subcommands)
         {
             group.Subcommands.Add(subcommand);
@@ -48,7 +66,7 @@ internal static class ClientCommand
     {
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            using VesselClient client = VesselClient.ForDataDirectory(DataDirectory.Resolve(parseResult.GetValue(DataDir)));
+            using VesselClient client = Connect(parseResult);
             try
             {
                 return await action(parseResult, client, cancellationToken);
@@ -57,7 +75,56 @@ internal static class ClientCommand
             {
                 throw e.Status == 400 ? UserErrorException.Usage(e.Message) : UserErrorException.Failure(e.Message);
             }
+            finally
+            {
+                // From 30 days before the licence ends, every command says so (never on stdout: scripts read that).
+                if (client.LicenseWarning is { } warning)
+                {
+                    Console.Error.WriteLine($"vessel: warning: {warning}");
+                }
+            }
         });
+    }
+
+    /// <summary>The client the options name: the local socket, or the server of --server with VESSEL_TOKEN.</summary>
+    private static VesselClient Connect(ParseResult parseResult)
+    {
+        string? server = parseResult.GetValue(Server);
+        if (string.IsNullOrEmpty(server))
+        {
+            return VesselClient.ForDataDirectory(DataDirectory.Resolve(parseResult.GetValue(DataDir)));
+        }
+
+        if (parseResult.GetValue(DataDir) is not null)
+        {
+            throw UserErrorException.Usage("Give --server or --data-dir, not both: they name two daemons");
+        }
+
+        string? fingerprint = parseResult.GetValue(Fingerprint) ?? Environment.GetEnvironmentVariable("VESSEL_FINGERPRINT");
+        if (!string.IsNullOrWhiteSpace(fingerprint) && ServerTrust.ParseFingerprint(fingerprint) is null)
+        {
+            throw UserErrorException.Usage($"The fingerprint '{fingerprint}' is not a SHA-256 fingerprint; give the 64 hex digits vessel serve prints (colons allowed) with --fingerprint or VESSEL_FINGERPRINT");
+        }
+
+        return VesselClient.ForServer(ServerUri(server), Environment.GetEnvironmentVariable("VESSEL_TOKEN"), fingerprint);
+    }
+
+    /// <summary>Reads --server: https://HOST[:PORT], or HOST[:PORT] meaning the same; http:// is refused (a token must not travel in the clear).</summary>
+    public static Uri ServerUri(string text)
+    {
+        string value = text.Contains("://", StringComparison.Ordinal) ? text : $"https://{text}";
+        if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
+        {
+            throw UserErrorException.Usage($"The server '{text}' is not a URL; give --server like https://host:8006");
+        }
+
+        if (uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw UserErrorException.Usage($"The server URL '{text}' is not https://; the daemon serves its API over HTTPS only, and tokens must not travel in the clear");
+        }
+
+        bool portGiven = !uri.IsDefaultPort || uri.Authority.EndsWith(":443", StringComparison.Ordinal) || value.Contains($"{uri.Host}:{uri.Port}", StringComparison.OrdinalIgnoreCase);
+        return portGiven ? uri : new UriBuilder(uri) { Port = DefaultServerPort }.Uri;
     }
 
     public static bool Json(ParseResult parseResult) => parseResult.GetValue(Output) == "json";

@@ -55,6 +55,9 @@ public sealed class VirtioBlockDevice : VirtioDevice
     /// <summary>How many requests the disk failed (host I/O errors), for diagnostics.</summary>
     public long IoErrorCount => Interlocked.Read(ref _ioErrors);
 
+    /// <summary>What the guest read, wrote, flushed and discarded (QMP <c>query-blockstats</c>).</summary>
+    public BlockIoStatistics Statistics { get; } = new();
+
     public override VirtioDeviceState SaveState() => new VirtioBlockState();
 
     public override void RestoreState(VirtioDeviceState state)
@@ -122,7 +125,34 @@ public sealed class VirtioBlockDevice : VirtioDevice
             }
         }
 
+        Count(chain, header, status);
         chain.CopyToWritable(chain.WritableLength - 1, [status]);
+    }
+
+    private void Count(DescriptorChain chain, ReadOnlySpan<byte> header, byte status)
+    {
+        bool ok = status == VirtioBlockRequest.StatusOk;
+        switch (BinaryPrimitives.ReadUInt32LittleEndian(header))
+        {
+            case VirtioBlockRequest.TypeIn when ok:
+                Statistics.Read(chain.WritableLength - 1);
+                break;
+            case VirtioBlockRequest.TypeIn:
+                Statistics.ReadFailed();
+                break;
+            case VirtioBlockRequest.TypeOut when ok:
+                Statistics.Written(chain.ReadableLength - VirtioBlockRequest.HeaderSize);
+                break;
+            case VirtioBlockRequest.TypeOut:
+                Statistics.WriteFailed();
+                break;
+            case VirtioBlockRequest.TypeFlush when ok:
+                Statistics.Flushed();
+                break;
+            case VirtioBlockRequest.TypeFlush:
+                Statistics.FlushFailed();
+                break;
+        }
     }
 
     private byte Read(DescriptorChain chain, ulong sector)
@@ -217,6 +247,7 @@ public sealed class VirtioBlockDevice : VirtioDevice
             }
         }
 
+        long total = 0;
         for (int i = 0; i < count; i++)
         {
             chain.CopyFromReadable(VirtioBlockRequest.HeaderSize + (long)i * VirtioBlockRequest.RangeSize, range);
@@ -236,8 +267,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
             {
                 _disk.Discard(offset, length);
             }
+
+            total += length;
         }
 
+        Statistics.Discarded(total);
         return VirtioBlockRequest.StatusOk;
     }
 

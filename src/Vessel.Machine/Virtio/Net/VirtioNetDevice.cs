@@ -40,8 +40,10 @@ public sealed class VirtioNetDevice : VirtioDevice, IFrameReceiver
     private readonly byte[] _transmitBuffer = new byte[MaxFrameSize];
     private bool _linkUp = true;
     private long _transmitted;
+    private long _transmittedBytes;
     private long _transmitDropped;
     private long _received;
+    private long _receivedBytes;
     private long _receiveDropped;
 
     public VirtioNetDevice(INetworkBackend backend, VirtioNetOptions options)
@@ -82,10 +84,16 @@ public sealed class VirtioNetDevice : VirtioDevice, IFrameReceiver
 
     public long TransmittedFrames => Interlocked.Read(ref _transmitted);
 
+    /// <summary>Bytes of the frames the guest sent (Ethernet header and payload, without the virtio header).</summary>
+    public long TransmittedBytes => Interlocked.Read(ref _transmittedBytes);
+
     /// <summary>Frames the guest sent that were malformed (bad header, checksum offsets, offloads not offered).</summary>
     public long TransmitDroppedFrames => Interlocked.Read(ref _transmitDropped);
 
     public long ReceivedFrames => Interlocked.Read(ref _received);
+
+    /// <summary>Bytes of the frames delivered to the guest (Ethernet header and payload).</summary>
+    public long ReceivedBytes => Interlocked.Read(ref _receivedBytes);
 
     /// <summary>Frames for the guest that were dropped (device down, frame larger than the guest's buffers).</summary>
     public long ReceiveDroppedFrames => Interlocked.Read(ref _receiveDropped);
@@ -222,6 +230,7 @@ public sealed class VirtioNetDevice : VirtioDevice, IFrameReceiver
 
         _backend.Send(frame);
         Interlocked.Increment(ref _transmitted);
+        Interlocked.Add(ref _transmittedBytes, frame.Length);
     }
 
     private bool ReceiveLocked(Virtqueue queue, ReadOnlySpan<byte> frame)
@@ -271,6 +280,7 @@ public sealed class VirtioNetDevice : VirtioDevice, IFrameReceiver
 
         queue.PublishUsed();
         Interlocked.Increment(ref _received);
+        Interlocked.Add(ref _receivedBytes, frame.Length);
         if (queue.ShouldSignalUsed())
         {
             Interrupt.SignalUsedBuffers(ReceiveQueue);

@@ -45,6 +45,7 @@ public sealed class ScsiDisk : ScsiLogicalUnit
             case ScsiOpcode.SynchronizeCache10:
             case ScsiOpcode.SynchronizeCache16:
                 _disk.Flush();
+                Statistics.Flushed();
                 return true;
             case ScsiOpcode.StartStopUnit:
             case ScsiOpcode.PreventAllowMediumRemoval:
@@ -145,6 +146,7 @@ public sealed class ScsiDisk : ScsiLogicalUnit
             }
         }
 
+        long discarded = 0;
         for (int i = 8; i < 8 + descriptorBytes; i += 16)
         {
             long offset = (long)BinaryPrimitives.ReadUInt64BigEndian(list[i..]) * SectorSize;
@@ -152,9 +154,11 @@ public sealed class ScsiDisk : ScsiLogicalUnit
             if (length > 0)
             {
                 _disk.Discard(offset, length);
+                discarded += length;
             }
         }
 
+        Statistics.Discarded(discarded);
         request.DataOutTransferred = parameterLength;
     }
 }

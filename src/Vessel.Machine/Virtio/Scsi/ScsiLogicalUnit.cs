@@ -46,6 +46,9 @@ public abstract class ScsiLogicalUnit : IDisposable
     /// <summary>Bytes per logical block: 512 for disks, 2048 for CDs.</summary>
     public abstract int BlockSize { get; }
 
+    /// <summary>What the guest read and wrote through this unit (QMP <c>query-blockstats</c>).</summary>
+    public BlockIoStatistics Statistics { get; } = new();
+
     /// <summary>The name the device identification VPD page carries (the drive's id).</summary>
     public string DeviceId => _deviceId;
 
@@ -472,6 +475,7 @@ public abstract class ScsiLogicalUnit : IDisposable
             }
 
             request.DataOutTransferred = length;
+            Statistics.Written(length);
         }
         else
         {
@@ -482,6 +486,7 @@ public abstract class ScsiLogicalUnit : IDisposable
             }
 
             request.NoteDataIn(length);
+            Statistics.Read(length);
         }
     }
 

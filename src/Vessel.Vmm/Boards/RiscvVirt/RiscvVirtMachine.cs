@@ -52,6 +52,8 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
     private readonly List<VirtioMmioTransport> _virtioTransports = [];
     private readonly List<int> _virtioSlots = [];
     private readonly List<Vessel.Vmm.Storage.HandoverDisk> _disks = [];
+    private readonly List<DriveStatistics> _driveStatistics = [];
+    private readonly List<VirtioNetDevice> _networkCards = [];
     private readonly List<INetworkBackend> _networkBackends = [];
     private readonly object _exitGate = new();
     private Vessel.Machine.Virtio.Console.VirtioConsoleDevice? _virtioConsole;
@@ -111,6 +113,12 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
 
     /// <summary>The SCSI controller (virtio-scsi), when the machine has SCSI disks or a CD/DVD drive.</summary>
     public VirtioScsiDevice? Scsi { get; private set; }
+
+    /// <summary>The guest's disks as QMP names them (virtio-blk drives, SCSI disks, the CD/DVD drive), with what each did.</summary>
+    public IReadOnlyList<DriveStatistics> DriveStatistics => _driveStatistics;
+
+    /// <summary>The guest's network cards, in the order of the --net options, with their counters.</summary>
+    public IReadOnlyList<VirtioNetDevice> NetworkCards => _networkCards;
 
     /// <summary>The CD/DVD drive (scsi-cd), when the machine has one.</summary>
     public ScsiCdrom? Cdrom { get; private set; }
@@ -224,11 +232,13 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
                 // still writes them, and hands them over when its state is out.
                 var disk = new Vessel.Vmm.Storage.HandoverDisk(drive, active: _configuration.Incoming is null);
                 _disks.Add(disk);
-                devices.Add(new VirtioBlockDevice(disk, new VirtioBlockOptions
+                var block = new VirtioBlockDevice(disk, new VirtioBlockOptions
                 {
                     Serial = drive.Serial ?? string.Empty,
                     ReadOnly = disk.IsReadOnly,
-                }));
+                });
+                devices.Add(block);
+                _driveStatistics.Add(new DriveStatistics(drive.Id ?? $"drive{_driveStatistics.Count}", block.Statistics));
             }
 
             if (_configuration.EntropyDevice)
@@ -256,7 +266,9 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
                 MacAddress mac = network.Mac ?? MacAddress.Generate();
                 byte[] macBytes = new byte[6];
                 mac.Write(macBytes);
-                devices.Add(new VirtioNetDevice(backend, new VirtioNetOptions(new System.Net.NetworkInformation.PhysicalAddress(macBytes))));
+                var card = new VirtioNetDevice(backend, new VirtioNetOptions(new System.Net.NetworkInformation.PhysicalAddress(macBytes)));
+                devices.Add(card);
+                _networkCards.Add(card);
             }
 
             if (_configuration.Console == ConsoleDevice.Virtio)
@@ -335,6 +347,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 var disk = new Vessel.Vmm.Storage.HandoverDisk(drive, active: _configuration.Incoming is null);
                 units[target] = new ScsiDisk(disk, drive.Id ?? $"scsi{target}", drive.ReadOnly);
+                _driveStatistics.Add(new DriveStatistics(drive.Id ?? $"scsi{target}", units[target].Statistics));
                 target++;
             }
 
@@ -342,6 +355,7 @@ public sealed partial class RiscvVirtMachine : IDisposable, IPowerControl, IFirm
             {
                 Cdrom = new ScsiCdrom(cdrom.Path is null ? null : OpenDisc(cdrom.Path), cdrom.Id);
                 units[target] = Cdrom;
+                _driveStatistics.Add(new DriveStatistics(cdrom.Id, Cdrom.Statistics));
             }
 
             Scsi = new VirtioScsiDevice(units);
