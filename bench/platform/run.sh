@@ -3,6 +3,7 @@
 #   API latency p50/p99 of list and get with 1,000 VMs in vessel serve's inventory;
 #   GET /api/v1/vms with 100 concurrent clients over HTTPS beside the Unix socket (as listener.sh);
 #   20 VMs created and started;
+#   200 snapshots of one VM through the API beside qemu-img snapshot -c (as snapshots.sh);
 #   N instant clones of a running 256 MiB guest (request to running; Pss of each idle clone
 #   from /proc/PID/smaps_rollup), beside N fresh VM starts and beside QEMU restoring the same
 #   guest from a file N times (qemu-system-riscv64 ... -incoming "exec:cat FILE").

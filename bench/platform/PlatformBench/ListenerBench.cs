@@ -100,8 +100,8 @@ internal static class ListenerBench
                 }
             }));
             double seconds = watch.Elapsed.TotalSeconds;
-            List<double> all = latencies.SelectMany(l => l).Order().ToList();
-            return new Figures(all.Count, all.Count / seconds, Percentile(all, 50), Percentile(all, 99));
+            List<double> all = latencies.SelectMany(l => l).ToList();
+            return new Figures(all.Count, all.Count / seconds, Percentiles.Of(all, 50), Percentiles.Of(all, 99));
         }
         finally
         {
@@ -111,9 +111,6 @@ internal static class ListenerBench
             }
         }
     }
-
-    private static double Percentile(List<double> sorted, int percentile) =>
-        sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     /// <summary>
     /// <c>PlatformBench --listener VESSEL_DLL GUEST_DIR WORK_DIR [requests] [seconds]</c>: only this

@@ -9,14 +9,21 @@ using Vessel.Client.Contracts;
 // bench/platform: what the platform costs (issue #12). Prints one table:
 //   API latency (p50/p99) of list and get with 1,000 VMs in the inventory;
 //   20 VMs created and started;
+//   200 snapshots of one VM through the API beside qemu-img snapshot -c (SnapshotBench);
 //   GET /api/v1/vms with 100 concurrent clients over HTTPS beside the Unix socket (ListenerBench);
 //   N instant clones of a running 256 MiB guest (request to running; Pss per idle clone),
 //   beside N fresh VM starts and beside QEMU restoring the same guest from a file N times.
 // Usage: PlatformBench VESSEL_DLL GUEST_DIR WORK_DIR [clones]
 //        PlatformBench --listener VESSEL_DLL GUEST_DIR WORK_DIR [requests] [seconds]
+//        PlatformBench --snapshots VESSEL_DLL GUEST_DIR WORK_DIR [count]
 if (args.Length > 0 && args[0] == "--listener")
 {
     return await ListenerBench.RunAloneAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "--snapshots")
+{
+    return await SnapshotBench.RunAloneAsync(args[1..]);
 }
 
 
@@ -56,6 +63,7 @@ try
     results.Add(("get one VM of 1,000: p50 / p99", $"{P(get, 50):0.0} / {P(get, 99):0.0} ms"));
     results.Add(("list filtered by tag (100 of 1,000): p50 / p99", $"{P(filtered, 50):0.0} / {P(filtered, 99):0.0} ms"));
     results.AddRange(await ListenerBench.CompareAsync(data, await listening.WaitAsync(TimeSpan.FromMinutes(1)), 20_000, TimeSpan.FromSeconds(60)));
+    results.AddRange(await SnapshotBench.MeasureAsync(client, kernel, work, SnapshotBench.DefaultCount));
 
     // 2. 20 VMs created and started, one after another.
     Console.Error.WriteLine("bench: 20 VMs created and started...");
@@ -238,11 +246,7 @@ static async Task<List<double>> TimeManyAsync<T>(int count, Func<int, Task<T>> a
     return times;
 }
 
-static double P(List<double> values, int percentile)
-{
-    var sorted = values.Order().ToList();
-    return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
-}
+static double P(List<double> values, int percentile) => Percentiles.Of(values, percentile);
 
 static double PssMiB(int pid)
 {

@@ -68,6 +68,7 @@ public sealed record VmDisk(string Id, string Volume, string Format, bool ReadOn
 /// <summary>A network card: the network it is on, its MAC (kept for life) and its port forwards.</summary>
 public sealed record VmNic(string Network, string Mac, IReadOnlyList<string> PortForwards);
 
+/// <summary>Whether the daemon starts the VM when it starts (the host boots), in ascending <paramref name="Order"/>, waiting <paramref name="DelaySeconds"/> after this VM before the next (Proxmox's startup order and "up" delay).</summary>
 public sealed record VmAutostart(bool Enabled, int Order, int DelaySeconds);
 
 /// <summary>

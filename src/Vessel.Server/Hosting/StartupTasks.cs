@@ -11,7 +11,7 @@ namespace Vessel.Server.Hosting;
 /// <summary>
 /// What the daemon does once it runs: makes the default template from Vessel's own guest on
 /// first start (building the guest in the background when it is not built yet, and saying so),
-/// and starts the VMs marked autostart, in their order and with their delays.
+/// and starts the VMs marked autostart, in their order, each one's delay after it.
 /// </summary>
 public sealed class StartupTasks(ServerOptions options, IServiceScopeFactory scopes, OperationManager operations, VmLifecycle lifecycle, StartupTasks.DefaultTemplateStatus status, ILogger<StartupTasks> logger) : BackgroundService
 {
@@ -159,13 +159,10 @@ public sealed class StartupTasks(ServerOptions options, IServiceScopeFactory sco
                 .OrderBy(v => v.AutostartOrder).ThenBy(v => v.Name).ToListAsync(stoppingToken);
         }
 
+        // As Proxmox's startup "up" delay: a VM's delay is the wait after it has started before
+        // the next one starts (time for a database or a DNS server to come up before its users).
         foreach (VmRecord vm in vms)
         {
-            if (vm.AutostartDelaySeconds > 0)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(vm.AutostartDelaySeconds), stoppingToken);
-            }
-
             try
             {
                 OperationInfo operation = await lifecycle.StartAsync(vm);
@@ -174,6 +171,12 @@ public sealed class StartupTasks(ServerOptions options, IServiceScopeFactory sco
             catch (Api.ApiException e)
             {
                 logger.LogWarning("Autostart of VM {Name}: {Reason}", vm.Name, e.Message);
+                continue;
+            }
+
+            if (vm.AutostartDelaySeconds > 0 && vm != vms[^1])
+            {
+                await Task.Delay(TimeSpan.FromSeconds(vm.AutostartDelaySeconds), stoppingToken);
             }
         }
     }

@@ -118,7 +118,8 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         VmmSupervisor.VmmInstance instance = RequireProcess(vm);
         context.Log($"Asking the guest of VM '{vm.Name}' to power off (at most {timeout.TotalSeconds:0} s).");
         await instance.Qmp.ExecuteAsync("system_powerdown", null, context.CancellationToken);
-        if (!await VmmSupervisor.WaitForExitAsync(instance, timeout))
+        // Cancelling the operation (DELETE /operations/{id}) ends the wait: the VM runs on.
+        if (!await VmmSupervisor.WaitForExitAsync(instance, timeout, context.CancellationToken))
         {
             context.Log("The guest did not power off in time; stopping the VM.");
             await supervisor.SetStateAsync(vm.Id, vm.Name, VmStates.Stopping, instance.ProcessId);

@@ -188,11 +188,11 @@ public sealed class VmmSupervisor(ServerOptions options, IServiceScopeFactory sc
     }
 
     /// <summary>Waits for the VMM to end by itself (a guest that powers off).</summary>
-    public static async Task<bool> WaitForExitAsync(VmmInstance instance, TimeSpan timeout)
+    public static async Task<bool> WaitForExitAsync(VmmInstance instance, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            await instance.Exited.Task.WaitAsync(timeout);
+            await instance.Exited.Task.WaitAsync(timeout, cancellationToken);
             return true;
         }
         catch (TimeoutException)

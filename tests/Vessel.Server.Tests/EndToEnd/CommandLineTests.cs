@@ -99,6 +99,18 @@ public sealed class CommandLineTests
             Assert.Contains("piped-42", console.Output);
             Assert.Equal("running", JsonNode.Parse((await VesselAsync(data, null, "vm", "show", "cli1", "-o", "json")).Output)!["state"]!.GetValue<string>());
 
+            // vm edit changes what applies live (here the description and autostart) on a running VM.
+            Result edited = await VesselAsync(data, null, "vm", "edit", "cli1", "--description", "edited live", "--autostart", "--start-order", "7", "-o", "json");
+            Assert.True(edited.ExitCode == 0, edited.Error);
+            JsonObject editedVm = JsonNode.Parse(edited.Output)!.AsObject();
+            Assert.Equal("edited live", editedVm["description"]!.GetValue<string>());
+            Assert.True(editedVm["autostart"]!["enabled"]!.GetValue<bool>());
+            Assert.Equal(7, editedVm["autostart"]!["order"]!.GetValue<int>());
+            Assert.Empty(editedVm["pendingChanges"]!.AsArray());
+            Result notAgain = await VesselAsync(data, null, "vm", "edit", "cli1", "--autostart", "false", "-o", "json");
+            Assert.False(JsonNode.Parse(notAgain.Output)!["autostart"]!["enabled"]!.GetValue<bool>());
+            Assert.Equal(7, JsonNode.Parse(notAgain.Output)!["autostart"]!["order"]!.GetValue<int>());
+
             Result list = await VesselAsync(data, null, "vm", "list", "--tag", "demo");
             Assert.Contains("cli1", list.Output);
             Assert.StartsWith("NAME", list.Output);

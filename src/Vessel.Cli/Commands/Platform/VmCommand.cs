@@ -76,10 +76,12 @@ internal static class VmCommand
         var description = new Option<string?>("--description") { Description = "What the VM is for", HelpName = "TEXT" };
         var tags = new Option<string[]>("--tag") { Description = "A tag (repeatable)", HelpName = "TAG" };
         var start = new Option<bool>("--start") { Description = "Start the VM once created" };
+        var autostart = new AutostartOptions();
         var command = new Command("create", "Create a VM from vessel run's options, or from a template (--template NAME)")
         {
             name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, engine, bios, iso, description, tags, start, s_noWait,
         };
+        autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
             string[] deviceList = parseResult.GetValue(devices) ?? [];
@@ -111,6 +113,7 @@ internal static class VmCommand
                 Iso = parseResult.GetValue(iso),
                 Description = parseResult.GetValue(description),
                 Tags = parseResult.GetValue(tags) is { Length: > 0 } t ? t : null,
+                Autostart = autostart.From(parseResult, new VmAutostart(false, 0, 0)),
             };
             if (request.Template is not null && (request.Kernel ?? request.Initrd ?? request.Append) is not null)
             {
@@ -133,6 +136,35 @@ internal static class VmCommand
             return await PrintVmAsync(parseResult, client, request.Name, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Whether <c>vessel serve</c> starts the VM when it starts: <c>--autostart</c> with its order
+    /// and the delay after it (Proxmox's <c>onboot</c> and <c>startup order=,up=</c>). Options not
+    /// given keep the VM's current values.
+    /// </summary>
+    private sealed class AutostartOptions
+    {
+        private readonly Option<bool?> _enabled = new("--autostart") { Description = "Start the VM when vessel serve starts (--autostart false to stop that)", HelpName = "true|false" };
+        private readonly Option<int?> _order = new("--start-order") { Description = "Autostart order, lowest first (0 to 10000)", HelpName = "N" };
+        private readonly Option<int?> _delay = new("--start-delay") { Description = "Seconds to wait after this VM's autostart before the next VM's (0 to 3600)", HelpName = "SECONDS" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_enabled);
+            command.Options.Add(_order);
+            command.Options.Add(_delay);
+        }
+
+        public VmAutostart? From(ParseResult parseResult, VmAutostart current)
+        {
+            bool? enabled = parseResult.GetValue(_enabled);
+            int? order = parseResult.GetValue(_order);
+            int? delay = parseResult.GetValue(_delay);
+            return enabled is null && order is null && delay is null
+                ? null
+                : new VmAutostart(enabled ?? current.Enabled, order ?? current.Order, delay ?? current.DelaySeconds);
+        }
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
@@ -264,6 +296,11 @@ internal static class VmCommand
             lines.Add(("tags", string.Join(", ", vm.Tags)));
         }
 
+        if (vm.Autostart.Enabled)
+        {
+            lines.Add(("autostart", $"order {vm.Autostart.Order}, then {vm.Autostart.DelaySeconds} s before the next"));
+        }
+
         if (vm.CurrentSnapshot is not null)
         {
             lines.Add(("snapshot", vm.CurrentSnapshot));
@@ -299,11 +336,13 @@ internal static class VmCommand
         var kernel = new Option<string?>("--kernel") { Description = "Kernel (at the next start)", HelpName = "PATH" };
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk (at the next start)", HelpName = "PATH" };
         var append = new Option<string?>("--append") { Description = "Kernel command line (at the next start)", HelpName = "CMDLINE" };
-        var command = new Command("edit", "Change a VM: name, description, tags and balloon live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append };
+        var autostart = new AutostartOptions();
+        var command = new Command("edit", "Change a VM: name, description, tags, balloon and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append };
+        autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
             string name = parseResult.GetValue(s_vmName)!;
-            (_, string? etag) = await client.GetVmWithETagAsync(name, cancellationToken);
+            (VmDetails current, string? etag) = await client.GetVmWithETagAsync(name, cancellationToken);
             var request = new VmEditRequest
             {
                 Name = parseResult.GetValue(newName),
@@ -315,6 +354,7 @@ internal static class VmCommand
                 Kernel = FullPath(parseResult.GetValue(kernel)),
                 Initrd = FullPath(parseResult.GetValue(initrd)),
                 Append = parseResult.GetValue(append),
+                Autostart = autostart.From(parseResult, current.Autostart),
             };
             VmDetails vm = await client.EditVmAsync(name, request, etag, cancellationToken);
             return await PrintVmAsync(parseResult, client, vm.Name, cancellationToken);
