@@ -38,6 +38,28 @@ public sealed class RequestPrivilegeTests : IDisposable
         await Http.ProblemAsync(await user.PostAsJsonAsync("/api/v1/vms", new { name = "fromhost", kernel = TestFiles.Kernel }), 403);
     }
 
+    /// <summary>A field added to the edit later must not slip through with VM.Audit alone.</summary>
+    [Fact]
+    public void EveryPartOfAnEditNeedsAPrivilegeOfItsOwn()
+    {
+        foreach (System.Reflection.PropertyInfo property in typeof(VmEditRequest).GetProperties())
+        {
+            object value = property.PropertyType switch
+            {
+                Type t when t == typeof(string) => "x",
+                Type t when t == typeof(int?) => 1,
+                Type t when t == typeof(long?) => 1L,
+                Type t when t == typeof(bool?) => true,
+                Type t when t == typeof(IReadOnlyList<string>) => new[] { "x" },
+                Type t when t == typeof(VmAutostart) => new VmAutostart(true, 1, 0),
+                Type t => throw new InvalidOperationException($"VmEditRequest.{property.Name} is a {t.Name}: give it a value here and a privilege in RequestPrivileges.OfEdit"),
+            };
+            var request = new VmEditRequest();
+            property.SetValue(request, value);
+            Assert.True(RequestPrivileges.OfEdit(request).Any(), $"VmEditRequest.{property.Name} needs no privilege in RequestPrivileges.OfEdit");
+        }
+    }
+
     [Fact]
     public async Task PoolsAndImportsOfHostFilesNeedSysModify()
     {
