@@ -9,8 +9,8 @@ namespace Vessel.Server.Tests.Api;
 
 /// <summary>
 /// Volumes after they are made: grown (never shrunk), copied and converted with their data
-/// intact as <c>qemu-img</c> sees it, and an import that meets a full disk fails in one sentence
-/// and leaves nothing behind.
+/// intact as <c>qemu-img</c> sees it; an import or a snapshot that meets a full disk fails in one
+/// sentence and leaves nothing behind and no image damaged.
 /// </summary>
 public sealed class VolumeTests : IDisposable
 {
@@ -77,6 +77,49 @@ public sealed class VolumeTests : IDisposable
             // The pool still works once there is room: a small volume fits.
             await client.CreateVolumeAsync("small", new VolumeCreateRequest { Name = "fits", Format = "qcow2", SizeBytes = 16L << 20 });
             Assert.Single((await client.ListVolumesAsync("small")).Items);
+        }
+        finally
+        {
+            Run("umount", small.Path);
+        }
+    }
+
+    [SkippableFact]
+    public async Task ASnapshotThatMeetsAFullDiskFailsAndTheImageStaysSound()
+    {
+        using var small = new TempDirectory();
+        Skip.IfNot(Run("mount", "-t", "tmpfs", "-o", "size=2m", "vessel-test-full", small.Path).ExitCode == 0, "a full file system is made with a 2 MiB tmpfs, which needs the right to mount (root)");
+        try
+        {
+            using VesselClient client = _factory.Typed();
+            await client.CreatePoolAsync(new PoolCreateRequest("small", small.Path));
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(new VmCreateRequest
+            {
+                Name = "tight",
+                Kernel = TestFiles.Kernel,
+                Nics = [],
+                Disks = [new DiskRequest { SizeBytes = 16L << 20, Pool = "small" }],
+            }));
+            string disk = Directory.EnumerateFiles(small.Path).Single();
+            Assert.Equal(0, Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x42 0 256k", disk).ExitCode);
+
+            // Whatever room is left goes to a filler: the snapshot's tables find none.
+            string filler = Path.Combine(small.Path, "filler");
+            Run("dd", "if=/dev/zero", $"of={filler}", "bs=4k");
+            OperationInfo snapshot = await client.WaitAsync(await client.CreateSnapshotAsync("tight", new SnapshotCreateRequest { Name = "nowhere" }));
+            Assert.Equal(OperationStatuses.Failed, snapshot.Status);
+            Assert.Contains("space", snapshot.Error);
+            Http.AssertOneSentence(snapshot.Error!);
+            Assert.Empty((await client.ListSnapshotsAsync("tight")).Snapshots);
+            Assert.Equal(0, Run("qemu-img", "check", "-q", disk).ExitCode);
+            Assert.DoesNotContain("nowhere", Run("qemu-img", "snapshot", "-l", disk).Output);
+            Assert.Equal(0, Run("qemu-io", "-f", "qcow2", "-c", "read -P 0x42 0 256k", disk).ExitCode);
+
+            // With room again, the same snapshot is taken.
+            File.Delete(filler);
+            await client.WaitForSuccessAsync(await client.CreateSnapshotAsync("tight", new SnapshotCreateRequest { Name = "roomy" }));
+            Assert.Contains("roomy", Run("qemu-img", "snapshot", "-l", disk).Output);
+            Assert.Equal(0, Run("qemu-img", "check", "-q", disk).ExitCode);
         }
         finally
         {
