@@ -144,6 +144,8 @@ public sealed class ListenerDaemon : IDisposable
     public void Dispose()
     {
         Serve.Dispose();
+        // VMs live on without their daemon (that is the point): end those the test started.
+        VmmProcesses.KillAll(DataDirectory);
         Temp.Dispose();
     }
 }
