@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Vessel.Machine.Display;
@@ -29,6 +30,15 @@ public sealed class VncConnection : IDisposable
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly byte[] _buffer = new byte[64];
     private readonly CancellationTokenSource _closed = new();
+
+    /// <summary>
+    /// The least time between two updates to one viewer (60 a second at most). A guest that
+    /// redraws without pause (text scrolling at full speed) would otherwise get one update per
+    /// request, each a little different; waiting out the rest of the interval folds the changes
+    /// in between into the next update (bench/display: 4.7x QEMU's frames and 1.25x its bytes
+    /// while scrolling, before). QEMU paces its VNC updates the same way (30 ms by default).
+    /// </summary>
+    private static readonly TimeSpan s_minimumUpdateInterval = TimeSpan.FromSeconds(1.0 / 60);
     private DisplayViewer? _viewer;
     private VncPixelFormat _format = VncPixelFormat.Native;
     private int _encoding = VncEncodings.Raw;
@@ -326,11 +336,18 @@ public sealed class VncConnection : IDisposable
     {
         var update = new DisplayUpdate();
         using var encoder = new VncEncoder();
+        long lastSent = 0;
         try
         {
             while (true)
             {
                 _wake.Wait(_closed.Token);
+                TimeSpan sinceLast = Stopwatch.GetElapsedTime(lastSent);
+                if (lastSent != 0 && sinceLast < s_minimumUpdateInterval)
+                {
+                    _closed.Token.WaitHandle.WaitOne(s_minimumUpdateInterval - sinceLast);
+                }
+
                 VncPixelFormat format;
                 int encoding, clientWidth, clientHeight;
                 bool desktopSize;
@@ -376,6 +393,7 @@ public sealed class VncConnection : IDisposable
                 }
 
                 _stream.Write(encoder.Message);
+                lastSent = Stopwatch.GetTimestamp();
                 _server.CountUpdate(encoder.Message.Length);
             }
         }
