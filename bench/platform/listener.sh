@@ -2,7 +2,8 @@
 # vessel serve's API over HTTPS beside the Unix socket, in one table: requests per second and
 # p50/p99 latency of GET /api/v1/vms (a page of 100 VM definitions) with 100 concurrent clients,
 # each on its own connection, at most BENCH_REQUESTS requests or BENCH_SECONDS seconds per
-# transport, and the ratio. VESSEL_TOKEN, when set, is sent as the bearer token over HTTPS.
+# transport, and the ratio. HTTPS requests carry a bearer token: VESSEL_TOKEN, else one the bench
+# makes for admin@vessel over the socket.
 # (bench/platform/run.sh measures the same beside its other figures.)
 #
 #   bench/platform/listener.sh

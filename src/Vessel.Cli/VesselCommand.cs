@@ -4,7 +4,7 @@ using Vessel.Cli.Commands.Platform;
 
 namespace Vessel.Cli;
 
-/// <summary>The <c>vessel</c> command tree: run, img and switch; serve and its clients (vm, snapshot, template, pool, volume, network, operation).</summary>
+/// <summary>The <c>vessel</c> command tree: run, img and switch; serve and its clients (vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token).</summary>
 public static class VesselCommand
 {
     public static RootCommand Create() =>
@@ -21,6 +21,11 @@ public static class VesselCommand
             VolumeCommand.Create(),
             NetworkCommand.Create(),
             OperationCommand.Create(),
+            UserCommand.Create(),
+            GroupCommand.Create(),
+            RoleCommand.Create(),
+            AclCommand.Create(),
+            TokenCommand.Create(),
             AuditCommand.Create(),
             LicenseCommand.Create(),
         };

@@ -19,9 +19,9 @@ public sealed class CliMessageTests
 
     public static TheoryData<string[], string, int> Mistakes => new()
     {
-        { [], "a command is needed; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network and operation.", Usage },
-        { ["frobnicate"], "'frobnicate' is not a vessel command; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network and operation.", Usage },
-        { ["--frobnicate"], "'--frobnicate' is not a vessel option; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network and operation.", Usage },
+        { [], "a command is needed; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
+        { ["frobnicate"], "'frobnicate' is not a vessel command; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
+        { ["--frobnicate"], "'--frobnicate' is not a vessel option; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
         { ["img"], "vessel img needs a command; the commands are create, info, check, convert, resize, snapshot, commit, rebase, map, compare and bench.", Usage },
         { ["img", "frob"], "'frob' is not a vessel img command; the commands are create, info, check, convert, resize, snapshot, commit, rebase, map, compare and bench.", Usage },
         {
@@ -54,6 +54,11 @@ public sealed class CliMessageTests
         { ["img", "bench", "-c", "many", "a.img"], "-c takes a whole number, not 'many'.", Usage },
         { ["img", "snapshot", "a.img"], "give exactly one of -c NAME, -a NAME, -d NAME or -l.", Usage },
         { ["switch"], "vessel switch needs PATH.", Usage },
+        { ["user"], "vessel user needs a command; the commands are add, list, passwd, delete, disable and enable.", Usage },
+        { ["group", "frob"], "'frob' is not a vessel group command; the commands are add, list and delete.", Usage },
+        { ["role", "add", "Starter"], "vessel role add needs --privs PRIVILEGES.", Usage },
+        { ["acl", "set", "/vms"], "vessel acl set needs --role ROLE.", Usage },
+        { ["token"], "vessel token needs a command; the commands are create, list and delete.", Usage },
     };
 
     [Theory]

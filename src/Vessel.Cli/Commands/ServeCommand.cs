@@ -14,6 +14,7 @@ internal static class ServeCommand
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Where the inventory, volumes and sockets live (default: VESSEL_DATA_DIR, /var/lib/vessel as root, $XDG_DATA_HOME/vessel otherwise)", HelpName = "DIR" };
         var noTemplate = new Option<bool>("--no-default-template") { Description = "Do not make the default template from Vessel's own guest on first start" };
+        var adminPasswordFile = new Option<string?>("--admin-password-file") { Description = "On first start, admin@vessel's password from this file (else a one-time password is printed)", HelpName = "FILE" };
         var listen = new Option<string[]>("--listen")
         {
             Description = "Serve the API on the network: https://ADDRESS:PORT (several allowed; http://ADDRESS:PORT only redirects to HTTPS; none: the Unix socket only) [default: https://127.0.0.1:8006]",
@@ -23,7 +24,7 @@ internal static class ServeCommand
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "The HTTPS certificate (PEM, intermediates after it) instead of DATA_DIR/tls/cert.pem, which is made on first start", HelpName = "FILE" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's private key (PEM)", HelpName = "FILE" };
         var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -33,6 +34,7 @@ internal static class ServeCommand
 
             string directory = DataDirectory.Resolve(parseResult.GetValue(dataDir));
             bool template = !parseResult.GetValue(noTemplate);
+            string? passwordFile = parseResult.GetValue(adminPasswordFile) is { } file ? Path.GetFullPath(file) : null;
             string[] listenValues = parseResult.GetValue(listen) is { Length: > 0 } given ? given : [ListenAddress.Default];
             if (parseResult.GetValue(auditRetention) is { } days && days is < 1 or > Vessel.Server.Audit.AuditLog.MaxRetentionDays)
             {
@@ -43,6 +45,7 @@ internal static class ServeCommand
             {
                 builder.Configuration["Vessel:DataDirectory"] = directory;
                 builder.Configuration["Vessel:DefaultTemplate"] = template ? "true" : "false";
+                builder.Configuration["Vessel:AdminPasswordFile"] = passwordFile;
                 builder.Configuration["Vessel:Listen"] = string.Join(';', listenValues);
                 builder.Configuration["Vessel:TlsCertificate"] = parseResult.GetValue(tlsCertificate);
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);

@@ -11,7 +11,14 @@ public sealed class ApiException(int status, string detail) : Exception(detail)
 {
     public int Status { get; } = status;
 
+    /// <summary>When set, the answer says when to try again (Retry-After), as a refused login does.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     public static ApiException BadRequest(string detail) => new(StatusCodes.Status400BadRequest, detail);
+
+    public static ApiException Unauthorized(string detail) => new(StatusCodes.Status401Unauthorized, detail);
+
+    public static ApiException Forbidden(string detail) => new(StatusCodes.Status403Forbidden, detail);
 
     public static ApiException NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
 
@@ -38,6 +45,16 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         }
 
         httpContext.Response.StatusCode = status;
+        if (exception is ApiException { RetryAfterSeconds: { } retryAfter })
+        {
+            httpContext.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            httpContext.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -49,11 +66,13 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
     private static string TitleOf(int status) => status switch
     {
         400 => "Bad request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
         412 => "Precondition failed",
         413 => "Too large",
+        429 => "Too many requests",
         431 => "Headers too large",
         _ => "Server error",
     };

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 using Vessel.Server.Inventory;
 using Vessel.Server.Networks;
 
@@ -11,20 +12,24 @@ public static class NetworkEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         RouteGroupBuilder networks = api.MapGroup("/networks").WithTags("Networks");
-        networks.MapGet("/", async (InventoryContext db, NetworkService service) =>
+        networks.MapGet("/", async (HttpContext http, InventoryContext db, NetworkService service) =>
         {
             var result = new List<NetworkInfo>();
+            CallerAccess access = http.Access();
             foreach (NetworkRecord network in await db.Networks.AsNoTracking().OrderBy(n => n.Name).ToListAsync())
             {
-                result.Add(await service.ToInfoAsync(db, network));
+                if (access.Allows(Privileges.NetworkAudit, "/networks/" + network.Name))
+                {
+                    result.Add(await service.ToInfoAsync(db, network));
+                }
             }
 
             return result;
-        }).WithSummary("List networks");
+        }).RequireAuthenticatedCaller().WithSummary("List networks (those the caller may see: Network.Audit)");
         networks.MapGet("/{network}", async (string network, InventoryContext db, NetworkService service) =>
-            await service.ToInfoAsync(db, await FindAsync(db, network))).WithSummary("A network");
-        networks.MapPost("/", CreateAsync).WithSummary("Create a network: nat, isolated or bridged (bridge=NAME)");
-        networks.MapDelete("/{network}", DeleteAsync).WithSummary("Delete a network no NIC uses");
+            await service.ToInfoAsync(db, await FindAsync(db, network))).RequirePrivilege(Privileges.NetworkAudit, "/networks/{network}").WithSummary("A network");
+        networks.MapPost("/", CreateAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks").WithSummary("Create a network: nat, isolated or bridged (bridge=NAME)");
+        networks.MapDelete("/{network}", DeleteAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks/{network}").WithSummary("Delete a network no NIC uses");
     }
 
     private static async Task<NetworkRecord> FindAsync(InventoryContext db, string name)

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 using Vessel.Server.Inventory;
 using Vessel.Server.Operations;
 using Vessel.Server.Storage;
@@ -12,40 +13,46 @@ public static class StorageEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         RouteGroupBuilder pools = api.MapGroup("/pools").WithTags("Storage");
-        pools.MapGet("/", async (InventoryContext db) =>
+        pools.MapGet("/", async (HttpContext http, InventoryContext db) =>
         {
             var service = new VolumeService(db);
             var result = new List<PoolInfo>();
+            CallerAccess access = http.Access();
             foreach (PoolRecord pool in await db.Pools.AsNoTracking().OrderBy(p => p.Name).ToListAsync())
             {
-                result.Add(await service.ToInfoAsync(pool));
+                if (access.Allows(Privileges.DatastoreAudit, "/storage/" + pool.Name))
+                {
+                    result.Add(await service.ToInfoAsync(pool));
+                }
             }
 
             return result;
-        }).WithSummary("List storage pools with capacity and allocation");
-        pools.MapPost("/", CreatePoolAsync).WithSummary("Add a directory pool");
+        }).RequireAuthenticatedCaller().WithSummary("List storage pools with capacity and allocation (those the caller may see: Datastore.Audit)");
+        pools.MapPost("/", CreatePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage").WithSummary("Add a directory pool");
         pools.MapGet("/{pool}", async (string pool, InventoryContext db) =>
         {
             var service = new VolumeService(db);
             return await service.ToInfoAsync(await service.FindPoolAsync(pool));
-        }).WithSummary("A pool");
-        pools.MapDelete("/{pool}", DeletePoolAsync).WithSummary("Remove an empty pool (its directory stays)");
-        pools.MapGet("/{pool}/volumes", ListVolumesAsync).WithSummary("List a pool's volumes");
-        pools.MapPost("/{pool}/volumes", CreateVolumeAsync).WithSummary("Create an empty volume, or import a file on the host (an operation)");
+        }).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("A pool");
+        pools.MapDelete("/{pool}", DeletePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage/{pool}").WithSummary("Remove an empty pool (its directory stays)");
+        pools.MapGet("/{pool}/volumes", ListVolumesAsync).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("List a pool's volumes");
+        pools.MapPost("/{pool}/volumes", CreateVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Create an empty volume, or import a file on the host (an operation)");
         pools.MapGet("/{pool}/volumes/{volume}", async (string pool, string volume, InventoryContext db) =>
         {
             var service = new VolumeService(db);
             return await service.ToInfoAsync(await service.FindVolumeAsync($"{pool}/{volume}"));
-        }).WithSummary("A volume");
-        pools.MapPut("/{pool}/volumes/{volume}/content", UploadAsync).WithSummary("Upload a new volume's content (streamed to disk; format=qcow2|raw|iso)")
+        }).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("A volume");
+        pools.MapPut("/{pool}/volumes/{volume}/content", UploadAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Upload a new volume's content (streamed to disk; format=qcow2|raw|iso)")
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute());
-        pools.MapPost("/{pool}/volumes/{volume}/resize", ResizeAsync).WithSummary("Grow a volume");
-        pools.MapPost("/{pool}/volumes/{volume}/copy", CopyAsync).WithSummary("Copy or convert a volume into a new one (an operation)");
-        pools.MapDelete("/{pool}/volumes/{volume}", DeleteVolumeAsync).WithSummary("Delete a volume nothing uses");
+        pools.MapPost("/{pool}/volumes/{volume}/resize", ResizeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Grow a volume");
+        pools.MapPost("/{pool}/volumes/{volume}/copy", CopyAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Copy or convert a volume into a new one (an operation)");
+        pools.MapDelete("/{pool}/volumes/{volume}", DeleteVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Delete a volume nothing uses");
     }
 
-    private static async Task<IResult> CreatePoolAsync(PoolCreateRequest request, InventoryContext db)
+    private static async Task<IResult> CreatePoolAsync(PoolCreateRequest request, HttpContext http, InventoryContext db)
     {
+        // A pool is a directory of the host's choosing: the daemon writes there as itself.
+        http.Access().Require(RequestPrivileges.HostFiles, "/");
         string name = Names.Check("pool", request.Name);
         if (string.IsNullOrEmpty(request.Path) || !Path.IsPathFullyQualified(request.Path) || request.Path.Any(char.IsControl))
         {
@@ -118,6 +125,7 @@ public static class StorageEndpoints
             return Results.Created($"/api/v1/pools/{record.Name}/volumes/{name}", await service.ToInfoAsync(volume));
         }
 
+        http.Access().Require(RequestPrivileges.HostFiles, "/");
         Vmm.VmDefinitions.CheckHostFile("file to import", request.Import);
         OperationInfo operation = await operations.StartAsync("volume.import", new OperationManager.Target("volume", $"{record.Name}/{name}", VolumeLock(record, name)), mayCancel: true, async context =>
         {

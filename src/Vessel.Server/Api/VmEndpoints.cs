@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 using Vessel.Server.Inventory;
 using Vessel.Server.Operations;
 using Vessel.Server.Vmm;
@@ -13,35 +14,43 @@ public static class VmEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         RouteGroupBuilder vms = api.MapGroup("/vms").WithTags("VMs");
-        vms.MapGet("/", ListAsync).WithSummary("List VMs (paged; sort by name, -name, created, -created, state; filter by name, state, tag)");
-        vms.MapPost("/", CreateAsync).WithSummary("Create a VM from a definition or a template (an operation)");
-        vms.MapGet("/{vm}", GetAsync).WithSummary("A VM's definition and state, with its ETag");
-        vms.MapPatch("/{vm}", EditAsync).WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest");
-        vms.MapDelete("/{vm}", DeleteAsync).WithSummary("Delete a stopped VM, with its disks when deleteDisks=true (an operation)");
+        vms.MapGet("/", ListAsync).RequireAuthenticatedCaller().WithSummary("List VMs (paged; sort by name, -name, created, -created, state; filter by name, state, tag)");
+        vms.MapPost("/", CreateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms").WithSummary("Create a VM from a definition or a template (an operation)");
+        vms.MapGet("/{vm}", GetAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("A VM's definition and state, with its ETag");
+        // An edit needs VM.Config.CPU, .Memory, .CDROM or .Options by what it changes (checked in EditAsync).
+        vms.MapPatch("/{vm}", EditAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest");
+        vms.MapDelete("/{vm}", DeleteAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Delete a stopped VM, with its disks when deleteDisks=true (an operation)");
         foreach (string action in new[] { "start", "stop", "shutdown", "reboot", "reset", "pause", "resume", "suspend" })
         {
             vms.MapPost("/{vm}/" + action, (string vm, HttpContext http, InventoryContext db, VmLifecycle lifecycle, OperationManager operations, [FromBody] ShutdownRequest? body) =>
-                LifecycleAsync(action, vm, http, db, lifecycle, operations, body)).WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} the VM (an operation)");
+                LifecycleAsync(action, vm, http, db, lifecycle, operations, body)).RequirePrivilege(Privileges.VmPowerMgmt, "/vms/{vm}").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} the VM (an operation)");
         }
 
-        vms.MapPost("/{vm}/clone", CloneAsync).WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)");
-        vms.MapPost("/{vm}/template", MakeTemplateAsync).WithSummary("Turn a stopped VM into a read-only template");
-        vms.MapGet("/{vm}/snapshots", SnapshotsAsync).WithSummary("The VM's snapshot tree and current position");
-        vms.MapPost("/{vm}/snapshots", CreateSnapshotAsync).WithSummary("Take a snapshot (with memory when running and asked)");
-        vms.MapPost("/{vm}/snapshots/{snapshot}/revert", RevertSnapshotAsync).WithSummary("Revert to a snapshot");
-        vms.MapDelete("/{vm}/snapshots/{snapshot}", DeleteSnapshotAsync).WithSummary("Delete a snapshot (its children move up)");
+        vms.MapPost("/{vm}/clone", CloneAsync).RequirePrivilege(Privileges.VmClone, "/vms/{vm}").WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)");
+        vms.MapPost("/{vm}/template", MakeTemplateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Turn a stopped VM into a read-only template");
+        vms.MapGet("/{vm}/snapshots", SnapshotsAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("The VM's snapshot tree and current position");
+        vms.MapPost("/{vm}/snapshots", CreateSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Take a snapshot (with memory when running and asked)");
+        vms.MapPost("/{vm}/snapshots/{snapshot}/revert", RevertSnapshotAsync).RequirePrivilege(Privileges.VmSnapshotRollback, "/vms/{vm}").WithSummary("Revert to a snapshot");
+        vms.MapDelete("/{vm}/snapshots/{snapshot}", DeleteSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Delete a snapshot (its children move up)");
 
-        api.MapGet("/templates", (InventoryContext db, int? page, int? pageSize, string? sort, string? name) =>
-            ListCoreAsync(db, page, pageSize, sort, name, null, null, templates: true)).WithTags("VMs").WithSummary("List templates");
+        api.MapGet("/templates", async (HttpContext http, InventoryContext db, int? page, int? pageSize, string? sort, string? name) =>
+            await ListCoreAsync(db, await http.Access().VisibleVmsAsync(db), page, pageSize, sort, name, null, null, templates: true))
+            .RequireAuthenticatedCaller().WithTags("VMs").WithSummary("List templates (those the caller may see: VM.Audit)");
     }
 
-    private static Task<Page<VmSummary>> ListAsync(InventoryContext db, int? page, int? pageSize, string? sort, string? name, string? state, [FromQuery] string[]? tag) =>
-        ListCoreAsync(db, page, pageSize, sort, name, state, tag, templates: null);
+    private static async Task<Page<VmSummary>> ListAsync(HttpContext http, InventoryContext db, int? page, int? pageSize, string? sort, string? name, string? state, [FromQuery] string[]? tag) =>
+        await ListCoreAsync(db, await http.Access().VisibleVmsAsync(db), page, pageSize, sort, name, state, tag, templates: null);
 
-    private static async Task<Page<VmSummary>> ListCoreAsync(InventoryContext db, int? page, int? pageSize, string? sort, string? name, string? state, string[]? tags, bool? templates)
+    /// <summary>A page of VMs or templates; <paramref name="visible"/> (null: all) holds the ones the caller may see.</summary>
+    private static async Task<Page<VmSummary>> ListCoreAsync(InventoryContext db, HashSet<Guid>? visible, int? page, int? pageSize, string? sort, string? name, string? state, string[]? tags, bool? templates)
     {
         (int p, int size) = HttpConventions.PagingOf(page, pageSize);
         IQueryable<VmRecord> query = db.Vms.AsNoTracking();
+        if (visible is not null)
+        {
+            query = query.Where(v => visible.Contains(v.Id));
+        }
+
         if (templates is { } t)
         {
             query = query.Where(v => v.IsTemplate == t);
@@ -86,8 +95,11 @@ public static class VmEndpoints
         return new Page<VmSummary>(items, total, p, size);
     }
 
-    private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations) =>
-        await HttpConventions.OperationResultAsync(http, operations, await creation.CreateAsync(db, request));
+    private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
+    {
+        RequestPrivileges.RequireCreate(http.Access(), request);
+        return await HttpConventions.OperationResultAsync(http, operations, await creation.CreateAsync(db, request));
+    }
 
     private static async Task<IResult> GetAsync(string vm, HttpContext http, InventoryContext db)
     {
@@ -99,6 +111,7 @@ public static class VmEndpoints
     private static async Task<IResult> EditAsync(string vm, VmEditRequest request, HttpContext http, InventoryContext db, VmmSupervisor supervisor, OperationManager operations)
     {
         VmRecord record = await VmDefinitions.FindAsync(db, vm);
+        RequestPrivileges.RequireEdit(http.Access(), request, CallerAccess.VmPath(record.Id), "/vms/" + vm);
         HttpConventions.CheckIfMatch(http, record.Version, $"VM '{record.Name}'");
         if (operations.IsBusy(record.Id))
         {
@@ -223,6 +236,8 @@ public static class VmEndpoints
 
     private static async Task<IResult> CloneAsync(string vm, CloneRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
     {
+        // A clone is a new VM as well as a use of its source.
+        http.Access().Require(Privileges.VmAllocate, "/vms");
         VmRecord source = await VmDefinitions.FindAsync(db, vm, tracking: false);
         return await HttpConventions.OperationResultAsync(http, operations, await creation.CloneAsync(db, source, request));
     }

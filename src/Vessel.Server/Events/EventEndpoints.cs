@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 
 namespace Vessel.Server.Events;
 
@@ -9,10 +10,10 @@ public static class EventEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/events", StreamAsync).WithTags("Events").WithSummary("A WebSocket of operation and lifecycle events, one JSON message each");
+        api.MapGet("/events", StreamAsync).RequireAuthenticatedCaller().WithTags("Events").WithSummary("A WebSocket of operation and lifecycle events, one JSON message each (those whose target the caller may see)");
     }
 
-    private static async Task StreamAsync(HttpContext http, EventHub hub)
+    private static async Task StreamAsync(HttpContext http, EventHub hub, Inventory.InventoryContext db)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -46,8 +47,14 @@ public static class EventEndpoints
         });
         try
         {
+            CallerAccess access = http.Access();
             await foreach (ServerEvent serverEvent in subscription.Reader.ReadAllAsync(closed.Token))
             {
+                if (!await access.MaySeeAsync(db, serverEvent.TargetKind, serverEvent.Target))
+                {
+                    continue;
+                }
+
                 byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(serverEvent, options);
                 await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, closed.Token);
             }

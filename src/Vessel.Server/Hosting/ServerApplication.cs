@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
+using Vessel.Server.Access;
+using Vessel.Server.Access.Pam;
 using Vessel.Server.Api;
 using Vessel.Server.Events;
 using Vessel.Server.Inventory;
@@ -29,6 +31,10 @@ public static class ServerApplication
         builder.Services.AddDbContext<InventoryContext>((s, o) => o.UseSqlite(InventoryDatabase.ConnectionString(s.GetRequiredService<ServerOptions>().DatabasePath)));
         // One clock for expiries (sessions, tokens, tickets, licences): tests give a fake one.
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AccessModelCache>();
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<PamAuthenticator>();
+        builder.Services.AddSingleton<AccessBootstrap>();
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<OperationManager>();
         builder.Services.AddSingleton<VmmSupervisor>();
@@ -73,6 +79,7 @@ public static class ServerApplication
             InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
             InventoryDatabase.Prepare(db, options);
             OperationManager.FailInterrupted(db);
+            app.Services.GetRequiredService<AccessBootstrap>().EnsureAdministrator(db, options, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         }
 
         NetworkListener.Use(app);
@@ -81,8 +88,10 @@ public static class ServerApplication
         app.UseStatusCodePages();
         app.UseWebSockets();
         NetworkListener.UseSameOriginWebSockets(app);
-        app.MapOpenApi("/api/v1/openapi.json");
-        app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API"));
+        // Inside the audit middleware, which reads the caller this sets once the request is answered.
+        app.UseMiddleware<AccessMiddleware>();
+        app.MapOpenApi("/api/v1/openapi.json").AllowAnonymous();
+        app.MapScalarApiReference("/api/v1/docs", o => o.WithOpenApiRoutePattern("/api/v1/openapi.json").WithTitle("Vessel API")).AllowAnonymous();
         RouteGroupBuilder api = app.MapGroup("/api/v1");
         api.MapGet("/", async (InventoryContext db, StartupTasks.DefaultTemplateStatus status) => new Client.Contracts.ServerInfo(
             typeof(ServerApplication).Assembly.GetName().Version?.ToString(3) ?? "0",
@@ -90,7 +99,8 @@ public static class ServerApplication
             await db.Vms.CountAsync(v => !v.IsTemplate),
             await db.Vms.CountAsync(v => v.State == Client.Contracts.VmStates.Running),
             status.Template,
-            status.Message)).WithTags("Host").WithSummary("The host: version, data directory, counts, default template");
+            status.Message)).WithTags("Host").WithSummary("The host: version, data directory, counts, default template").RequirePrivilege(Privileges.SysAudit);
+        AccessEndpoints.Map(api);
         VmEndpoints.Map(api);
         StorageEndpoints.Map(api);
         NetworkEndpoints.Map(api);
@@ -121,6 +131,7 @@ public static class ServerApplication
             VesselPrefixArguments = prefix,
             CreateDefaultTemplate = configuration.GetValue("Vessel:DefaultTemplate", true),
             MetricsIntervalSeconds = configuration.GetValue("Vessel:MetricsIntervalSeconds", 5.0),
+            AdminPasswordFile = configuration["Vessel:AdminPasswordFile"],
             // Several addresses are separated by ';'. Unset (tests in process, embedders): the Unix socket only.
             Listen = ListenAddress.ParseAll((configuration["Vessel:Listen"] ?? "").Split(';')),
             TlsCertificateFile = FullPathOrNull(configuration["Vessel:TlsCertificate"]),
@@ -174,6 +185,13 @@ public static class ServerApplication
         }
 
         ServerOptions options = app.Services.GetRequiredService<ServerOptions>();
+        // Before the listeners start: the administrator exists already, so a failed start must not swallow its only password.
+        if (app.Services.GetRequiredService<AccessBootstrap>().OneTimePassword is { } password)
+        {
+            error.WriteLine($"vessel: created {AccessBootstrap.AdminUser} with the Administrator role; its password, shown this once: {password}");
+            error.WriteLine($"vessel: change it with: vessel user passwd {AccessBootstrap.AdminUser}");
+        }
+
         try
         {
             app.Start();

@@ -15,6 +15,9 @@ public sealed class ServerOptions
     /// <summary>Whether to make the default template from Vessel's guest on first start.</summary>
     public bool CreateDefaultTemplate { get; init; } = true;
 
+    /// <summary>The first start's password for admin@vessel (else one is generated and printed once).</summary>
+    public string? AdminPasswordFile { get; init; }
+
     /// <summary>Seconds between metric samples.</summary>
     public double MetricsIntervalSeconds { get; init; } = 5;
 

@@ -1,4 +1,5 @@
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 using Vessel.Server.Inventory;
 using Vessel.Server.Vmm;
 
@@ -13,8 +14,8 @@ public static class MetricsEndpoints
         {
             VmRecord record = await VmDefinitions.FindAsync(db, vm, tracking: false);
             return sampler.SamplesOf(record.Id);
-        }).WithTags("VMs").WithSummary("The VM's figures of the last hour (CPU %, memory, disk and network bytes/s)").Produces<IReadOnlyList<MetricSample>>();
+        }).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithTags("VMs").WithSummary("The VM's figures of the last hour (CPU %, memory, disk and network bytes/s)").Produces<IReadOnlyList<MetricSample>>();
         app.MapGet("/metrics", async (InventoryContext db, MetricsSampler sampler) =>
-            Results.Text(await sampler.PrometheusTextAsync(db), "text/plain; version=0.0.4")).ExcludeFromDescription();
+            Results.Text(await sampler.PrometheusTextAsync(db), "text/plain; version=0.0.4")).RequirePrivilege(Privileges.SysAudit).ExcludeFromDescription();
     }
 }

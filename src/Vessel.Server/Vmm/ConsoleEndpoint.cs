@@ -20,9 +20,9 @@ public static class ConsoleEndpoint
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/vms/{vm}/console", RelayAsync).WithTags("VMs").WithSummary("The serial console (WebSocket, binary messages both ways; ?ticket= over the network)")
-            .RequirePrivilege("VM.Console", "/vms/{vm}");
+            .RequirePrivilege(Privileges.VmConsole, "/vms/{vm}");
         api.MapPost("/vms/{vm}/console/ticket", IssueTicketAsync).WithTags("VMs").WithSummary("A single-use ticket, valid for seconds, that opens the VM's console for the caller")
-            .RequirePrivilege("VM.Console", "/vms/{vm}");
+            .RequirePrivilege(Privileges.VmConsole, "/vms/{vm}");
     }
 
     private static async Task<ConsoleTicket> IssueTicketAsync(string vm, ConsoleTicketRequest? request, HttpContext http, InventoryContext db, ConsoleTickets tickets)

@@ -39,7 +39,7 @@ internal static class AuditTestSupport
             return body.Password == "right"
                 ? Results.Ok(new { username = body.Username })
                 : Results.Problem(statusCode: 401, detail: "The user name or password is wrong.");
-        }).WithAuditAction("access.login");
+        }).AllowAnonymous().WithAuditAction("access.login");
     }
 
     public const string RemoteAddressHeader = "X-Test-Remote-Address";

@@ -1,16 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
-using System.Security.Claims;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Vessel.Client.Contracts;
+using Vessel.Server.Access;
 using Vessel.Server.Hosting;
+using Vessel.Server.Tests.Access;
 using Vessel.Server.Tests.Infrastructure;
 using Vessel.Server.Vmm;
 
@@ -19,63 +15,28 @@ namespace Vessel.Server.Tests.Listener;
 /// <summary>
 /// Console tickets: one opens the console of one VM, of one kind, for the caller who asked,
 /// once, within its time. The daemon runs in process with a fake clock; requests come "from the
-/// network" (a loopback address) as the user named in a test header, as the access layer will
-/// name them once it authenticates.
+/// network" with the API token of a user who has VM.Console on the VMs (VMUser on /), so that
+/// what refuses them is the ticket, not the permission.
 /// </summary>
 public sealed class ConsoleTicketTests : IDisposable
 {
-    private const string CallerHeader = "X-Test-Caller";
+    private readonly AccessFactory _factory = new();
 
-    private readonly ApiFactory _factory = new();
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly WebApplicationFactory<ServerProgram> _network;
+    private FakeTimeProvider Time => _factory.Clock;
 
-    public ConsoleTicketTests()
+    /// <summary>A network client of <paramref name="user"/> (created with VMUser on /) through a token of its own.</summary>
+    private async Task<HttpClient> AsAsync(string user)
     {
-        _network = _factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
-        {
-            services.AddSingleton<TimeProvider>(_time);
-            services.AddSingleton<IStartupFilter, NetworkCallerFilter>();
-        }));
-    }
-
-    /// <summary>
-    /// Makes a request with <see cref="CallerHeader"/> a network request by that user (<c>-</c>:
-    /// anonymous); one without it stays as the Unix socket's (no address: root on the host).
-    /// </summary>
-    private sealed class NetworkCallerFilter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((http, nextMiddleware) =>
-            {
-                if (http.Request.Headers.TryGetValue(CallerHeader, out var caller))
-                {
-                    // As it arrives on the HTTPS listener: from an address, over TLS.
-                    http.Connection.RemoteIpAddress = IPAddress.Loopback;
-                    http.Request.Scheme = "https";
-                    if (caller.ToString() != "-")
-                    {
-                        http.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, caller.ToString())], "test"));
-                    }
-                }
-
-                return nextMiddleware(http);
-            });
-            next(app);
-        };
-    }
-
-    private HttpClient As(string caller)
-    {
-        HttpClient http = _network.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        http.DefaultRequestHeaders.Add(CallerHeader, caller);
-        return http;
+        await _factory.AddUserAsync(user);
+        using HttpClient root = _factory.Root();
+        HttpResponseMessage granted = await root.PutAsJsonAsync("/api/v1/access/acl", new AclSetRequest("/", BuiltInRoles.VmUser, User: user));
+        Assert.True(granted.IsSuccessStatusCode, await granted.Content.ReadAsStringAsync());
+        return _factory.Remote(await _factory.CreateTokenAsync(user, "console"));
     }
 
     private async Task CreateVmAsync(string name)
     {
-        using HttpClient http = _network.CreateClient();
+        using HttpClient http = _factory.Root();
         OperationInfo done = await Http.WaitAsync(http, await http.PostAsJsonAsync("/api/v1/vms", new { name, kernel = TestFiles.Kernel, nics = Array.Empty<object>() }));
         Assert.Equal(OperationStatuses.Succeeded, done.Status);
     }
@@ -102,9 +63,9 @@ public sealed class ConsoleTicketTests : IDisposable
     public async Task ATicketOpensTheConsoleOnceForItsCaller()
     {
         await CreateVmAsync("vm1");
-        using HttpClient alice = As("alice@vessel");
+        using HttpClient alice = await AsAsync("alice@vessel");
         ConsoleTicket ticket = await TicketAsync(alice, "vm1");
-        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(30), ticket.ExpiresAt, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(Time.GetUtcNow() + TimeSpan.FromSeconds(30), ticket.ExpiresAt, TimeSpan.FromMilliseconds(1));
 
         (int status, string detail) = await OpenAsync(alice, "vm1", ticket.Ticket);
         Assert.True(status == 409, detail);
@@ -117,15 +78,16 @@ public sealed class ConsoleTicketTests : IDisposable
     public async Task ATicketReplayedByAnotherCallerIsRefusedAndStaysItsOwners()
     {
         await CreateVmAsync("vm1");
-        using HttpClient alice = As("alice@vessel");
-        using HttpClient mallory = As("mallory@vessel");
+        using HttpClient alice = await AsAsync("alice@vessel");
+        using HttpClient mallory = await AsAsync("mallory@vessel");
         ConsoleTicket ticket = await TicketAsync(alice, "vm1");
 
         (int status, string detail) = await OpenAsync(mallory, "vm1", ticket.Ticket);
         Assert.Equal(403, status);
         Assert.Contains("mallory@vessel", detail);
-        using HttpClient anonymous = As("-");
-        Assert.Equal(403, (await OpenAsync(anonymous, "vm1", ticket.Ticket)).Status);
+        // Without credentials the request is not even looked at.
+        using HttpClient anonymous = _factory.Remote();
+        Assert.Equal(401, (await OpenAsync(anonymous, "vm1", ticket.Ticket)).Status);
 
         Assert.Equal(409, (await OpenAsync(alice, "vm1", ticket.Ticket)).Status);
     }
@@ -134,13 +96,13 @@ public sealed class ConsoleTicketTests : IDisposable
     public async Task ATicketAfterItsTimeIsRefused()
     {
         await CreateVmAsync("vm1");
-        using HttpClient alice = As("alice@vessel");
+        using HttpClient alice = await AsAsync("alice@vessel");
         ConsoleTicket late = await TicketAsync(alice, "vm1");
         ConsoleTicket inTime = await TicketAsync(alice, "vm1");
 
-        _time.Advance(TimeSpan.FromSeconds(29));
+        Time.Advance(TimeSpan.FromSeconds(29));
         Assert.Equal(409, (await OpenAsync(alice, "vm1", inTime.Ticket)).Status);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        Time.Advance(TimeSpan.FromSeconds(1));
         (int status, string detail) = await OpenAsync(alice, "vm1", late.Ticket);
         Assert.Equal(403, status);
         Assert.Contains("expired", detail);
@@ -151,7 +113,7 @@ public sealed class ConsoleTicketTests : IDisposable
     {
         await CreateVmAsync("vm1");
         await CreateVmAsync("vm2");
-        using HttpClient alice = As("alice@vessel");
+        using HttpClient alice = await AsAsync("alice@vessel");
         ConsoleTicket ticket = await TicketAsync(alice, "vm1");
         (int status, string detail) = await OpenAsync(alice, "vm2", ticket.Ticket);
         Assert.Equal(403, status);
@@ -159,7 +121,7 @@ public sealed class ConsoleTicketTests : IDisposable
 
         // Only serial consoles are served today; a ticket for another kind does not open one.
         await Http.ProblemAsync(await alice.PostAsJsonAsync("/api/v1/vms/vm1/console/ticket", new { kind = "vnc" }), 400);
-        var tickets = new ConsoleTickets(_network.Services.GetRequiredService<ServerOptions>(), _time);
+        var tickets = new ConsoleTickets(_factory.Services.GetRequiredService<ServerOptions>(), Time);
         ConsoleTicket vnc = tickets.Issue("alice@vessel", "11111111-1111-1111-1111-111111111111", "vnc");
         Server.Api.ApiException refused = Assert.Throws<Server.Api.ApiException>(() => tickets.Redeem(vnc.Ticket, "alice@vessel", "11111111-1111-1111-1111-111111111111", "vm1", ConsoleKinds.Serial));
         Assert.Equal(403, refused.Status);
@@ -167,23 +129,44 @@ public sealed class ConsoleTicketTests : IDisposable
     }
 
     [Fact]
+    public async Task ATicketIsIssuedOnlyToACallerWithVmConsoleOnThatVm()
+    {
+        await CreateVmAsync("vm1");
+        await CreateVmAsync("vm2");
+        await _factory.AddUserAsync("viewer@vessel");
+        await _factory.SetAclAsync(
+            AccessFactory.Entry("/", "user", "viewer@vessel", BuiltInRoles.Auditor),
+            AccessFactory.Entry("/vms/" + await VmIdAsync("vm2"), "user", "viewer@vessel", BuiltInRoles.VmUser));
+        using HttpClient viewer = _factory.Remote(await _factory.CreateTokenAsync("viewer@vessel", "t"));
+
+        // Seeing a VM is not using its console.
+        JsonObject refused = await Http.ProblemAsync(await viewer.PostAsJsonAsync("/api/v1/vms/vm1/console/ticket", new { kind = "serial" }), 403);
+        Assert.Equal("Permission denied: viewer@vessel!t needs VM.Console on /vms/vm1.", refused["detail"]!.GetValue<string>());
+        ConsoleTicket ticket = await TicketAsync(viewer, "vm2");
+        Assert.Equal(409, (await OpenAsync(viewer, "vm2", ticket.Ticket)).Status);
+
+        // Without credentials there is no ticket at all.
+        using HttpClient anonymous = _factory.Remote();
+        await Http.ProblemAsync(await anonymous.PostAsJsonAsync("/api/v1/vms/vm2/console/ticket", new { kind = "serial" }), 401);
+    }
+
+    private async Task<Guid> VmIdAsync(string name) =>
+        await _factory.WithInventoryAsync(async db => await db.Vms.Where(v => v.Name == name).Select(v => v.Id).SingleAsync());
+
+    [Fact]
     public async Task OverTheNetworkTheConsoleNeedsATicketAndOnTheUnixSocketItDoesNot()
     {
         await CreateVmAsync("vm1");
-        using HttpClient alice = As("alice@vessel");
+        using HttpClient alice = await AsAsync("alice@vessel");
         (int status, string detail) = await OpenAsync(alice, "vm1", null);
         Assert.Equal(403, status);
         Assert.Contains("/console/ticket", detail);
         Assert.Equal(403, (await OpenAsync(alice, "vm1", "bm90LWEtdGlja2V0")).Status);
         Assert.Equal(403, (await OpenAsync(alice, "vm1", new string('A', 5000))).Status);
 
-        using HttpClient root = _network.CreateClient();
+        using HttpClient root = _factory.Root();
         Assert.Equal(409, (await OpenAsync(root, "vm1", null)).Status);
     }
 
-    public void Dispose()
-    {
-        _network.Dispose();
-        _factory.Dispose();
-    }
+    public void Dispose() => _factory.Dispose();
 }

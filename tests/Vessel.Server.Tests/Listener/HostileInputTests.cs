@@ -223,6 +223,7 @@ public sealed class HostileInputTests(HostileDaemonFixture fixture) : IClassFixt
         string pinned = Daemon.Fingerprint;
         socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 c && ListenerDaemon.FingerprintOf(c) == pinned;
         socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {Daemon.Token}");
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);

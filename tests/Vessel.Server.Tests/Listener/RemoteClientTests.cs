@@ -48,12 +48,13 @@ public sealed class RemoteClientTests
         using ListenerDaemon daemon = await ListenerDaemon.StartAsync(redirect: false);
         string server = daemon.Https.GetLeftPart(UriPartial.Authority);
 
-        Result created = await VesselAsync(null, "network", "create", "remote1", "--kind", "isolated", "--server", server, "--fingerprint", daemon.Fingerprint, "--output", "json");
+        var withToken = new Dictionary<string, string> { ["VESSEL_TOKEN"] = daemon.Token };
+        Result created = await VesselAsync(withToken, "network", "create", "remote1", "--kind", "isolated", "--server", server, "--fingerprint", daemon.Fingerprint, "--output", "json");
         Assert.True(created.ExitCode == 0, created.Error);
         Assert.Contains(await daemon.Serve.Client.ListNetworksAsync(), n => n.Name == "remote1");
 
         // The fingerprint from the environment, written without colons in lower case, as scripts may keep it.
-        var environment = new Dictionary<string, string> { ["VESSEL_FINGERPRINT"] = daemon.Fingerprint.Replace(":", "").ToLowerInvariant() };
+        var environment = new Dictionary<string, string> { ["VESSEL_FINGERPRINT"] = daemon.Fingerprint.Replace(":", "").ToLowerInvariant(), ["VESSEL_TOKEN"] = daemon.Token };
         Result listed = await VesselAsync(environment, "network", "list", "--server", server, "--output", "json");
         Assert.True(listed.ExitCode == 0, listed.Error);
         Assert.Contains(JsonNode.Parse(listed.Output)!.AsArray(), n => n!["name"]!.GetValue<string>() == "remote1");
@@ -92,7 +93,7 @@ public sealed class RemoteClientTests
     public async Task TheTypedClientOpensTheEventStreamOverHttps()
     {
         using ListenerDaemon daemon = await ListenerDaemon.StartAsync(redirect: false);
-        using VesselClient client = VesselClient.ForServer(daemon.Https, token: null, daemon.Fingerprint);
+        using VesselClient client = VesselClient.ForServer(daemon.Https, daemon.Token, daemon.Fingerprint);
         Assert.True(client.IsRemote);
 
         using WebSocket events = await client.ConnectEventsAsync();
@@ -125,7 +126,7 @@ public sealed class RemoteClientTests
         }));
         await root.WaitForSuccessAsync(await root.VmActionAsync("remote-console", "start"));
 
-        using VesselClient remote = VesselClient.ForServer(daemon.Https, token: null, daemon.Fingerprint);
+        using VesselClient remote = VesselClient.ForServer(daemon.Https, daemon.Token, daemon.Fingerprint);
         await using ConsoleSession console = await ConsoleSession.AttachAsync(remote, "remote-console");
         console.WaitFor(TestFiles.Prompt);
         await console.RunAsync("echo remote-$((40+2))", "remote-42");
