@@ -3,7 +3,9 @@
 # p50/p99 latency of GET /api/v1/vms (a page of 100 VM definitions) with 100 concurrent clients,
 # each on its own connection, at most BENCH_REQUESTS requests or BENCH_SECONDS seconds per
 # transport, and the ratio. HTTPS requests carry a bearer token: VESSEL_TOKEN, else one the bench
-# makes for admin@vessel over the socket.
+# makes for admin@vessel over the socket. Then 2,000 failed logins to one user from 20 clients
+# (bounded by BENCH_SECONDS too): whether the lockout holds, and the latency of authorised reads
+# during the storm beside the same reads on a quiet daemon.
 # (bench/platform/run.sh measures the same beside its other figures.)
 #
 #   bench/platform/listener.sh

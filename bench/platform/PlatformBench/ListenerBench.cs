@@ -145,6 +145,7 @@ internal static class ListenerBench
                 }
 
                 List<(string What, string Figure)> rows = await CompareAsync(data, endpoint, requests, limit);
+                rows.AddRange(await LoginStormBench.MeasureAsync(data, endpoint, 2_000, limit));
                 ResultTable.Print(rows);
             }
             finally

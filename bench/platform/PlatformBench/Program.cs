@@ -9,6 +9,7 @@ using Vessel.Client.Contracts;
 // bench/platform: what the platform costs (issue #12). Prints one table:
 //   API latency (p50/p99) of list and get with 1,000 VMs in the inventory;
 //   20 VMs created and started;
+//   2,000 failed logins over HTTPS from 20 clients: the lockout, the server's answers meanwhile (LoginStormBench);
 //   200 snapshots of one VM through the API beside qemu-img snapshot -c (SnapshotBench);
 //   GET /api/v1/vms with 100 concurrent clients over HTTPS beside the Unix socket (ListenerBench);
 //   N instant clones of a running 256 MiB guest (request to running; Pss per idle clone),
@@ -62,7 +63,9 @@ try
     results.Add(("list 1,000 VMs (one page of 1,000): p50 / p99", $"{P(list, 50):0.0} / {P(list, 99):0.0} ms"));
     results.Add(("get one VM of 1,000: p50 / p99", $"{P(get, 50):0.0} / {P(get, 99):0.0} ms"));
     results.Add(("list filtered by tag (100 of 1,000): p50 / p99", $"{P(filtered, 50):0.0} / {P(filtered, 99):0.0} ms"));
-    results.AddRange(await ListenerBench.CompareAsync(data, await listening.WaitAsync(TimeSpan.FromMinutes(1)), 20_000, TimeSpan.FromSeconds(60)));
+    ListenerBench.Endpoint endpoint = await listening.WaitAsync(TimeSpan.FromMinutes(1));
+    results.AddRange(await ListenerBench.CompareAsync(data, endpoint, 20_000, TimeSpan.FromSeconds(60)));
+    results.AddRange(await LoginStormBench.MeasureAsync(data, endpoint, 2_000, TimeSpan.FromSeconds(60)));
     results.AddRange(await SnapshotBench.MeasureAsync(client, kernel, work, SnapshotBench.DefaultCount));
 
     // 2. 20 VMs created and started, one after another.
