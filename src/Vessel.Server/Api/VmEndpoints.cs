@@ -161,13 +161,19 @@ public static class VmEndpoints
         record.Rng = request.Rng ?? record.Rng;
         record.Balloon = request.Balloon ?? record.Balloon;
         record.CpuEngine = request.CpuEngine is null ? record.CpuEngine : VmCreation.CheckEngine(request.CpuEngine);
+        VolumeRecord? disc = null;
         if (request.Iso is not null)
         {
-            record.IsoVolumeId = request.Iso.Length == 0 ? null : (await new Storage.VolumeService(db).FindVolumeAsync(request.Iso)).Id;
+            disc = request.Iso.Length == 0 ? null : await new Storage.VolumeService(db).FindVolumeAsync(request.Iso);
+            record.IsoVolumeId = disc?.Id;
         }
 
         VmCreation.ApplyAutostart(record, request.Autostart);
         VmmSupervisor.VmmInstance? instance = supervisor.Find(record.Id);
+        if (request.Iso is not null && instance is not null)
+        {
+            await VmLifecycle.ChangeDiscAsync(record, instance, disc, http.RequestAborted);
+        }
         if (request.BalloonBytes is { } balloon)
         {
             if (balloon < 16 * VmDefinitions.MiB || balloon > record.MemoryBytes)

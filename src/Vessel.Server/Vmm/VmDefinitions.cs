@@ -152,8 +152,8 @@ public static class VmDefinitions
 
         if (isoPath is not null)
         {
-            // An optical drive is a read-only disk until a CD-ROM device exists.
-            arguments.AddRange(["--drive", $"file={isoPath},format=raw,readonly=on,id=cdrom"]);
+            // A CD/DVD drive (scsi-cd) with the ISO in it: /dev/sr0 in a guest with the driver.
+            arguments.AddRange(["--cdrom", isoPath]);
         }
 
         if (netValues.Count == 0)
@@ -183,6 +183,17 @@ public static class VmDefinitions
 
         return arguments;
     }
+
+    /// <summary>The VMM's id of the CD/DVD drive that <c>--cdrom</c> makes.</summary>
+    public const string OpticalDriveId = "cd0";
+
+    /// <summary>Whether the VMM that runs <paramref name="runningDefinition"/> was started with a CD/DVD drive.</summary>
+    public static bool HasOpticalDrive(string runningDefinition) =>
+        runningDefinition.Split('\n').Any(l => l.StartsWith("iso=", StringComparison.Ordinal) && l.Length > "iso=".Length);
+
+    /// <summary><paramref name="runningDefinition"/> with the disc changed in the running VMM.</summary>
+    public static string WithDisc(string runningDefinition, Guid? isoVolumeId) =>
+        string.Join('\n', runningDefinition.Split('\n').Select(l => l.StartsWith("iso=", StringComparison.Ordinal) ? $"iso={isoVolumeId}" : l));
 
     /// <summary>What the definition says now, for telling pending changes apart from what runs.</summary>
     public static string DefinitionText(VmRecord vm) => string.Join('\n',

@@ -139,6 +139,38 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         });
     }
 
+    /// <summary>
+    /// Changes the disc of a running VM started with a CD/DVD drive at once, as QEMU's
+    /// <c>blockdev-change-medium</c> and <c>eject</c> (forced, as pressing the drive's button
+    /// whether or not the guest locked it); a VM started without a drive gets one at its next
+    /// start (a pending change).
+    /// </summary>
+    public static async Task ChangeDiscAsync(VmRecord vm, VmmSupervisor.VmmInstance instance, VolumeRecord? disc, CancellationToken cancellationToken)
+    {
+        if (vm.RunningDefinition is not { } running || !VmDefinitions.HasOpticalDrive(running))
+        {
+            return;
+        }
+
+        try
+        {
+            if (disc is null)
+            {
+                await instance.Qmp.ExecuteAsync("eject", new JsonObject { ["id"] = VmDefinitions.OpticalDriveId, ["force"] = true }, cancellationToken);
+            }
+            else
+            {
+                await instance.Qmp.ExecuteAsync("blockdev-change-medium", new JsonObject { ["id"] = VmDefinitions.OpticalDriveId, ["filename"] = VolumeService.PathOf(disc), ["format"] = "raw", ["force"] = true }, cancellationToken);
+            }
+        }
+        catch (QmpCommandException e)
+        {
+            throw ApiException.Conflict($"VM '{vm.Name}' did not take the disc change ({e.Message.TrimEnd('.')}).");
+        }
+
+        vm.RunningDefinition = VmDefinitions.WithDisc(running, disc?.Id);
+    }
+
     public Task<OperationInfo> ResetAsync(VmRecord vm) => Qmp("vm.reset", vm, "system_reset");
 
     public Task<OperationInfo> PauseAsync(VmRecord vm) => Run("vm.pause", vm, mayCancel: false, async context =>

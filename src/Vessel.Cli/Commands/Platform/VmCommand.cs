@@ -336,8 +336,9 @@ internal static class VmCommand
         var kernel = new Option<string?>("--kernel") { Description = "Kernel (at the next start)", HelpName = "PATH" };
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk (at the next start)", HelpName = "PATH" };
         var append = new Option<string?>("--append") { Description = "Kernel command line (at the next start)", HelpName = "CMDLINE" };
+        var iso = new Option<string?>("--iso") { Description = "The disc in the optical drive, an ISO volume (POOL/NAME; \"\" ejects it), changed live when the VM runs with a drive", HelpName = "VOLUME" };
         var autostart = new AutostartOptions();
-        var command = new Command("edit", "Change a VM: name, description, tags, balloon and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append };
+        var command = new Command("edit", "Change a VM: name, description, tags, balloon, disc and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append, iso };
         autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
@@ -354,6 +355,7 @@ internal static class VmCommand
                 Kernel = FullPath(parseResult.GetValue(kernel)),
                 Initrd = FullPath(parseResult.GetValue(initrd)),
                 Append = parseResult.GetValue(append),
+                Iso = parseResult.GetValue(iso),
                 Autostart = autostart.From(parseResult, current.Autostart),
             };
             VmDetails vm = await client.EditVmAsync(name, request, etag, cancellationToken);
