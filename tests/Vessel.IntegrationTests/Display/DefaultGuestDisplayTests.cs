@@ -86,7 +86,8 @@ public sealed class DefaultGuestDisplayTests
         using (var client = new MiniRfbClient(port))
         {
             Assert.Equal((1280, 800), (client.Width, client.Height));
-            client.Type("echo TYPED-$((6*7)) > /dev/ttyS0\r");
+            // The command's output goes to the screen (tty1) and, through tee, to the serial log.
+            client.Type("echo TYPED-$((6*7)) | tee /dev/ttyS0\r");
             vm.WaitFor("TYPED-42", TimeSpan.FromMinutes(1));
 
             // Pointer events arrive as EV_ABS (type 3) in the guest, axes scaled to 0..32767.
@@ -102,18 +103,25 @@ public sealed class DefaultGuestDisplayTests
         Assert.Matches(new Regex(@"\s3\s+0\s+163\d\d\s+0\s*$", RegexOptions.Multiline), events); // EV_ABS ABS_X, about half of 32767
         Assert.Matches(new Regex(@"\s3\s+1\s+16\d{3}\s+0\s*$", RegexOptions.Multiline), events); // EV_ABS ABS_Y
 
-        // The screen as QMP's screendump writes it and as vncsnapshot (a real client) sees it.
+        // On the screen: tty1's text (/dev/vcs1) holds the output, which the typed line itself
+        // does not (it holds $((6*7))).
+        Assert.Equal("TYPED-42\n", vm.RunCommand("grep -o TYPED-42 /dev/vcs1"));
+
+        // The screen as QMP's screendump writes it and as vncsnapshot (a real client) sees it,
+        // the cursor's blinking off so that both see the same moment.
+        vm.RunCommand("echo 0 > /sys/class/graphics/fbcon/cursor_blink");
+        Thread.Sleep(500);
         string ppm = temp.File("screen.ppm");
         qmp.Run("screendump", new JsonObject { ["filename"] = ppm });
         Assert.StartsWith("P6\n1280 800\n255\n", Encoding.ASCII.GetString(File.ReadAllBytes(ppm), 0, 16));
-        if (File.Exists("/usr/bin/vncsnapshot"))
-        {
-            string jpeg = temp.File("snapshot.jpg");
-            using var snapshot = Process.Start(new ProcessStartInfo("vncsnapshot", ["-quiet", "-quality", "100", $"127.0.0.1:{port - 5900}", jpeg]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-            Assert.True(snapshot.WaitForExit(TimeSpan.FromMinutes(2)));
-            Assert.Equal(0, snapshot.ExitCode);
-            Assert.Equal((1280, 800), JpegSize(File.ReadAllBytes(jpeg)));
-        }
+        // vncsnapshot writes JPEG only; djpeg turns it back into a PPM to set beside screendump's.
+        Assert.True(File.Exists("/usr/bin/vncsnapshot") && File.Exists("/usr/bin/djpeg"), "scripts/setup installs vncsnapshot and libjpeg-turbo-progs (djpeg)");
+        string jpeg = temp.File("snapshot.jpg");
+        Run("vncsnapshot", "-quiet", "-quality", "100", $"127.0.0.1:{port - 5900}", jpeg);
+        Assert.Equal((1280, 800), JpegSize(File.ReadAllBytes(jpeg)));
+        string decoded = temp.File("snapshot.ppm");
+        File.WriteAllBytes(decoded, Run("djpeg", "-pnm", jpeg));
+        ScreensMatch(ppm, decoded);
 
         vm.SendLine("poweroff -f");
         Assert.Equal(0, vm.WaitForExit());
@@ -289,6 +297,75 @@ public sealed class DefaultGuestDisplayTests
         xorriso.WaitForExit();
         Assert.True(xorriso.ExitCode == 0, xorriso.StandardError.ReadToEnd());
         return iso;
+    }
+
+    /// <summary>Runs a program to its end and returns what it wrote on standard output.</summary>
+    private static byte[] Run(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        using var output = new MemoryStream();
+        Task copy = process.StandardOutput.BaseStream.CopyToAsync(output);
+        string error = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"{program} did not finish");
+        copy.Wait();
+        Assert.True(process.ExitCode == 0, $"{program}: {error}");
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// The screen as a VNC client saw it (through JPEG, which blurs edges and subsamples colour)
+    /// is the screen screendump wrote: the text's lit pixels are lit in both and nothing else is,
+    /// and the images differ little on average. A black or stale image fails on the text alone.
+    /// </summary>
+    private static void ScreensMatch(string screendumpPpm, string clientPpm)
+    {
+        (int width, int height, byte[] expected) = ReadPpm(screendumpPpm);
+        (int clientWidth, int clientHeight, byte[] seen) = ReadPpm(clientPpm);
+        Assert.Equal((width, height), (clientWidth, clientHeight));
+        int litExpected = 0, litBoth = 0, litSeen = 0;
+        long difference = 0;
+        for (int i = 0; i < expected.Length; i += 3)
+        {
+            bool a = Luma(expected, i) > 128, b = Luma(seen, i) > 128;
+            litExpected += a ? 1 : 0;
+            litSeen += b ? 1 : 0;
+            litBoth += a && b ? 1 : 0;
+            difference += Math.Abs(expected[i] - seen[i]) + Math.Abs(expected[i + 1] - seen[i + 1]) + Math.Abs(expected[i + 2] - seen[i + 2]);
+        }
+
+        Assert.True(litExpected > 1000, $"the screen shows too little to compare ({litExpected} lit pixels)");
+        Assert.True(litBoth >= litExpected * 0.97 && litBoth >= litSeen * 0.97, $"lit pixels: {litExpected} in screendump, {litSeen} in the client's image, {litBoth} in both");
+        double mean = (double)difference / expected.Length;
+        Assert.True(mean < 4, $"mean difference per channel {mean:0.00}");
+
+        static int Luma(byte[] rgb, int i) => ((rgb[i] * 299) + (rgb[i + 1] * 587) + (rgb[i + 2] * 114)) / 1000;
+    }
+
+    /// <summary>A binary PPM (P6, maxval 255) as its size and RGB bytes.</summary>
+    private static (int Width, int Height, byte[] Rgb) ReadPpm(string path)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        int offset = 0;
+        string[] fields = new string[4];
+        for (int field = 0; field < 4; field++)
+        {
+            while (char.IsWhiteSpace((char)file[offset]))
+            {
+                offset++;
+            }
+
+            int start = offset;
+            while (!char.IsWhiteSpace((char)file[offset]))
+            {
+                offset++;
+            }
+
+            fields[field] = Encoding.ASCII.GetString(file, start, offset - start);
+        }
+
+        Assert.Equal(("P6", "255"), (fields[0], fields[3]));
+        int width = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture), height = int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+        return (width, height, file.AsSpan(offset + 1, width * height * 3).ToArray());
     }
 
     /// <summary>A JPEG's size from its start-of-frame marker.</summary>
