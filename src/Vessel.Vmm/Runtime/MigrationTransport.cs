@@ -9,6 +9,17 @@ namespace Vessel.Vmm.Runtime;
 /// </summary>
 internal sealed class OutgoingStateChannel : IDisposable
 {
+    /// <summary>
+    /// The byte a destination VMM sends back on the connection once it has read a whole, valid
+    /// state (ASCII ACK). Without it the source does not complete: a connection cut after the
+    /// source's last write, or a destination that could not restore, would otherwise leave the
+    /// source stopped in postmigrate and the VM running nowhere.
+    /// </summary>
+    internal const byte StateReceived = 0x06;
+
+    /// <summary>How long the source waits for <see cref="StateReceived"/> after its last byte.</summary>
+    private static readonly TimeSpan s_receiptTimeout = TimeSpan.FromSeconds(60);
+
     private readonly Action? _commit;
     private readonly Action? _abandon;
     private readonly IDisposable[] _owned;
@@ -71,7 +82,7 @@ internal sealed class OutgoingStateChannel : IDisposable
 
                 var network = new NetworkStream(socket, ownsSocket: true);
                 var buffered = new BufferedStream(network, 1 << 20);
-                return new OutgoingStateChannel(buffered, commit: buffered.Flush, abandon: null, buffered, network);
+                return new OutgoingStateChannel(buffered, commit: () => AwaitReceipt(buffered, socket), abandon: null, buffered, network);
             }
 
             case MigrationTransport.Exec:
@@ -110,7 +121,30 @@ internal sealed class OutgoingStateChannel : IDisposable
         }
     }
 
-    /// <summary>The state is complete: flush it and make it visible (rename a file, wait for a command).</summary>
+    /// <summary>Sends the rest of the state and waits until the destination says it has all of it (<see cref="StateReceived"/>).</summary>
+    private static void AwaitReceipt(BufferedStream buffered, Socket socket)
+    {
+        buffered.Flush();
+        socket.Shutdown(SocketShutdown.Send);
+        socket.ReceiveTimeout = (int)s_receiptTimeout.TotalMilliseconds;
+        Span<byte> reply = stackalloc byte[1];
+        int read;
+        try
+        {
+            read = socket.Receive(reply);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"the destination did not confirm that it had the whole state ({e.Message.TrimEnd('.')})", e);
+        }
+
+        if (read == 0 || reply[0] != StateReceived)
+        {
+            throw new IOException("the destination closed the connection without confirming that it had the whole state (a receiver other than a Vessel VMM takes a state through exec: or file:)");
+        }
+    }
+
+    /// <summary>The state is complete: flush it and make it visible (rename a file, wait for a command, hear from the destination).</summary>
     public void Commit() => _commit?.Invoke();
 
     /// <summary>The state will not be completed: remove what was written where possible.</summary>

@@ -137,14 +137,14 @@ public sealed partial class VirtualMachine
 
         using var stream = new NetworkStream(connection, ownsSocket: true);
         using var buffered = new BufferedStream(stream, 1 << 20);
-        ReceiveOnThread(buffered, $"the state from {address}");
+        ReceiveOnThread(buffered, $"the state from {address}", acknowledge: () => connection.Send([OutgoingStateChannel.StateReceived]));
     }
 
-    private void ReceiveOnThread(Stream source, string what)
+    private void ReceiveOnThread(Stream source, string what, Action? acknowledge = null)
     {
         try
         {
-            ReceiveState(source, what);
+            ReceiveState(source, what, acknowledge);
         }
         catch (VmmException e)
         {
@@ -157,14 +157,20 @@ public sealed partial class VirtualMachine
         }
     }
 
-    /// <summary>Restores the state from <paramref name="source"/> and lets the VM run (unless it starts paused).</summary>
-    private void ReceiveState(Stream source, string what)
+    /// <summary>
+    /// Restores the state from <paramref name="source"/> and lets the VM run (unless it starts
+    /// paused). A source on a connection is told once the whole state has been read and was
+    /// valid (<paramref name="acknowledge"/>), before the disks are taken: only then does it
+    /// complete and let them go.
+    /// </summary>
+    private void ReceiveState(Stream source, string what, Action? acknowledge = null)
     {
         Raise("MIGRATION", new JsonObject { ["status"] = "active" });
         try
         {
             _incomingWarmUp?.Wait();
             MachineSnapshot.Restore(_machine, source);
+            acknowledge?.Invoke();
         }
         catch (Exception e) when (e is StateFormatException or IOException or SocketException)
         {
