@@ -156,6 +156,35 @@ public sealed class BadStateTests
     }
 
     /// <summary>Forwards one connection to the destination and cuts both sides after a number of bytes.</summary>
+    /// <summary>
+    /// The whole state reaches the destination but its receipt never comes back (the connection
+    /// ends after the source's last byte): the source must not count that as done and stop for
+    /// good; it fails the migration and runs on.
+    /// </summary>
+    [Fact]
+    public void AMigrationWithoutTheDestinationsReceiptLeavesTheSourceRunning()
+    {
+        using var temp = new TempDirectory();
+        using VesselProcess source = ReferenceGuest.StartInitramfsWith(ReferenceGuest.QuietInitramfsCommandLine, "--qmp", $"unix:{temp.File("src.sock")},server=on,wait=off");
+        source.WaitFor(ReferenceGuest.Prompt);
+        using QmpClient qmp = QmpClient.ConnectAndNegotiate(temp.File("src.sock"));
+        using var proxy = new CuttingProxy(long.MaxValue);
+        int destinationPort = LocalPorts.Free();
+        using VesselProcess destination = ReferenceGuest.StartInitramfsWith(
+            ReferenceGuest.QuietInitramfsCommandLine, "--incoming", $"tcp:127.0.0.1:{destinationPort}");
+        LocalPorts.WaitUntilListening(destinationPort);
+        proxy.Start(destinationPort);
+
+        qmp.Run("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{proxy.Port}" });
+        JsonNode info = WaitForEnd(qmp);
+        Assert.Equal("failed", info["status"]!.GetValue<string>());
+        Assert.Contains("confirm", info["error-desc"]!.GetValue<string>());
+        Assert.Equal("running", qmp.Run("query-status")["status"]!.GetValue<string>());
+        Assert.Equal("still-here\n", source.RunCommand("echo still-here"));
+        qmp.Run("quit");
+        source.WaitForExit();
+    }
+
     private sealed class CuttingProxy(long cutAfter) : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
