@@ -10,6 +10,7 @@
 #
 #   bench/platform/run.sh            # N = 50
 #   BENCH_CLONES=10 bench/platform/run.sh
+#   bench/platform/run.sh --api       # only the API's figures (no VM runs, no QEMU)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 guest_dir="${GUEST_DIR:-$root/../shared/guest}"
@@ -21,4 +22,4 @@ command -v qemu-system-riscv64 >/dev/null || { echo "bench: qemu-system-riscv64 
 work="$(mktemp -d "${TMPDIR:-/tmp}/vessel-bench-platform.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 dotnet build "$root/bench/platform/PlatformBench/PlatformBench.csproj" -c Release -nologo -v q -o "$work/bench" >/dev/null
-dotnet "$work/bench/PlatformBench.dll" "$root/artifacts/cli/vessel.dll" "$guest_dir" "$work" "$count"
+dotnet "$work/bench/PlatformBench.dll" "$@" "$root/artifacts/cli/vessel.dll" "$guest_dir" "$work" "$count"

@@ -17,6 +17,7 @@ using Vessel.Client.Contracts;
 // Usage: PlatformBench VESSEL_DLL GUEST_DIR WORK_DIR [clones]
 //        PlatformBench --listener VESSEL_DLL GUEST_DIR WORK_DIR [requests] [seconds]
 //        PlatformBench --snapshots VESSEL_DLL GUEST_DIR WORK_DIR [count]
+//        PlatformBench --api VESSEL_DLL GUEST_DIR WORK_DIR   (the API's figures only, no VM runs)
 if (args.Length > 0 && args[0] == "--listener")
 {
     return await ListenerBench.RunAloneAsync(args[1..]);
@@ -27,6 +28,12 @@ if (args.Length > 0 && args[0] == "--snapshots")
     return await SnapshotBench.RunAloneAsync(args[1..]);
 }
 
+// --api: only the API's figures (list, get, filter with 1,000 VMs; the listener; the login storm; snapshots), no VM runs.
+bool apiOnly = args.Length > 0 && args[0] == "--api";
+if (apiOnly)
+{
+    args = args[1..];
+}
 
 string vessel = args[0];
 string guest = args[1];
@@ -67,6 +74,11 @@ try
     results.AddRange(await ListenerBench.CompareAsync(data, endpoint, 20_000, TimeSpan.FromSeconds(60)));
     results.AddRange(await LoginStormBench.MeasureAsync(data, endpoint, 2_000, TimeSpan.FromSeconds(60)));
     results.AddRange(await SnapshotBench.MeasureAsync(client, kernel, work, SnapshotBench.DefaultCount));
+    if (apiOnly)
+    {
+        ResultTable.Print(results);
+        return 0;
+    }
 
     // 2. 20 VMs created and started, one after another.
     Console.Error.WriteLine("bench: 20 VMs created and started...");

@@ -53,6 +53,9 @@ public sealed class AccessModel(
 
     public string? ResourcePoolOf(string path) => resourcePoolOf is not null && resourcePoolOf.TryGetValue(path, out string? pool) ? pool : null;
 
+    /// <summary>Whether nothing names <paramref name="path"/> itself (no ACL entry, no resource pool): its rights are those inherited by any such sibling.</summary>
+    public bool InheritsOnly(string path) => !_byPath.Contains(path) && ResourcePoolOf(path) is null;
+
     internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 }
 
