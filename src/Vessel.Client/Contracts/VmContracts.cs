@@ -17,6 +17,7 @@ public static class VmStates
 }
 
 /// <summary>One VM as listed: enough for a table, cheap to produce a thousand of.</summary>
+/// <param name="Pool">The storage pool of its first disk (the web interface's view by pool); null without disks.</param>
 public sealed record VmSummary(
     Guid Id,
     string Name,
@@ -25,7 +26,8 @@ public sealed record VmSummary(
     long MemoryBytes,
     bool IsTemplate,
     IReadOnlyList<string> Tags,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    string? Pool = null);
 
 /// <summary>A VM's whole definition and state.</summary>
 public sealed record VmDetails

@@ -122,7 +122,12 @@ public sealed class AccessMiddleware(RequestDelegate next, AccessModelCache cach
             throw Api.ApiException.Unauthorized("The session has expired or was closed; log in again.");
         }
 
-        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method))
+        // A WebSocket is opened by GET over HTTP/1.1 but by CONNECT over HTTP/2 (RFC 8441, as
+        // browsers do on HTTPS): it is guarded by the same-origin check of its upgrade instead,
+        // since a browser cannot add a header to it.
+        bool changes = !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method)
+            && !http.WebSockets.IsWebSocketRequest;
+        if (changes)
         {
             string? csrf = http.Request.Headers[CsrfHeader];
             if (string.IsNullOrEmpty(csrf) || !Secrets.SameText(csrf, session.CsrfToken))

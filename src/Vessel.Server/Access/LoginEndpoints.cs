@@ -14,7 +14,9 @@ public static class LoginEndpoints
 {
     public static void Map(RouteGroupBuilder access)
     {
-        access.MapPost("/login", LoginAsync).AllowAnonymous().WithSummary("Log in with {username, password}: a session cookie and the CSRF token to send as CSRFPreventionToken");
+        access.MapPost("/login", LoginAsync).AllowAnonymous().Produces<LoginResponse>().WithSummary("Log in with {username, password}: a session cookie and the CSRF token to send as CSRFPreventionToken");
+        access.MapGet("/session", SessionAsync).RequireAuthenticatedCaller().Produces<LoginResponse>()
+            .WithSummary("The session of the cookie: its user, CSRF token and expiry (a reloaded page takes up its session with it)");
         access.MapPost("/logout", LogoutAsync).AllowAnonymous().WithSummary("End the session of the cookie");
         access.MapPut("/users/{user}/password", ChangePasswordAsync).RequireAuthenticatedCaller()
             .WithSummary("Change a password: one's own with the old password, anyone's with User.Modify on /access");
@@ -83,6 +85,16 @@ public static class LoginEndpoints
     {
         Passwords.VerifyNobody(password);
         return false;
+    }
+
+    private static async Task<LoginResponse> SessionAsync(HttpContext http, InventoryContext db)
+    {
+        // The middleware has checked the session already (or the caller used a token or the socket).
+        byte[]? idHash = http.Request.Cookies[AccessMiddleware.SessionCookie] is { Length: > 0 } cookie ? Secrets.Hash(cookie) : null;
+        SessionRecord? session = idHash is null ? null : await db.Sessions.AsNoTracking().Include(s => s.User).FirstOrDefaultAsync(s => s.IdHash == idHash);
+        return session is null || http.Request.Headers.Authorization.Count > 0
+            ? throw ApiException.NotFound("This caller has no session: it came with an API token or through the Unix socket, not a login.")
+            : new LoginResponse(session.User!.Name, session.CsrfToken, DateTime.SpecifyKind(session.ExpiresAt, DateTimeKind.Utc));
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext http, InventoryContext db)

@@ -21,6 +21,10 @@ public static class HttpConventions
         return operation.IsFinished ? Results.Ok(operation) : Results.Accepted(location, operation);
     }
 
+    /// <summary>Declares in the OpenAPI document what <see cref="OperationResultAsync"/> answers (the web client is typed from it).</summary>
+    public static RouteHandlerBuilder ProducesOperation(this RouteHandlerBuilder endpoint) =>
+        endpoint.Produces<OperationInfo>(StatusCodes.Status200OK).Produces<OperationInfo>(StatusCodes.Status202Accepted);
+
     public static TimeSpan WaitOf(HttpContext http)
     {
         string? text = http.Request.Query["wait"];

@@ -15,23 +15,23 @@ public static class VmEndpoints
     {
         RouteGroupBuilder vms = api.MapGroup("/vms").WithTags("VMs");
         vms.MapGet("/", ListAsync).RequireAuthenticatedCaller().WithSummary("List VMs (paged; sort by name, -name, created, -created, state; filter by name, state, tag)");
-        vms.MapPost("/", CreateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms").WithSummary("Create a VM from a definition or a template (an operation)");
-        vms.MapGet("/{vm}", GetAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("A VM's definition and state, with its ETag");
+        vms.MapPost("/", CreateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms").WithSummary("Create a VM from a definition or a template (an operation)").ProducesOperation();
+        vms.MapGet("/{vm}", GetAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("A VM's definition and state, with its ETag").Produces<VmDetails>();
         // An edit needs VM.Config.CPU, .Memory, .CDROM or .Options by what it changes (checked in EditAsync).
-        vms.MapPatch("/{vm}", EditAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest");
-        vms.MapDelete("/{vm}", DeleteAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Delete a stopped VM, with its disks when deleteDisks=true (an operation)");
+        vms.MapPatch("/{vm}", EditAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("Edit a VM (If-Match); live for name, description, tags and balloon, at the next start for the rest").Produces<VmDetails>();
+        vms.MapDelete("/{vm}", DeleteAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Delete a stopped VM, with its disks when deleteDisks=true (an operation)").ProducesOperation();
         foreach (string action in new[] { "start", "stop", "shutdown", "reboot", "reset", "pause", "resume", "suspend" })
         {
             vms.MapPost("/{vm}/" + action, (string vm, HttpContext http, InventoryContext db, VmLifecycle lifecycle, OperationManager operations, [FromBody] ShutdownRequest? body) =>
-                LifecycleAsync(action, vm, http, db, lifecycle, operations, body)).RequirePrivilege(Privileges.VmPowerMgmt, "/vms/{vm}").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} the VM (an operation)");
+                LifecycleAsync(action, vm, http, db, lifecycle, operations, body)).RequirePrivilege(Privileges.VmPowerMgmt, "/vms/{vm}").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} the VM (an operation)").ProducesOperation();
         }
 
-        vms.MapPost("/{vm}/clone", CloneAsync).RequirePrivilege(Privileges.VmClone, "/vms/{vm}").WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)");
+        vms.MapPost("/{vm}/clone", CloneAsync).RequirePrivilege(Privileges.VmClone, "/vms/{vm}").WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)").ProducesOperation();
         vms.MapPost("/{vm}/template", MakeTemplateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Turn a stopped VM into a read-only template");
         vms.MapGet("/{vm}/snapshots", SnapshotsAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("The VM's snapshot tree and current position");
-        vms.MapPost("/{vm}/snapshots", CreateSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Take a snapshot (with memory when running and asked)");
-        vms.MapPost("/{vm}/snapshots/{snapshot}/revert", RevertSnapshotAsync).RequirePrivilege(Privileges.VmSnapshotRollback, "/vms/{vm}").WithSummary("Revert to a snapshot");
-        vms.MapDelete("/{vm}/snapshots/{snapshot}", DeleteSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Delete a snapshot (its children move up)");
+        vms.MapPost("/{vm}/snapshots", CreateSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Take a snapshot (with memory when running and asked)").ProducesOperation();
+        vms.MapPost("/{vm}/snapshots/{snapshot}/revert", RevertSnapshotAsync).RequirePrivilege(Privileges.VmSnapshotRollback, "/vms/{vm}").WithSummary("Revert to a snapshot").ProducesOperation();
+        vms.MapDelete("/{vm}/snapshots/{snapshot}", DeleteSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Delete a snapshot (its children move up)").ProducesOperation();
 
         api.MapGet("/templates", async (HttpContext http, InventoryContext db, int? page, int? pageSize, string? sort, string? name) =>
             await ListCoreAsync(db, await http.Access().VisibleVmsAsync(db), page, pageSize, sort, name, null, null, templates: true))
@@ -81,7 +81,8 @@ public static class VmEndpoints
             "state" => query.OrderBy(v => v.State).ThenBy(v => v.Name),
             _ => throw ApiException.BadRequest($"Lists sort by name, -name, created, -created or state, not '{HttpConventions.Short(sort)}'."),
         };
-        IQueryable<VmRow> selected = query.Select(v => new VmRow(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate, v.Tags, v.CreatedAt));
+        IQueryable<VmRow> selected = query.Select(v => new VmRow(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate, v.Tags, v.CreatedAt,
+            v.Disks.OrderBy(d => d.Slot).Select(d => d.Volume!.Pool!.Name).FirstOrDefault()));
         int total;
         List<VmRow> rows;
         if (visible is null)
@@ -100,11 +101,11 @@ public static class VmEndpoints
         }
 
         VmSummary[] items = rows.Select(v => new VmSummary(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate,
-            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc))).ToArray();
+            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc), v.Pool)).ToArray();
         return new Page<VmSummary>(items, total, p, size);
     }
 
-    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt);
+    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt, string? Pool);
 
     private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
     {

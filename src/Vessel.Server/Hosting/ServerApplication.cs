@@ -50,6 +50,9 @@ public static class ServerApplication
         builder.Services.AddAuditAndLicensing();
         builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
         builder.Services.AddHostedService<StartupTasks>();
+        // Numbers are JSON numbers: the web defaults' numbers-in-strings made every integer of the
+        // OpenAPI document "integer or string", and the typed web client with it.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -83,6 +86,7 @@ public static class ServerApplication
         }
 
         NetworkListener.Use(app);
+        WebInterface.Use(app);
         app.UseAuditAndLicenseWarning();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -20,6 +20,8 @@ public static class TestFiles
 
     private static readonly Lazy<string> s_rootFs = new(DecompressRootFs);
 
+    public static string RepositoryRoot => s_repositoryRoot.Value;
+
     public static string VesselAssembly => Path.Combine(AppContext.BaseDirectory, "vessel.dll");
 
     public static string GuestDirectory => Path.GetFullPath(Path.Combine(s_repositoryRoot.Value, "..", "shared", "guest"));

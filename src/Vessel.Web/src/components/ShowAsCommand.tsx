@@ -1,0 +1,31 @@
+import { useState } from "react";
+import { curlCommand, vesselCommand, type ApiCall } from "../api/commands";
+
+/**
+ * "Show as API call / CLI command": every dialog and wizard offers the exact equivalents of
+ * what it is about to do.
+ */
+export function ShowAsCommand({ call, cli }: { call: ApiCall; cli?: readonly string[] }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="show-as">
+      <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? "Hide" : "Show as API call / CLI command"}
+      </button>
+      {open && (
+        <div className="commands">
+          <label>
+            API call
+            <textarea readOnly aria-label="API call" value={curlCommand(call)} rows={3} />
+          </label>
+          {cli && (
+            <label>
+              CLI command
+              <textarea readOnly aria-label="CLI command" value={vesselCommand(cli)} rows={2} />
+            </label>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

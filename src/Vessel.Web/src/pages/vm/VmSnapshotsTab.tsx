@@ -1,0 +1,6 @@
+import type { VmTabProps } from "./VmPage";
+
+// Being built in parallel (issue 15); replaced before the issue is closed.
+export function VmSnapshotsTab({ vm }: VmTabProps) {
+  return <p className="muted">The snapshots of {vm.name} appear here.</p>;
+}
