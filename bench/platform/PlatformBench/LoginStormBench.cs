@@ -25,7 +25,7 @@ internal static class LoginStormBench
         var quiet = new List<double>();
         for (int i = 0; i < 200; i++)
         {
-            quiet.Add(await TimeAsync(() => watcher.ListVmsAsync(pageSize: 100)));
+            quiet.Add(await Timing.MillisecondsAsync(() => watcher.ListVmsAsync(pageSize: 100)));
         }
 
         int remaining = attempts, refused = 0, locked = 0, accepted = 0;
@@ -55,7 +55,7 @@ internal static class LoginStormBench
         var during = new List<double>();
         while (!attackers.All(t => t.IsCompleted))
         {
-            during.Add(await TimeAsync(() => watcher.ListVmsAsync(pageSize: 100)));
+            during.Add(await Timing.MillisecondsAsync(() => watcher.ListVmsAsync(pageSize: 100)));
         }
 
         await Task.WhenAll(attackers);
@@ -83,12 +83,5 @@ internal static class LoginStormBench
             ("authorised GET /api/v1/vms over HTTPS, quiet: p50 / p99", $"{Percentiles.Of(quiet, 50):0.0} / {Percentiles.Of(quiet, 99):0.0} ms"),
             ($"the same during the storm ({during.Count} reads): p50 / p99", $"{Percentiles.Of(during, 50):0.0} / {Percentiles.Of(during, 99):0.0} ms"),
         ];
-    }
-
-    private static async Task<double> TimeAsync<T>(Func<Task<T>> action)
-    {
-        long start = Stopwatch.GetTimestamp();
-        await action();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 }

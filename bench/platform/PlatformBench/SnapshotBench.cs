@@ -21,25 +21,22 @@ internal static class SnapshotBench
         var vessel = new List<double>(count);
         for (int i = 0; i < count; i++)
         {
-            var watch = Stopwatch.StartNew();
-            await client.WaitForSuccessAsync(await client.CreateSnapshotAsync("snappy", new SnapshotCreateRequest { Name = $"s{i:0000}" }));
-            vessel.Add(watch.Elapsed.TotalMilliseconds);
+            vessel.Add(await Timing.MillisecondsAsync(async () => await client.WaitForSuccessAsync(await client.CreateSnapshotAsync("snappy", new SnapshotCreateRequest { Name = $"s{i:0000}" }))));
         }
 
         var tree = new List<double>();
         for (int i = 0; i < 50; i++)
         {
-            var watch = Stopwatch.StartNew();
-            SnapshotTree snapshots = await client.ListSnapshotsAsync("snappy");
-            tree.Add(watch.Elapsed.TotalMilliseconds);
-            if (snapshots.Snapshots.Count != count)
+            SnapshotTree? snapshots = null;
+            tree.Add(await Timing.MillisecondsAsync(async () => snapshots = await client.ListSnapshotsAsync("snappy")));
+            if (snapshots!.Snapshots.Count != count)
             {
                 throw new InvalidOperationException($"bench: the tree holds {snapshots.Snapshots.Count} snapshots, not {count}");
             }
         }
 
-        double revert = await TimeAsync(async () => await client.WaitForSuccessAsync(await client.RevertSnapshotAsync("snappy", "s0000")));
-        double delete = await TimeAsync(async () => await client.WaitForSuccessAsync(await client.DeleteSnapshotAsync("snappy", $"s{count / 2:0000}")));
+        double revert = await Timing.MillisecondsAsync(async () => await client.WaitForSuccessAsync(await client.RevertSnapshotAsync("snappy", "s0000")));
+        double delete = await Timing.MillisecondsAsync(async () => await client.WaitForSuccessAsync(await client.DeleteSnapshotAsync("snappy", $"s{count / 2:0000}")));
 
         string image = Path.Combine(work, "snapshots-reference.qcow2");
         Run("qemu-img", "create", "-q", "-f", "qcow2", image, "64M");
@@ -70,26 +67,13 @@ internal static class SnapshotBench
         string work = args[2];
         int count = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : DefaultCount;
         string data = Path.Combine(work, "data");
-        (Process serve, _) = ListenerBench.StartServe(vessel, data);
+        (Process serve, Task<ListenerBench.Endpoint> listening) = ListenerBench.StartServe(vessel, data);
         using (serve)
         {
             try
             {
+                await listening.WaitAsync(TimeSpan.FromMinutes(3)); // it serves once it says where
                 using VesselClient client = VesselClient.ForDataDirectory(data);
-                DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-                while (true)
-                {
-                    try
-                    {
-                        await client.GetServerInfoAsync();
-                        break;
-                    }
-                    catch (VesselApiException) when (DateTime.UtcNow < deadline)
-                    {
-                        await Task.Delay(100);
-                    }
-                }
-
                 List<(string What, string Figure)> rows = await MeasureAsync(client, kernel, work, count);
                 ResultTable.Print(rows);
             }
@@ -101,13 +85,6 @@ internal static class SnapshotBench
         }
 
         return 0;
-    }
-
-    private static async Task<double> TimeAsync(Func<Task> action)
-    {
-        var watch = Stopwatch.StartNew();
-        await action();
-        return watch.Elapsed.TotalMilliseconds;
     }
 
     private static void Run(string program, params string[] arguments)

@@ -44,6 +44,12 @@ public sealed class CallerAccess(AccessIdentity identity, AccessModel model)
 
     public static string VmPath(Guid id) => "/vms/" + id;
 
+    /// <summary>The ACL path of a storage pool.</summary>
+    public static string StoragePath(string pool) => "/storage/" + pool;
+
+    /// <summary>The ACL path of a network.</summary>
+    public static string NetworkPath(string network) => "/networks/" + network;
+
     /// <summary>The VMs whose <paramref name="privilege"/> the caller has, or null for all (root needs no filter).</summary>
     public async Task<HashSet<Guid>?> VisibleVmsAsync(InventoryContext db, string privilege = Privileges.VmAudit)
     {
@@ -93,11 +99,11 @@ public sealed class CallerAccess(AccessIdentity identity, AccessModel model)
                 Guid? id = await db.Vms.AsNoTracking().Where(v => v.Name == target).Select(v => (Guid?)v.Id).FirstOrDefaultAsync();
                 return Allows(Privileges.VmAudit, id is { } vm ? VmPath(vm) : "/vms/" + target);
             case "volume" when target is not null:
-                return Allows(Privileges.DatastoreAudit, "/storage/" + target.Split('/')[0]);
+                return Allows(Privileges.DatastoreAudit, StoragePath(target.Split('/')[0]));
             case "pool" when target is not null:
-                return Allows(Privileges.DatastoreAudit, "/storage/" + target);
+                return Allows(Privileges.DatastoreAudit, StoragePath(target));
             case "network" when target is not null:
-                return Allows(Privileges.NetworkAudit, "/networks/" + target);
+                return Allows(Privileges.NetworkAudit, NetworkPath(target));
             default:
                 return Allows(Privileges.SysAudit, "/");
         }

@@ -68,7 +68,7 @@ public static class RequestPrivileges
         {
             if (disk.Volume is null)
             {
-                access.Require(Privileges.DatastoreAllocateSpace, "/storage/" + (disk.Pool ?? "default"));
+                access.Require(Privileges.DatastoreAllocateSpace, CallerAccess.StoragePath(disk.Pool ?? "default"));
             }
         }
     }

@@ -18,7 +18,7 @@ public static class NetworkEndpoints
             CallerAccess access = http.Access();
             foreach (NetworkRecord network in await db.Networks.AsNoTracking().OrderBy(n => n.Name).ToListAsync())
             {
-                if (access.Allows(Privileges.NetworkAudit, "/networks/" + network.Name))
+                if (access.Allows(Privileges.NetworkAudit, CallerAccess.NetworkPath(network.Name)))
                 {
                     result.Add(await service.ToInfoAsync(db, network));
                 }

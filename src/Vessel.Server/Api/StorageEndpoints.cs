@@ -20,7 +20,7 @@ public static class StorageEndpoints
             CallerAccess access = http.Access();
             foreach (PoolRecord pool in await db.Pools.AsNoTracking().OrderBy(p => p.Name).ToListAsync())
             {
-                if (access.Allows(Privileges.DatastoreAudit, "/storage/" + pool.Name))
+                if (access.Allows(Privileges.DatastoreAudit, CallerAccess.StoragePath(pool.Name)))
                 {
                     result.Add(await service.ToInfoAsync(pool));
                 }

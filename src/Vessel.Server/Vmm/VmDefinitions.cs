@@ -190,7 +190,7 @@ public static class VmDefinitions
 
     /// <summary>Whether the VMM that runs <paramref name="runningDefinition"/> was started with a CD/DVD drive.</summary>
     public static bool HasOpticalDrive(string runningDefinition) =>
-        runningDefinition.Split('\n').Any(l => l.StartsWith("iso=", StringComparison.Ordinal) && l.Length > "iso=".Length);
+        SettingsOf(runningDefinition).TryGetValue("iso", out string? iso) && iso.Length > 0;
 
     /// <summary><paramref name="runningDefinition"/> with the disc changed in the running VMM.</summary>
     public static string WithDisc(string runningDefinition, Guid? isoVolumeId) =>
@@ -220,16 +220,17 @@ public static class VmDefinitions
             return [];
         }
 
-        Dictionary<string, string> running = Parse(vm.RunningDefinition);
-        Dictionary<string, string> now = Parse(DefinitionText(vm));
+        Dictionary<string, string> running = SettingsOf(vm.RunningDefinition);
+        Dictionary<string, string> now = SettingsOf(DefinitionText(vm));
         return now.Keys.Union(running.Keys)
             .Where(k => !(running.TryGetValue(k, out string? a) && now.TryGetValue(k, out string? b) && a == b))
             .Order(StringComparer.Ordinal)
             .ToArray();
-
-        static Dictionary<string, string> Parse(string text) => text.Split('\n')
-            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
     }
+
+    /// <summary>A definition text's settings, name to value.</summary>
+    private static Dictionary<string, string> SettingsOf(string definitionText) => definitionText.Split('\n')
+        .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
 
     /// <summary>A MAC address in QEMU's locally administered range 52:54:00, random in the last three bytes.</summary>
     public static string NewMac()
