@@ -210,7 +210,7 @@ public static class VmDefinitions
 
     /// <summary>Whether the VMM that runs <paramref name="runningDefinition"/> was started with a VNC display.</summary>
     public static bool HasVncDisplay(string? runningDefinition) =>
-        runningDefinition is not null && runningDefinition.Split('\n').Contains($"display={VmDisplays.Vnc}");
+        runningDefinition is not null && SettingsOf(runningDefinition).GetValueOrDefault("display") == VmDisplays.Vnc;
 
     /// <summary>The settings that differ between the running VMM and the definition (applied at the next start).</summary>
     public static IReadOnlyList<string> PendingChanges(VmRecord vm)
