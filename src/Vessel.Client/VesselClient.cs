@@ -263,12 +263,19 @@ public sealed partial class VesselClient : IDisposable
     }
 
     /// <summary>Opens the VM's serial console; over the network with a console ticket asked for first.</summary>
-    public async Task<WebSocket> ConnectConsoleAsync(string vm, CancellationToken cancellationToken = default)
+    public Task<WebSocket> ConnectConsoleAsync(string vm, CancellationToken cancellationToken = default) =>
+        ConnectTicketedAsync(vm, "console", ConsoleKinds.Serial, cancellationToken);
+
+    /// <summary>Opens the screen of a VM with a display: RFB (VNC) over the WebSocket; over the network with a vnc ticket asked for first.</summary>
+    public Task<WebSocket> ConnectVncAsync(string vm, CancellationToken cancellationToken = default) =>
+        ConnectTicketedAsync(vm, "vnc", ConsoleKinds.Vnc, cancellationToken);
+
+    private async Task<WebSocket> ConnectTicketedAsync(string vm, string endpoint, string kind, CancellationToken cancellationToken)
     {
-        string path = $"api/v1/vms/{Segment(vm)}/console";
+        string path = $"api/v1/vms/{Segment(vm)}/{endpoint}";
         if (IsRemote)
         {
-            ConsoleTicket ticket = await RequestConsoleTicketAsync(vm, ConsoleKinds.Serial, cancellationToken);
+            ConsoleTicket ticket = await RequestConsoleTicketAsync(vm, kind, cancellationToken);
             path += $"?ticket={Uri.EscapeDataString(ticket.Ticket)}";
         }
 

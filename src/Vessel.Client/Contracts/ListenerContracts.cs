@@ -18,12 +18,16 @@ public sealed record CertificateInfo(
 /// <summary><c>PUT /api/v1/hosts/local/certificate</c>: a certificate (and any intermediates after it) and its private key, as PEM.</summary>
 public sealed record CertificateReplaceRequest(string Certificate, string Key);
 
-/// <summary>The console kinds a ticket opens: <c>serial</c> now, <c>vnc</c> once the display is served.</summary>
+/// <summary>
+/// The console kinds a ticket opens: <c>serial</c> (<c>GET /api/v1/vms/{vm}/console</c>) and
+/// <c>vnc</c> (<c>GET /api/v1/vms/{vm}/vnc</c>, the screen of a VM with a display).
+/// </summary>
 public static class ConsoleKinds
 {
     public const string Serial = "serial";
+    public const string Vnc = "vnc";
 
-    public static readonly IReadOnlyList<string> All = [Serial];
+    public static readonly IReadOnlyList<string> All = [Serial, Vnc];
 }
 
 /// <summary><c>POST /api/v1/vms/{vm}/console/ticket</c>.</summary>

@@ -16,6 +16,15 @@ public static class VmStates
     public static bool HasProcess(string state) => state is Running or Paused or Stopping or Suspending;
 }
 
+/// <summary>What a VM shows a screen on: nothing, or a VNC server that the daemon relays to the API's WebSocket.</summary>
+public static class VmDisplays
+{
+    public const string None = "none";
+    public const string Vnc = "vnc";
+
+    public static readonly IReadOnlyList<string> All = [None, Vnc];
+}
+
 /// <summary>One VM as listed: enough for a table, cheap to produce a thousand of.</summary>
 /// <param name="Pool">The storage pool of its first disk (the web interface's view by pool); null without disks.</param>
 public sealed record VmSummary(
@@ -46,6 +55,9 @@ public sealed record VmDetails
     public string Firmware { get; init; } = "builtin";
     public string CpuEngine { get; init; } = "jit";
     public string Console { get; init; } = "serial";
+
+    /// <summary><c>none</c>, or <c>vnc</c>: a screen with a keyboard and a tablet, seen through <c>GET /api/v1/vms/{vm}/vnc</c>.</summary>
+    public string Display { get; init; } = VmDisplays.None;
     public bool Rng { get; init; }
     public bool Balloon { get; init; }
     public bool IsTemplate { get; init; }
@@ -90,6 +102,9 @@ public sealed record VmCreateRequest
     public string? Firmware { get; init; }
     public string? CpuEngine { get; init; }
     public string? Console { get; init; }
+
+    /// <summary><c>none</c> (the default) or <c>vnc</c>.</summary>
+    public string? Display { get; init; }
     public bool? Rng { get; init; }
     public bool? Balloon { get; init; }
     public IReadOnlyList<DiskRequest>? Disks { get; init; }
@@ -140,6 +155,9 @@ public sealed record VmEditRequest
     public string? Kernel { get; init; }
     public string? Initrd { get; init; }
     public string? Append { get; init; }
+
+    /// <summary><c>none</c> or <c>vnc</c>; a running VM gets it at its next start.</summary>
+    public string? Display { get; init; }
     public bool? Rng { get; init; }
     public bool? Balloon { get; init; }
     public string? CpuEngine { get; init; }

@@ -21,6 +21,14 @@ public static class HttpConventions
         return operation.IsFinished ? Results.Ok(operation) : Results.Accepted(location, operation);
     }
 
+    /// <summary>
+    /// Maps a WebSocket endpoint: opened by GET over HTTP/1.1, but by CONNECT over HTTP/2 (RFC
+    /// 8441), which browsers use on HTTPS; mapped with GET alone, a browser's WebSocket met a
+    /// "method not allowed" endpoint.
+    /// </summary>
+    public static RouteHandlerBuilder MapWebSocket(this IEndpointRouteBuilder routes, string pattern, Delegate handler) =>
+        routes.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Connect], handler);
+
     /// <summary>Declares in the OpenAPI document what <see cref="OperationResultAsync"/> answers (the web client is typed from it).</summary>
     public static RouteHandlerBuilder ProducesOperation(this RouteHandlerBuilder endpoint) =>
         endpoint.Produces<OperationInfo>(StatusCodes.Status200OK).Produces<OperationInfo>(StatusCodes.Status202Accepted);

@@ -170,6 +170,7 @@ public static class VmEndpoints
             record.Append = request.Append.Length == 0 ? null : VmCreation.CheckAppend(request.Append);
         }
 
+        record.Display = request.Display is null ? record.Display : VmCreation.CheckDisplay(request.Display);
         record.Rng = request.Rng ?? record.Rng;
         record.Balloon = request.Balloon ?? record.Balloon;
         record.CpuEngine = request.CpuEngine is null ? record.CpuEngine : VmCreation.CheckEngine(request.CpuEngine);

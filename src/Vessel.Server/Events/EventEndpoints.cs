@@ -10,7 +10,7 @@ public static class EventEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/events", StreamAsync).RequireAuthenticatedCaller().WithTags("Events").WithSummary("A WebSocket of operation and lifecycle events, one JSON message each (those whose target the caller may see)");
+        Api.HttpConventions.MapWebSocket(api, "/events", StreamAsync).RequireAuthenticatedCaller().WithTags("Events").WithSummary("A WebSocket of operation and lifecycle events, one JSON message each (those whose target the caller may see)");
     }
 
     private static async Task StreamAsync(HttpContext http, EventHub hub, Inventory.InventoryContext db)

@@ -87,10 +87,12 @@ public static class ServerApplication
 
         NetworkListener.Use(app);
         WebInterface.Use(app);
+        // Before the audit middleware: Kestrel tells a WebSocket request apart only once this has
+        // run, and the audit records every console and events session opened (or refused).
+        app.UseWebSockets();
         app.UseAuditAndLicenseWarning();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseWebSockets();
         NetworkListener.UseSameOriginWebSockets(app);
         // Inside the audit middleware, which reads the caller this sets once the request is answered.
         app.UseMiddleware<AccessMiddleware>();

@@ -23,6 +23,9 @@ public sealed class VmRecord
     public string Firmware { get; set; } = "builtin";
     public string CpuEngine { get; set; } = "jit";
     public string Console { get; set; } = "serial";
+
+    /// <summary><c>none</c>, or <c>vnc</c>: a screen, keyboard and tablet, served on the VM's run directory's <c>vnc.sock</c>.</summary>
+    public string Display { get; set; } = "none";
     public bool Rng { get; set; }
     public bool Balloon { get; set; }
     public bool IsTemplate { get; set; }

@@ -37,6 +37,7 @@ public sealed partial class InventoryContext(DbContextOptions<InventoryContext> 
             vm.Property(v => v.Firmware).HasMaxLength(4096);
             vm.Property(v => v.CpuEngine).HasMaxLength(16);
             vm.Property(v => v.Console).HasMaxLength(16);
+            vm.Property(v => v.Display).HasMaxLength(16).HasDefaultValue("none");
             vm.Property(v => v.Version).IsConcurrencyToken();
             vm.HasMany(v => v.Disks).WithOne().HasForeignKey(d => d.VmId).OnDelete(DeleteBehavior.Cascade);
             vm.HasMany(v => v.Nics).WithOne().HasForeignKey(n => n.VmId).OnDelete(DeleteBehavior.Cascade);

@@ -9,19 +9,26 @@ using Vessel.Server.Inventory;
 namespace Vessel.Server.Vmm;
 
 /// <summary>
-/// <c>/api/v1/vms/{vm}/console</c>: the serial console as a WebSocket of raw bytes both ways. The
-/// daemon relays to the VMM's console socket, which replays its last 1 MiB of output to each
-/// new viewer. Closing the WebSocket detaches; the VM runs on. Over the network the WebSocket
-/// opens only with a console ticket (<see cref="ConsoleTickets"/>) from
-/// <c>POST /api/v1/vms/{vm}/console/ticket</c>; the Unix socket's callers (root) need none.
+/// A VM's consoles as WebSockets of raw bytes both ways. <c>/api/v1/vms/{vm}/console</c> is the
+/// serial console: the daemon relays to the VMM's console socket, which replays its last 1 MiB
+/// of output to each new viewer. <c>/api/v1/vms/{vm}/vnc</c> is the screen of a VM with a
+/// display: the daemon relays RFB to the VMM's VNC socket, so a browser's noVNC speaks to the
+/// VM without a VNC port on the network. Closing the WebSocket detaches; the VM runs on. Over
+/// the network a console opens only with a ticket of its kind (<see cref="ConsoleTickets"/>)
+/// from <c>POST /api/v1/vms/{vm}/console/ticket</c>; the Unix socket's callers (root) need none.
 /// </summary>
 public static class ConsoleEndpoint
 {
+    /// <summary>The WebSocket subprotocol noVNC asks for (<c>Sec-WebSocket-Protocol: binary</c>): binary messages, which the relay sends anyway.</summary>
+    private const string BinarySubProtocol = "binary";
+
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/vms/{vm}/console", RelayAsync).WithTags("VMs").WithSummary("The serial console (WebSocket, binary messages both ways; ?ticket= over the network)")
+        api.MapWebSocket("/vms/{vm}/console", RelaySerialAsync).WithTags("VMs").WithSummary("The serial console (WebSocket, binary messages both ways; ?ticket= over the network)")
             .RequirePrivilege(Privileges.VmConsole, "/vms/{vm}");
-        api.MapPost("/vms/{vm}/console/ticket", IssueTicketAsync).WithTags("VMs").WithSummary("A single-use ticket, valid for seconds, that opens the VM's console for the caller")
+        api.MapWebSocket("/vms/{vm}/vnc", RelayVncAsync).WithTags("VMs").WithSummary("The screen of a VM with a display, as RFB (VNC) over a WebSocket of binary messages, for noVNC; ?ticket= of kind vnc over the network")
+            .RequirePrivilege(Privileges.VmConsole, "/vms/{vm}");
+        api.MapPost("/vms/{vm}/console/ticket", IssueTicketAsync).WithTags("VMs").WithSummary("A single-use ticket, valid for seconds, that opens the VM's serial (kind serial) or VNC (kind vnc) console for the caller")
             .RequirePrivilege(Privileges.VmConsole, "/vms/{vm}");
     }
 
@@ -34,43 +41,95 @@ public static class ConsoleEndpoint
             throw ApiException.BadRequest($"The console kind '{HttpConventions.Short(kind)}' is not one this server opens; ask for {string.Join(" or ", ConsoleKinds.All)}.");
         }
 
+        if (kind == ConsoleKinds.Vnc && record.Display != VmDisplays.Vnc && !VmDefinitions.HasVncDisplay(record.RunningDefinition))
+        {
+            throw NoDisplay(record);
+        }
+
         return tickets.Issue(Caller.Name(http), record.Id.ToString(), kind);
     }
 
-    private static async Task RelayAsync(string vm, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ConsoleTickets tickets)
+    private static ApiException NoDisplay(VmRecord record) =>
+        ApiException.Conflict($"VM '{record.Name}' has no display; give it one (display: vnc) and start it again.");
+
+    private static async Task RelaySerialAsync(string vm, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ConsoleTickets tickets)
+    {
+        (VmRecord record, VmmSupervisor.VmmInstance instance) = await AdmitAsync(vm, ConsoleKinds.Serial, http, db, supervisor, tickets);
+        RequireWebSocket(http, "The console is a WebSocket; connect with a WebSocket client (vessel vm console NAME).");
+        using Socket console = await ConnectAsync(instance.Paths.Console, $"The console of VM '{record.Name}'", http.RequestAborted);
+        await RelayAsync(http, console);
+    }
+
+    private static async Task RelayVncAsync(string vm, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ConsoleTickets tickets)
+    {
+        (VmRecord record, VmmSupervisor.VmmInstance instance) = await AdmitAsync(vm, ConsoleKinds.Vnc, http, db, supervisor, tickets);
+        if (!VmDefinitions.HasVncDisplay(record.RunningDefinition))
+        {
+            throw record.Display == VmDisplays.Vnc
+                ? ApiException.Conflict($"VM '{record.Name}' was started without a display; it gets its screen at its next start.")
+                : NoDisplay(record);
+        }
+
+        RequireWebSocket(http, "The VNC console is a WebSocket of RFB; connect with a WebSocket client such as noVNC.");
+        using Socket screen = await ConnectAsync(instance.Paths.Vnc, $"The screen of VM '{record.Name}'", http.RequestAborted);
+        await RelayAsync(http, screen);
+    }
+
+    /// <summary>
+    /// The VM and its VMM, once the caller may open its <paramref name="kind"/> console: over the
+    /// network a ticket of that kind is used up first (403 before anything about the VM shows),
+    /// then the VM must run (409).
+    /// </summary>
+    private static async Task<(VmRecord Record, VmmSupervisor.VmmInstance Instance)> AdmitAsync(
+        string vm, string kind, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ConsoleTickets tickets)
     {
         VmRecord record = await VmDefinitions.FindAsync(db, vm, tracking: false);
         if (!Caller.IsUnixSocket(http))
         {
-            tickets.Redeem(http.Request.Query["ticket"], Caller.Name(http), record.Id.ToString(), record.Name, ConsoleKinds.Serial);
+            tickets.Redeem(http.Request.Query["ticket"], Caller.Name(http), record.Id.ToString(), record.Name, kind);
         }
 
         VmmSupervisor.VmmInstance instance = supervisor.Find(record.Id)
             ?? throw ApiException.Conflict($"VM '{record.Name}' is {record.State}; its console is there while it runs.");
+        return (record, instance);
+    }
+
+    private static void RequireWebSocket(HttpContext http, string sentence)
+    {
         if (!http.WebSockets.IsWebSocketRequest)
         {
-            throw ApiException.BadRequest("The console is a WebSocket; connect with a WebSocket client (vessel vm console NAME).");
+            throw ApiException.BadRequest(sentence);
         }
+    }
 
-        using var console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    private static async Task<Socket> ConnectAsync(string path, string what, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await console.ConnectAsync(new UnixDomainSocketEndPoint(instance.Paths.Console), http.RequestAborted);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            return socket;
         }
         catch (SocketException e)
         {
-            throw ApiException.Conflict(Sentences.Of($"The console of VM '{record.Name}' cannot be reached ({e.Message})"));
+            socket.Dispose();
+            throw ApiException.Conflict(Sentences.Of($"{what} cannot be reached ({e.Message})"));
         }
+    }
 
-        using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync();
+    /// <summary>Accepts the WebSocket and relays bytes both ways with <paramref name="target"/> until either side ends.</summary>
+    private static async Task RelayAsync(HttpContext http, Socket target)
+    {
+        string? subProtocol = http.WebSockets.WebSocketRequestedProtocols.Contains(BinarySubProtocol) ? BinarySubProtocol : null;
+        using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(subProtocol);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        Task fromGuest = Task.Run(async () =>
+        Task fromVm = Task.Run(async () =>
         {
-            byte[] buffer = new byte[16384];
+            byte[] buffer = new byte[65536];
             try
             {
                 int read;
-                while ((read = await console.ReceiveAsync(buffer, done.Token)) > 0)
+                while ((read = await target.ReceiveAsync(buffer, done.Token)) > 0)
                 {
                     await socket.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary, true, done.Token);
                 }
@@ -79,9 +138,9 @@ public static class ConsoleEndpoint
             {
             }
         });
-        Task toGuest = Task.Run(async () =>
+        Task toVm = Task.Run(async () =>
         {
-            byte[] buffer = new byte[4096];
+            byte[] buffer = new byte[16384];
             try
             {
                 while (true)
@@ -92,14 +151,14 @@ public static class ConsoleEndpoint
                         break;
                     }
 
-                    await console.SendAsync(buffer.AsMemory(0, result.Count), SocketFlags.None, done.Token);
+                    await target.SendAsync(buffer.AsMemory(0, result.Count), SocketFlags.None, done.Token);
                 }
             }
             catch (Exception e) when (e is SocketException or WebSocketException or OperationCanceledException)
             {
             }
         });
-        await Task.WhenAny(fromGuest, toGuest);
+        await Task.WhenAny(fromVm, toVm);
         await done.CancelAsync();
         try
         {

@@ -56,6 +56,7 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             Firmware = CheckFirmware(request.Firmware),
             CpuEngine = CheckEngine(request.CpuEngine),
             Console = CheckConsole(request.Console),
+            Display = CheckDisplay(request.Display),
             Rng = request.Rng ?? false,
             Balloon = request.Balloon ?? false,
             State = VmStates.Stopped,
@@ -233,6 +234,7 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             clone.Tags = overrides.Tags is null ? clone.Tags : VmDefinitions.JoinTags(overrides.Tags);
             clone.Cpus = overrides.Cpus is { } cpus ? VmDefinitions.CheckCpus(cpus) : clone.Cpus;
             clone.MemoryBytes = overrides.MemoryBytes is { } memory ? VmDefinitions.CheckMemory(memory) : clone.MemoryBytes;
+            clone.Display = overrides.Display is null ? clone.Display : CheckDisplay(overrides.Display);
             if (overrides.Nics is not null)
             {
                 clone.Nics = await NicsAsync(db, overrides.Nics);
@@ -309,6 +311,7 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
         Firmware = source.Firmware,
         CpuEngine = source.CpuEngine,
         Console = source.Console,
+        Display = source.Display,
         Rng = source.Rng,
         Balloon = source.Balloon,
         IsoVolumeId = source.IsoVolumeId,
@@ -585,5 +588,12 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
         null or "serial" => "serial",
         "virtio" => "virtio",
         _ => throw ApiException.BadRequest($"The console is serial or virtio, not '{console}'."),
+    };
+
+    public static string CheckDisplay(string? display) => display switch
+    {
+        null or VmDisplays.None => VmDisplays.None,
+        VmDisplays.Vnc => VmDisplays.Vnc,
+        _ => throw ApiException.BadRequest($"The display is none or vnc, not '{HttpConventions.Short(display)}'."),
     };
 }

@@ -86,6 +86,7 @@ public static class VmDefinitions
             Firmware = vm.Firmware,
             CpuEngine = vm.CpuEngine,
             Console = vm.Console,
+            Display = vm.Display,
             Rng = vm.Rng,
             Balloon = vm.Balloon,
             IsTemplate = vm.IsTemplate,
@@ -201,9 +202,15 @@ public static class VmDefinitions
         $"cpus={vm.Cpus}", $"memory={vm.MemoryBytes}", $"kernel={vm.Kernel}", $"initrd={vm.Initrd}", $"append={vm.Append}",
         $"firmware={vm.Firmware}", $"cpu-engine={vm.CpuEngine}", $"console={vm.Console}", $"rng={vm.Rng}", $"balloon={vm.Balloon}",
         $"iso={vm.IsoVolumeId}",
+        // Only a display is written: what VMMs started without one ran is then still "no display".
+        .. vm.Display == VmDisplays.None ? Array.Empty<string>() : [$"display={vm.Display}"],
         .. vm.Disks.OrderBy(d => d.Slot).Select(d => $"disk{d.Slot}={d.VolumeId}:{d.ReadOnly}"),
         .. vm.Nics.OrderBy(n => n.Slot).Select(n => $"nic{n.Slot}={n.NetworkId}:{n.Mac}:{n.PortForwards}"),
     ]);
+
+    /// <summary>Whether the VMM that runs <paramref name="runningDefinition"/> was started with a VNC display.</summary>
+    public static bool HasVncDisplay(string? runningDefinition) =>
+        runningDefinition is not null && SettingsOf(runningDefinition).GetValueOrDefault("display") == VmDisplays.Vnc;
 
     /// <summary>The settings that differ between the running VMM and the definition (applied at the next start).</summary>
     public static IReadOnlyList<string> PendingChanges(VmRecord vm)

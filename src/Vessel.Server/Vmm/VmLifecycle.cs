@@ -95,7 +95,7 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
             isoPath = VolumeService.PathOf(iso);
         }
 
-        return new VmmLaunchSpec(vm.Id, vm.Name, VmDefinitions.MachineArguments(vm, nets, isoPath));
+        return new VmmLaunchSpec(vm.Id, vm.Name, VmDefinitions.MachineArguments(vm, nets, isoPath)) { Display = vm.Display == VmDisplays.Vnc };
     }
 
     public Task<OperationInfo> StopAsync(VmRecord vm) => Run("vm.stop", vm, mayCancel: false, async context =>

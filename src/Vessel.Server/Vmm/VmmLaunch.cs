@@ -14,6 +14,9 @@ public sealed record VmmPaths(string Directory)
 
     public string Console => Path.Combine(Directory, "console.sock");
 
+    /// <summary>The VNC server of a VM with a display: a Unix socket only (mode 0600), never a port on the network.</summary>
+    public string Vnc => Path.Combine(Directory, "vnc.sock");
+
     public string PidFile => Path.Combine(Directory, "vmm.pid");
 }
 
@@ -25,10 +28,13 @@ public sealed record VmmLaunchSpec(Guid VmId, string Name, IReadOnlyList<string>
 
     /// <summary>Start with the guest stopped (<c>-S</c>).</summary>
     public bool Paused { get; init; }
+
+    /// <summary>Give the VM a screen, a keyboard and a tablet, served by VNC on <see cref="VmmPaths.Vnc"/>.</summary>
+    public bool Display { get; init; }
 }
 
 /// <summary>
-/// Starts a VMM as <c>vessel run … --qmp … --serial … --daemonize --pidfile … --name …</c>: the
+/// Starts a VMM as <c>vessel run … --qmp … --serial … [--display vnc=unix:…] --daemonize --pidfile … --name …</c>: the
 /// command returns once the VM is up (or with the reason it could not start), and the VMM lives
 /// on in a session of its own, independent of the daemon.
 /// </summary>
@@ -37,8 +43,9 @@ public static class VmmLauncher
     public static async Task<int> LaunchAsync(ServerOptions options, VmmLaunchSpec spec, CancellationToken cancellationToken)
     {
         VmmPaths paths = VmmPaths.For(options, spec.VmId);
-        System.IO.Directory.CreateDirectory(paths.Directory);
-        foreach (string stale in new[] { paths.Qmp, paths.Console })
+        // The VMM's sockets (QMP, the console, the screen) are reached through the daemon only.
+        System.IO.Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (string stale in new[] { paths.Qmp, paths.Console, paths.Vnc })
         {
             File.Delete(stale);
         }
@@ -67,6 +74,12 @@ public static class VmmLauncher
         start.ArgumentList.Add($"unix:{paths.Qmp},server=on,wait=off");
         start.ArgumentList.Add("--serial");
         start.ArgumentList.Add($"unix:{paths.Console}");
+        if (spec.Display)
+        {
+            start.ArgumentList.Add("--display");
+            start.ArgumentList.Add($"vnc=unix:{paths.Vnc}");
+        }
+
         start.ArgumentList.Add("--pidfile");
         start.ArgumentList.Add(paths.PidFile);
         start.ArgumentList.Add("--daemonize");

@@ -83,6 +83,11 @@ public sealed class VncServer : IDisposable
         if (address.UnixPath is not null)
         {
             listener = UnixSocketListener.Bind(address.UnixPath, "--display vnc");
+            // A screen with a keyboard is its owner's alone, whatever the umask let others do.
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(address.UnixPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
         }
         else
         {

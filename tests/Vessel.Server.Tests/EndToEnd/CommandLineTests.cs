@@ -181,4 +181,26 @@ public sealed class CommandLineTests
             VmmProcesses.KillAll(data);
         }
     }
+
+    [Fact]
+    public async Task TheDisplayIsChosenAtCreationAndChangedByEdit()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("data");
+        using ServeProcess serve = await ServeProcess.StartAsync(data);
+        Result created = await VesselAsync(data, null, "vm", "create", "screen1", "--kernel", TestFiles.Kernel, "--net", "none", "--display", "vnc", "-o", "json");
+        Assert.True(created.ExitCode == 0, created.Error);
+        Assert.Equal("vnc", JsonNode.Parse(created.Output)!["display"]!.GetValue<string>());
+        Assert.Contains("display", (await VesselAsync(data, null, "vm", "show", "screen1")).Output);
+
+        Result edited = await VesselAsync(data, null, "vm", "edit", "screen1", "--display", "none", "-o", "json");
+        Assert.True(edited.ExitCode == 0, edited.Error);
+        Assert.Equal("none", JsonNode.Parse(edited.Output)!["display"]!.GetValue<string>());
+        Assert.DoesNotContain("display", (await VesselAsync(data, null, "vm", "show", "screen1")).Output);
+
+        Result bad = await VesselAsync(data, null, "vm", "create", "screen2", "--kernel", TestFiles.Kernel, "--net", "none", "--display", "sdl");
+        Assert.Equal((2, "vessel: The display is none or vnc, not 'sdl'."), (bad.ExitCode, bad.Error.Trim()));
+        bad = await VesselAsync(data, null, "vm", "edit", "screen1", "--display", "gtk");
+        Assert.Equal((2, "vessel: The display is none or vnc, not 'gtk'."), (bad.ExitCode, bad.Error.Trim()));
+    }
 }

@@ -34,10 +34,10 @@ public sealed class ConsoleTicketTests : IDisposable
         return _factory.Remote(await _factory.CreateTokenAsync(user, "console"));
     }
 
-    private async Task CreateVmAsync(string name)
+    private async Task CreateVmAsync(string name, string display = VmDisplays.None)
     {
         using HttpClient http = _factory.Root();
-        OperationInfo done = await Http.WaitAsync(http, await http.PostAsJsonAsync("/api/v1/vms", new { name, kernel = TestFiles.Kernel, nics = Array.Empty<object>() }));
+        OperationInfo done = await Http.WaitAsync(http, await http.PostAsJsonAsync("/api/v1/vms", new { name, kernel = TestFiles.Kernel, nics = Array.Empty<object>(), display }));
         Assert.Equal(OperationStatuses.Succeeded, done.Status);
     }
 
@@ -52,9 +52,9 @@ public sealed class ConsoleTicketTests : IDisposable
     /// Opens the console with the ticket. The VMs here are stopped, so a ticket that is accepted
     /// ends in 409 ("is stopped"), one that is refused in 403 before the VM's state is looked at.
     /// </summary>
-    private static async Task<(int Status, string Detail)> OpenAsync(HttpClient http, string vm, string? ticket)
+    private static async Task<(int Status, string Detail)> OpenAsync(HttpClient http, string vm, string? ticket, string endpoint = "console")
     {
-        HttpResponseMessage response = await http.GetAsync($"/api/v1/vms/{vm}/console" + (ticket is null ? "" : $"?ticket={Uri.EscapeDataString(ticket)}"));
+        HttpResponseMessage response = await http.GetAsync($"/api/v1/vms/{vm}/{endpoint}" + (ticket is null ? "" : $"?ticket={Uri.EscapeDataString(ticket)}"));
         JsonObject problem = await Http.ProblemAsync(response, (int)response.StatusCode);
         return ((int)response.StatusCode, problem["detail"]!.GetValue<string>());
     }
@@ -119,13 +119,55 @@ public sealed class ConsoleTicketTests : IDisposable
         Assert.Equal(403, status);
         Assert.Contains("vm2", detail);
 
-        // Only serial consoles are served today; a ticket for another kind does not open one.
-        await Http.ProblemAsync(await alice.PostAsJsonAsync("/api/v1/vms/vm1/console/ticket", new { kind = "vnc" }), 400);
+        // A kind the server does not serve gets no ticket.
+        JsonObject unknown = await Http.ProblemAsync(await alice.PostAsJsonAsync("/api/v1/vms/vm1/console/ticket", new { kind = "spice" }), 400);
+        Assert.Equal("The console kind 'spice' is not one this server opens; ask for serial or vnc.", unknown["detail"]!.GetValue<string>());
         var tickets = new ConsoleTickets(_factory.Services.GetRequiredService<ServerOptions>(), Time);
         ConsoleTicket vnc = tickets.Issue("alice@vessel", "11111111-1111-1111-1111-111111111111", "vnc");
         Server.Api.ApiException refused = Assert.Throws<Server.Api.ApiException>(() => tickets.Redeem(vnc.Ticket, "alice@vessel", "11111111-1111-1111-1111-111111111111", "vm1", ConsoleKinds.Serial));
         Assert.Equal(403, refused.Status);
         tickets.Redeem(vnc.Ticket, "alice@vessel", "11111111-1111-1111-1111-111111111111", "vm1", "vnc");
+    }
+
+    [Fact]
+    public async Task AVncTicketOpensOnlyTheScreenAndASerialTicketOnlyTheSerialConsole()
+    {
+        await CreateVmAsync("screen", VmDisplays.Vnc);
+        using HttpClient alice = await AsAsync("alice@vessel");
+        ConsoleTicket serial = await TicketAsync(alice, "screen", ConsoleKinds.Serial);
+        ConsoleTicket vnc = await TicketAsync(alice, "screen", ConsoleKinds.Vnc);
+
+        (int status, string detail) = await OpenAsync(alice, "screen", serial.Ticket, "vnc");
+        Assert.Equal(403, status);
+        Assert.Equal("The console ticket was not issued to alice@vessel!console for the vnc console of VM 'screen'; ask for a ticket of your own.", detail);
+        (status, detail) = await OpenAsync(alice, "screen", vnc.Ticket, "console");
+        Assert.Equal(403, status);
+        Assert.Contains("for the serial console", detail);
+
+        // Accepted (the VM is stopped, so 409), then used up.
+        (status, detail) = await OpenAsync(alice, "screen", vnc.Ticket, "vnc");
+        Assert.True(status == 409, detail);
+        Assert.Equal("VM 'screen' is stopped; its console is there while it runs.", detail);
+        (status, detail) = await OpenAsync(alice, "screen", vnc.Ticket, "vnc");
+        Assert.Equal(403, status);
+        Assert.Contains("used already", detail);
+
+        // Without a ticket the screen does not open over the network; the Unix socket needs none.
+        (status, detail) = await OpenAsync(alice, "screen", null, "vnc");
+        Assert.Equal(403, status);
+        Assert.Contains("/console/ticket", detail);
+        using HttpClient root = _factory.Root();
+        Assert.Equal(409, (await OpenAsync(root, "screen", null, "vnc")).Status);
+    }
+
+    [Fact]
+    public async Task AVmWithoutADisplayGetsNoVncTicket()
+    {
+        await CreateVmAsync("headless");
+        using HttpClient alice = await AsAsync("alice@vessel");
+        JsonObject refused = await Http.ProblemAsync(await alice.PostAsJsonAsync("/api/v1/vms/headless/console/ticket", new { kind = "vnc" }), 409);
+        Assert.Equal("VM 'headless' has no display; give it one (display: vnc) and start it again.", refused["detail"]!.GetValue<string>());
+        await TicketAsync(alice, "headless", ConsoleKinds.Serial);
     }
 
     [Fact]

@@ -70,6 +70,7 @@ internal static class VmCommand
         var nets = new Option<string[]>("--net", "--nic") { Description = "A NIC: user[,hostfwd=tcp::2222-:22] (the default NAT), network=NAME[,mac=...][,hostfwd=...], or none", HelpName = "KIND,..." };
         var devices = new Option<string[]>("--device") { Description = "virtio-rng or virtio-balloon (repeatable)", HelpName = "DEVICE" };
         var console = new Option<string?>("--console") { Description = "serial or virtio", HelpName = "serial|virtio" };
+        var display = new Option<string?>("--display") { Description = "vnc: a screen, keyboard and tablet, seen through the daemon (the web console); none (the default): no screen", HelpName = "vnc|none" };
         var engine = new Option<string?>("--cpu-engine") { Description = "jit or interpreter", HelpName = "jit|interpreter" };
         var bios = new Option<string?>("--bios") { Description = "builtin, uboot, none or a firmware file", HelpName = "FIRMWARE" };
         var iso = new Option<string?>("--iso") { Description = "An ISO volume for the optical drive (POOL/NAME)", HelpName = "VOLUME" };
@@ -79,7 +80,7 @@ internal static class VmCommand
         var autostart = new AutostartOptions();
         var command = new Command("create", "Create a VM from vessel run's options, or from a template (--template NAME)")
         {
-            name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, engine, bios, iso, description, tags, start, s_noWait,
+            name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, display, engine, bios, iso, description, tags, start, s_noWait,
         };
         autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
@@ -108,6 +109,7 @@ internal static class VmCommand
                 Rng = deviceList.Contains("virtio-rng") ? true : null,
                 Balloon = deviceList.Contains("virtio-balloon") ? true : null,
                 Console = parseResult.GetValue(console),
+                Display = parseResult.GetValue(display),
                 CpuEngine = parseResult.GetValue(engine),
                 Firmware = parseResult.GetValue(bios) is { } b && b is not ("builtin" or "uboot" or "none") ? Path.GetFullPath(b) : parseResult.GetValue(bios),
                 Iso = parseResult.GetValue(iso),
@@ -285,6 +287,11 @@ internal static class VmCommand
             lines.Add(("cdrom", vm.Iso));
         }
 
+        if (vm.Display != VmDisplays.None)
+        {
+            lines.Add(("display", vm.Display));
+        }
+
         lines.AddRange(vm.Nics.Select((n, i) => ($"nic{i}", $"{n.Network} {n.Mac}{(n.PortForwards.Count > 0 ? " " + string.Join(' ', n.PortForwards) : "")}")));
         if (vm.Description.Length > 0)
         {
@@ -337,8 +344,9 @@ internal static class VmCommand
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk (at the next start)", HelpName = "PATH" };
         var append = new Option<string?>("--append") { Description = "Kernel command line (at the next start)", HelpName = "CMDLINE" };
         var iso = new Option<string?>("--iso") { Description = "The disc in the optical drive, an ISO volume (POOL/NAME; \"\" ejects it), changed live when the VM runs with a drive", HelpName = "VOLUME" };
+        var display = new Option<string?>("--display") { Description = "vnc or none (at the next start)", HelpName = "vnc|none" };
         var autostart = new AutostartOptions();
-        var command = new Command("edit", "Change a VM: name, description, tags, balloon, disc and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append, iso };
+        var command = new Command("edit", "Change a VM: name, description, tags, balloon, disc and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append, iso, display };
         autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
@@ -356,6 +364,7 @@ internal static class VmCommand
                 Initrd = FullPath(parseResult.GetValue(initrd)),
                 Append = parseResult.GetValue(append),
                 Iso = parseResult.GetValue(iso),
+                Display = parseResult.GetValue(display),
                 Autostart = autostart.From(parseResult, current.Autostart),
             };
             VmDetails vm = await client.EditVmAsync(name, request, etag, cancellationToken);

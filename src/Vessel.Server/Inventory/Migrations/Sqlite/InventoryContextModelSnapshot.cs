@@ -600,6 +600,13 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                         .HasMaxLength(1024)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Display")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("none");
+
                     b.Property<string>("Firmware")
                         .IsRequired()
                         .HasMaxLength(4096)
