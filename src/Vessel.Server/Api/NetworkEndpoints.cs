@@ -28,8 +28,8 @@ public static class NetworkEndpoints
         }).RequireAuthenticatedCaller().WithSummary("List networks (those the caller may see: Network.Audit)");
         networks.MapGet("/{network}", async (string network, InventoryContext db, NetworkService service) =>
             await service.ToInfoAsync(db, await FindAsync(db, network))).RequirePrivilege(Privileges.NetworkAudit, "/networks/{network}").WithSummary("A network");
-        networks.MapPost("/", CreateAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks").WithSummary("Create a network: nat, isolated or bridged (bridge=NAME)");
-        networks.MapDelete("/{network}", DeleteAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks/{network}").WithSummary("Delete a network no NIC uses");
+        networks.MapPost("/", CreateAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks").Produces<NetworkInfo>(StatusCodes.Status201Created).WithSummary("Create a network: nat, isolated or bridged (bridge=NAME)");
+        networks.MapDelete("/{network}", DeleteAsync).RequirePrivilege(Privileges.NetworkAllocate, "/networks/{network}").Produces(StatusCodes.Status204NoContent).WithSummary("Delete a network no NIC uses");
     }
 
     private static async Task<NetworkRecord> FindAsync(InventoryContext db, string name)

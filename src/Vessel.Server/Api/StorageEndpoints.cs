@@ -28,25 +28,25 @@ public static class StorageEndpoints
 
             return result;
         }).RequireAuthenticatedCaller().WithSummary("List storage pools with capacity and allocation (those the caller may see: Datastore.Audit)");
-        pools.MapPost("/", CreatePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage").WithSummary("Add a directory pool");
+        pools.MapPost("/", CreatePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage").Produces<PoolInfo>(StatusCodes.Status201Created).WithSummary("Add a directory pool");
         pools.MapGet("/{pool}", async (string pool, InventoryContext db) =>
         {
             var service = new VolumeService(db);
             return await service.ToInfoAsync(await service.FindPoolAsync(pool));
         }).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("A pool");
-        pools.MapDelete("/{pool}", DeletePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage/{pool}").WithSummary("Remove an empty pool (its directory stays)");
-        pools.MapGet("/{pool}/volumes", ListVolumesAsync).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("List a pool's volumes");
-        pools.MapPost("/{pool}/volumes", CreateVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Create an empty volume, or import a file on the host (an operation)");
+        pools.MapDelete("/{pool}", DeletePoolAsync).RequirePrivilege(Privileges.DatastoreAllocate, "/storage/{pool}").Produces(StatusCodes.Status204NoContent).WithSummary("Remove an empty pool (its directory stays)");
+        pools.MapGet("/{pool}/volumes", ListVolumesAsync).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").Produces<Page<VolumeInfo>>().WithSummary("List a pool's volumes");
+        pools.MapPost("/{pool}/volumes", CreateVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").Produces<VolumeInfo>(StatusCodes.Status201Created).ProducesOperation().WithSummary("Create an empty volume, or import a file on the host (an operation)");
         pools.MapGet("/{pool}/volumes/{volume}", async (string pool, string volume, InventoryContext db) =>
         {
             var service = new VolumeService(db);
             return await service.ToInfoAsync(await service.FindVolumeAsync($"{pool}/{volume}"));
         }).RequirePrivilege(Privileges.DatastoreAudit, "/storage/{pool}").WithSummary("A volume");
-        pools.MapPut("/{pool}/volumes/{volume}/content", UploadAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Upload a new volume's content (streamed to disk; format=qcow2|raw|iso)")
+        pools.MapPut("/{pool}/volumes/{volume}/content", UploadAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").Produces<VolumeInfo>(StatusCodes.Status201Created).WithSummary("Upload a new volume's content (streamed to disk; format=qcow2|raw|iso)")
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute());
-        pools.MapPost("/{pool}/volumes/{volume}/resize", ResizeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Grow a volume");
-        pools.MapPost("/{pool}/volumes/{volume}/copy", CopyAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Copy or convert a volume into a new one (an operation)");
-        pools.MapDelete("/{pool}/volumes/{volume}", DeleteVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").WithSummary("Delete a volume nothing uses");
+        pools.MapPost("/{pool}/volumes/{volume}/resize", ResizeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").Produces<VolumeInfo>().WithSummary("Grow a volume");
+        pools.MapPost("/{pool}/volumes/{volume}/copy", CopyAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").ProducesOperation().WithSummary("Copy or convert a volume into a new one (an operation)");
+        pools.MapDelete("/{pool}/volumes/{volume}", DeleteVolumeAsync).RequirePrivilege(Privileges.DatastoreAllocateSpace, "/storage/{pool}").Produces(StatusCodes.Status204NoContent).WithSummary("Delete a volume nothing uses");
     }
 
     private static async Task<IResult> CreatePoolAsync(PoolCreateRequest request, HttpContext http, InventoryContext db)
