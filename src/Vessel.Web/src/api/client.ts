@@ -29,6 +29,11 @@ export function setCsrfToken(token: string | null): void {
 
 export const csrfHeader = "CSRFPreventionToken";
 
+/** The token, for requests made outside openapi-fetch (an upload with XMLHttpRequest's progress). */
+export function currentCsrfToken(): string | null {
+  return csrfToken;
+}
+
 const sessionMiddleware: Middleware = {
   onRequest({ request }) {
     if (request.method !== "GET" && csrfToken) {

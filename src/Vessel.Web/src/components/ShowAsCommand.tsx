@@ -3,9 +3,10 @@ import { curlCommand, vesselCommand, type ApiCall } from "../api/commands";
 
 /**
  * "Show as API call / CLI command": every dialog and wizard offers the exact equivalents of
- * what it is about to do.
+ * what it is about to do. `curl` replaces the generated command where the body is no JSON (an
+ * upload's file).
  */
-export function ShowAsCommand({ call, cli }: { call: ApiCall; cli?: readonly string[] }) {
+export function ShowAsCommand({ call, cli, curl }: { call: ApiCall; cli?: readonly string[]; curl?: string }) {
   const [open, setOpen] = useState(false);
   return (
     <div className="show-as">
@@ -16,7 +17,7 @@ export function ShowAsCommand({ call, cli }: { call: ApiCall; cli?: readonly str
         <div className="commands">
           <label>
             API call
-            <textarea readOnly aria-label="API call" value={curlCommand(call)} rows={3} />
+            <textarea readOnly aria-label="API call" value={curl ?? curlCommand(call)} rows={3} />
           </label>
           {cli && (
             <label>
