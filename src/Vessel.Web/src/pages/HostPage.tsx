@@ -4,11 +4,15 @@ import { useAsync } from "../components/useAsync";
 import { VmTable } from "../components/VmTable";
 import { ErrorLine } from "../components/ErrorLine";
 import { href } from "../routes";
+import { useState } from "react";
+import { NewNetworkButton } from "./storage/NetworkPage";
+import { CreateNetworkDialog } from "./storage/NetworkDialogs";
 
 /** The host's page: its version, data directory and counts, and every VM in a table. */
 export function HostPage() {
   const { vms, templates, loaded, error } = useInventory();
   const info = useAsync(() => call(api.GET("/api/v1")), [vms.length]);
+  const [creatingNetwork, setCreatingNetwork] = useState(false);
   return (
     <section aria-label="Host localhost" className="page">
       <header className="page-header">
@@ -16,7 +20,9 @@ export function HostPage() {
         <a className="button primary" href={href({ page: "create-vm" })}>
           Create VM
         </a>
+        <NewNetworkButton onOpen={() => setCreatingNetwork(true)} />
       </header>
+      {creatingNetwork && <CreateNetworkDialog onClose={() => setCreatingNetwork(false)} />}
       {/* The host facts need Sys.Audit; a VM user sees the VMs alone. */}
       <ErrorLine error={error} />
       {info.data && (
