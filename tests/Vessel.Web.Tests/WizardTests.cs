@@ -57,8 +57,8 @@ public sealed class WizardTests
 
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Source", Exact = true })).ToBeFocusedAsync();
             await page.GetByLabel("Kernel", new() { Exact = true }).FillAsync(TestFiles.Kernel);
-            await page.GetByLabel("Initrd").FillAsync(TestFiles.Initrd);
-            await page.GetByLabel("Kernel command line").FillAsync(TestFiles.CommandLine);
+            await page.GetByLabel("Initrd", new() { Exact = true }).FillAsync(TestFiles.Initrd);
+            await page.GetByLabel("Kernel command line", new() { Exact = true }).FillAsync(TestFiles.CommandLine);
             await page.GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
 
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "System", Exact = true })).ToBeVisibleAsync();
