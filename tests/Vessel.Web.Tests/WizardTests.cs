@@ -160,4 +160,79 @@ public sealed class WizardTests
         Assert.Equal("There is already a VM named 'taken'.", takenName);
         Assert.Single((await client.ListVmsAsync()).Items);
     }
+
+    [SkippableFact]
+    public async Task TheStoragePageMakesResizesCopiesAndDeletesVolumesAndTheNetworkPageMakesAndDeletesNetworks()
+    {
+        await using WebDaemon web = await WebDaemon.StartAsync();
+        VesselClient client = web.Daemon.Serve.Client;
+        // What the server answers to a volume of no size and to an upload that is no qcow2 image.
+        string noSize = (await Assert.ThrowsAsync<VesselApiException>(() => client.CreateVolumeAsync("default", new VolumeCreateRequest { Name = "x", SizeBytes = 0 }))).Message;
+        byte[] notAnImage = new byte[1 << 20];
+        string notQcow2 = (await Assert.ThrowsAsync<VesselApiException>(() => client.UploadVolumeAsync("default", "broken", "qcow2", new MemoryStream(notAnImage), notAnImage.Length))).Message;
+
+        IPage page = await web.LoggedInPageAsync();
+        // Deleting asks first (window.confirm): the user says yes.
+        page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        await page.GotoAsync(web.Url + "#/storage/default");
+        ILocator volumes = page.GetByRole(AriaRole.Table, new() { Name = "Volumes" });
+        ILocator Row(string name) => volumes.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByRole(AriaRole.Cell, new() { Name = name, Exact = true }) });
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "New volume" }).ClickAsync();
+        ILocator create = page.GetByRole(AriaRole.Dialog, new() { Name = "New volume" });
+        await create.GetByLabel("Name").FillAsync("data");
+        await create.GetByLabel("Size (GiB)").FillAsync("0");
+        await Expect(create.GetByRole(AriaRole.Alert)).ToHaveTextAsync(noSize);
+        await create.GetByLabel("Size (GiB)").FillAsync("1");
+        await create.GetByRole(AriaRole.Button, new() { Name = "Create volume" }).ClickAsync();
+        await Expect(Row("data")).ToContainTextAsync("qcow2");
+        await Expect(Row("data")).ToContainTextAsync("1.0 GiB");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resize data" }).ClickAsync();
+        ILocator resize = page.GetByRole(AriaRole.Dialog, new() { Name = "Resize data" });
+        await resize.GetByLabel("New size (GiB)").FillAsync("2");
+        await resize.GetByRole(AriaRole.Button, new() { Name = "Resize" }).ClickAsync();
+        await Expect(Row("data")).ToContainTextAsync("2.0 GiB");
+
+        // A copy is an operation: the dialog follows it to its end.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Copy data" }).ClickAsync();
+        ILocator copy = page.GetByRole(AriaRole.Dialog, new() { Name = "Copy data" });
+        await copy.GetByLabel("Format of the copy").SelectOptionAsync("raw");
+        await copy.GetByRole(AriaRole.Button, new() { Name = "Copy", Exact = true }).ClickAsync();
+        await Expect(copy).ToBeHiddenAsync(new() { Timeout = 60_000 });
+        await Expect(Row("data-copy")).ToContainTextAsync("raw");
+        Assert.Equal(2L << 30, (await client.GetVolumeAsync("default", "data-copy")).VirtualBytes);
+
+        // An upload the server refuses: its sentence in the dialog, and nothing kept.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true }).ClickAsync();
+        ILocator upload = page.GetByRole(AriaRole.Dialog, new() { Name = "Upload a disk image or ISO" });
+        await upload.GetByLabel("File to upload").SetInputFilesAsync(new FilePayload { Name = "broken.qcow2", MimeType = "application/octet-stream", Buffer = notAnImage });
+        await Expect(upload.GetByLabel("Format")).ToHaveValueAsync("qcow2");
+        await Expect(upload.GetByLabel("Volume name")).ToHaveValueAsync("broken");
+        await upload.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true }).ClickAsync();
+        await Expect(upload.GetByRole(AriaRole.Alert)).ToHaveTextAsync(notQcow2);
+        await upload.GetByRole(AriaRole.Button, new() { Name = "Close" }).Last.ClickAsync();
+        Assert.DoesNotContain((await client.ListVolumesAsync("default")).Items, v => v.Name == "broken");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete data-copy" }).ClickAsync();
+        await Expect(Row("data-copy")).ToHaveCountAsync(0);
+        Assert.Equal(["data"], (await client.ListVolumesAsync("default")).Items.Select(v => v.Name));
+
+        // Networks: made from the host page, shown on their page, deleted there.
+        await page.GotoAsync(web.Url + "#/host/local");
+        await page.GetByRole(AriaRole.Button, new() { Name = "New network" }).ClickAsync();
+        ILocator network = page.GetByRole(AriaRole.Dialog, new() { Name = "New network" });
+        await network.GetByLabel("Network name").FillAsync("la n");
+        await Expect(network.GetByRole(AriaRole.Alert)).ToHaveTextAsync("A network name may hold only letters, digits, '.', '-' and '_', and 'la n' has ' '.");
+        await network.GetByLabel("Network name").FillAsync("lan");
+        await network.GetByRole(AriaRole.Button, new() { Name = "Create network" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Network lan" })).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Network facts")).ToContainTextAsync("isolated");
+        await Expect(page.GetByRole(AriaRole.Tree, new() { Name = "Host view" }).GetByRole(AriaRole.Link, new() { Name = "lan", Exact = true })).ToBeVisibleAsync();
+        Assert.Equal("isolated", Assert.Single(await client.ListNetworksAsync(), n => n.Name == "lan").Kind);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete network" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Tree, new() { Name = "Host view" }).GetByRole(AriaRole.Link, new() { Name = "lan", Exact = true })).ToHaveCountAsync(0);
+        Assert.DoesNotContain(await client.ListNetworksAsync(), n => n.Name == "lan");
+    }
 }

@@ -12,9 +12,12 @@ export function formatOfFile(fileName: string): UploadFormat {
   return "raw";
 }
 
-/** A volume name from a file's name: what Names.Check accepts (letters, digits, '.', '-', '_'). */
+/**
+ * A volume name from a file's name: what Names.Check accepts (letters, digits, '.', '-', '_'),
+ * without the image's extension (the pool's file gets the format's own).
+ */
 export function volumeNameOfFile(fileName: string): string {
-  const base = fileName.replace(/\.(xz|gz)$/i, "");
+  const base = fileName.replace(/\.(xz|gz)$/i, "").replace(/\.(qcow2?|raw|img|iso|ext[234])$/i, "");
   const cleaned = base.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
   return (cleaned || "volume").slice(0, 63);
 }
