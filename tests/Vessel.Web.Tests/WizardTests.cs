@@ -159,6 +159,20 @@ public sealed class WizardTests
         await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync(takenName);
         Assert.Equal("There is already a VM named 'taken'.", takenName);
         Assert.Single((await client.ListVmsAsync()).Items);
+
+        // A narrow window keeps the step, its sentence and its buttons on the screen (the tree,
+        // which covers the content there, closed).
+        await page.SetViewportSizeAsync(600, 800);
+        ILocator hideTree = page.GetByRole(AriaRole.Button, new() { Name = "Hide the resource tree" });
+        if (await hideTree.IsVisibleAsync())
+        {
+            await hideTree.ClickAsync();
+        }
+
+        await Expect(page.GetByLabel("Name", new() { Exact = true })).ToHaveValueAsync("taken");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToBeInViewportAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeInViewportAsync();
+        await WebDaemon.ScreenshotAsync(page, "wizard-narrow");
     }
 
     [SkippableFact]
