@@ -23,9 +23,25 @@ function clock(ms: number): string {
  * last sample), a legend with each series' latest value, and an accessible name and
  * description that say in words what the lines show.
  */
-export function LineChart({ title, times, series, format, fixedTop }: { title: string; times: readonly number[]; series: readonly ChartSeries[]; format: (value: number) => string; fixedTop?: number }) {
+export function LineChart({
+  title,
+  times,
+  series,
+  format,
+  fixedTop,
+  minimumTop = 1,
+}: {
+  title: string;
+  times: readonly number[];
+  series: readonly ChartSeries[];
+  format: (value: number) => string;
+  /** The axis' top whatever the values (100 for a percentage). */
+  fixedTop?: number;
+  /** The lowest top of the axis, so that quiet lines stay low and the labels stay distinct. */
+  minimumTop?: number;
+}) {
   const id = useId();
-  const top = fixedTop ?? niceCeiling(peak(series.map((s) => s.values)));
+  const top = fixedTop ?? niceCeiling(Math.max(peak(series.map((s) => s.values)), minimumTop));
   const latest = (s: ChartSeries) => [...s.values].reverse().find((v): v is number => v !== null && Number.isFinite(v));
   const description =
     times.length === 0

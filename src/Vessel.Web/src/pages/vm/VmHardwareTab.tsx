@@ -259,17 +259,19 @@ function FieldRow({ field, draft, editable, dirty, pending, running, error, onDr
           <span className="muted">at the next start</span>
         )}
       </td>
-      <td className="actions">
-        {editable && dirty && (
-          <button type="button" aria-label={`Apply ${field.label}`} onClick={() => onApply(draft)}>
-            Apply
-          </button>
-        )}
-        {editable && field.key === "iso" && draft !== "" && !dirty && (
-          <button type="button" aria-label="Eject the ISO" onClick={() => onApply("")}>
-            Eject
-          </button>
-        )}
+      <td>
+        <div className="actions">
+          {editable && dirty && (
+            <button type="button" aria-label={`Apply ${field.label}`} onClick={() => onApply(draft)}>
+              Apply
+            </button>
+          )}
+          {editable && field.key === "iso" && draft !== "" && !dirty && (
+            <button type="button" aria-label="Eject the ISO" onClick={() => onApply("")}>
+              Eject
+            </button>
+          )}
+        </div>
       </td>
     </tr>
   );

@@ -70,7 +70,6 @@ function SnapshotItem({ node, actions }: { node: SnapshotNode; actions: ItemActi
         <span className="muted">
           {formatTime(s.createdAt)} · {s.vmState}
         </span>
-        {s.description && <span className="snapshot-description">{s.description}</span>}
         <span className="actions">
           {actions.may("VM.Snapshot.Rollback") && (
             <button type="button" aria-label={`Revert to ${s.name}`} onClick={() => actions.open("revert", s)}>
@@ -83,6 +82,7 @@ function SnapshotItem({ node, actions }: { node: SnapshotNode; actions: ItemActi
             </button>
           )}
         </span>
+        {s.description && <span className="snapshot-description">{s.description}</span>}
       </div>
       {(node.children.length > 0 || s.current) && (
         <ul role="group">

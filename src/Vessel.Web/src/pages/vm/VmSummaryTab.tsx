@@ -72,6 +72,7 @@ export function VmSummaryTab({ vm }: VmTabProps) {
             title="Disk"
             times={times}
             format={rate}
+            minimumTop={1024}
             series={[
               { label: "Read", values: samples.map((s) => s.diskReadBytesPerSecond), color: "var(--accent)" },
               { label: "Write", values: samples.map((s) => s.diskWriteBytesPerSecond), color: "var(--warn)" },
@@ -81,6 +82,7 @@ export function VmSummaryTab({ vm }: VmTabProps) {
             title="Network"
             times={times}
             format={rate}
+            minimumTop={1024}
             series={[
               { label: "Received", values: samples.map((s) => s.networkReceiveBytesPerSecond ?? null), color: "var(--accent)" },
               { label: "Sent", values: samples.map((s) => s.networkTransmitBytesPerSecond ?? null), color: "var(--warn)" },
