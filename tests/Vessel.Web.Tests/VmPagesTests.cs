@@ -149,6 +149,15 @@ public sealed class VmPagesTests
         await Expect(alice.GetByLabel("Memory (MiB)")).ToBeDisabledAsync();
         await Expect(alice.GetByLabel("ISO in the optical drive")).ToBeEnabledAsync();
 
+        // In a narrow window the settings stay within it (no sideways scrolling to reach them).
+        await alice.SetViewportSizeAsync(600, 800);
+        foreach (string setting in new[] { "ISO in the optical drive", "Memory (MiB)" })
+        {
+            LocatorBoundingBoxResult? box = await alice.GetByLabel(setting).BoundingBoxAsync();
+            Assert.NotNull(box);
+            Assert.True(box.X >= 0 && box.X + box.Width <= 600, $"{setting} is at x {box.X}..{box.X + box.Width} in a 600 px window.");
+        }
+
         IPage admin = await web.LoggedInPageAsync();
         await admin.GotoAsync(web.Url + "#/vm/mine/summary");
         ILocator adminActions = admin.GetByRole(AriaRole.Toolbar, new() { Name = "VM actions" });
