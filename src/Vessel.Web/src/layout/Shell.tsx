@@ -70,7 +70,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       </header>
       {treeOpen && <ResourceTree route={route} />}
       <main className="content">
-        <LicenseBanner />
+        {!(route.page === "admin" && route.section === "license") && <LicenseBanner />}
         {children}
       </main>
       <footer className="bottom">
