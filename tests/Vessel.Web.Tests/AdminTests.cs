@@ -65,9 +65,9 @@ public sealed class AdminTests
         await page.GotoAsync(web.Url + "#/admin/permissions");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add permission" }).ClickAsync();
         ILocator acl = page.GetByRole(AriaRole.Dialog, new() { Name = "Add permission" });
-        await acl.GetByLabel("Path").FillAsync("/");
-        await acl.GetByLabel("User").FillAsync(NewUser);
-        await acl.GetByLabel("Role").SelectOptionAsync("Watcher");
+        await acl.GetByLabel("Path", new() { Exact = true }).FillAsync("/");
+        await acl.GetByLabel("User", new() { Exact = true }).FillAsync(NewUser);
+        await acl.GetByLabel("Role", new() { Exact = true }).SelectOptionAsync("Watcher");
         await acl.GetByRole(AriaRole.Button, new() { Name = "Show as API call / CLI command" }).ClickAsync();
         await Expect(acl.GetByLabel("CLI command")).ToHaveValueAsync(new Regex($"^vessel acl set / --user {NewUser} --role Watcher --server "));
         await acl.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();

@@ -77,7 +77,7 @@ export function AuditSection() {
         </label>
         <label>
           Result
-          <select value={draft.result} onChange={(e) => setDraft({ ...draft, result: e.target.value })}>
+          <select aria-label="Result" value={draft.result} onChange={(e) => setDraft({ ...draft, result: e.target.value })}>
             <option value="">any</option>
             <option value="success">success</option>
             <option value="failure">failure</option>

@@ -12,7 +12,7 @@ export function OperationsSection() {
       <form className="filters" aria-label="Operation filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
             {statuses.map((s) => (
               <option key={s} value={s}>
                 {s || "any"}

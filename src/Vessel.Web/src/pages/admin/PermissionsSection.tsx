@@ -118,7 +118,7 @@ function AddPermissionDialog({ onClose, onDone }: { onClose: () => void; onDone:
         </label>
         <label>
           For a
-          <select value={kind} onChange={(e) => (setKind(e.target.value as SubjectKind), setSubject(""))}>
+          <select aria-label="For a" value={kind} onChange={(e) => (setKind(e.target.value as SubjectKind), setSubject(""))}>
             <option value="user">user</option>
             <option value="group">group</option>
             <option value="token">token</option>
@@ -135,7 +135,7 @@ function AddPermissionDialog({ onClose, onDone }: { onClose: () => void; onDone:
         </label>
         <label>
           Role
-          <select value={chosenRole} onChange={(e) => setRole(e.target.value)}>
+          <select aria-label="Role" value={chosenRole} onChange={(e) => setRole(e.target.value)}>
             {(roles.data ?? []).map((r) => (
               <option key={r.name} value={r.name}>
                 {r.name}
