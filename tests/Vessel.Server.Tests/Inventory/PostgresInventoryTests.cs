@@ -190,7 +190,7 @@ public sealed class PostgresInventoryTests(PostgresFixture postgres) : IClassFix
         await using (InProcessDaemon again = await InProcessDaemon.StartAsync(dataDirectory: dataDirectory, database: url))
         {
             using VesselClient client = again.Typed();
-            Assert.Equal(["alpha", "Beta", "delta", "gamma"], (await client.ListVmsAsync()).Items.Select(v => v.Name).Order(StringComparer.Ordinal));
+            Assert.Equal(new[] { "alpha", "Beta", "delta", "gamma" }.Order(StringComparer.Ordinal), (await client.ListVmsAsync()).Items.Select(v => v.Name));
             Assert.True((await client.VerifyAuditAsync()).Ok);
         }
     }
