@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
-using Npgsql;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 using Vessel.Server.Hosting;
 
 namespace Vessel.Server.Inventory;
@@ -69,9 +71,12 @@ public static class InventoryDatabase
 
     private static void PreparePostgres(InventoryContext context, ServerOptions options)
     {
-        string where = InventoryConnection.For(options).Description;
+        string where = PostgresUrl.Describe(PostgresUrl.Parse(options.DatabaseUrl!));
         try
         {
+            // The provider reads the history table before it makes it, and logs the failed read of
+            // a new database as an error (npgsql/efcore.pg#3407): made first, with EF's own script.
+            context.Database.ExecuteSqlRaw(context.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
             context.Database.Migrate();
             if (options.MigrateDatabaseFrom is { } source)
             {
