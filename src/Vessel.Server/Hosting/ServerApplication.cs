@@ -31,7 +31,7 @@ public static class ServerApplication
         // The inventory: SQLite in the data directory, or PostgreSQL with --database. Which
         // context class is made depends on the provider (each has its own migrations), and is
         // known only from the final configuration: a scoped factory, not AddDbContext.
-        builder.Services.AddSingleton(s => InventoryConnection.For(s.GetRequiredService<ServerOptions>(), s.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(s => InventoryConnection.For(s.GetRequiredService<ServerOptions>(), s));
         builder.Services.AddScoped(s => s.GetRequiredService<InventoryConnection>().CreateContext());
         // One clock for expiries (sessions, tokens, tickets, licences): tests give a fake one.
         builder.Services.TryAddSingleton(TimeProvider.System);
