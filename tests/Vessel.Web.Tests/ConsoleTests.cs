@@ -73,6 +73,10 @@ public sealed class ConsoleTests
         await windowInput.PressSequentiallyAsync("echo $((8*9))WIN");
         await windowInput.PressAsync("Enter");
         await Expect(windowTerminal).ToContainTextAsync("72WIN", s_output);
+        // The terminal fits its window, and follows it when it is made narrower.
+        Assert.True(await window.EvaluateAsync<double>(ScreenWidth) > 900);
+        await window.SetViewportSizeAsync(640, 480);
+        await window.WaitForFunctionAsync($"() => ({ScreenWidth})() > 300 && ({ScreenWidth})() <= innerWidth - 10", null, new() { PollingInterval = 100 });
         await window.CloseAsync();
 
         // Back in the tab; then the VM stops: the status line has the server's sentence, and
@@ -186,6 +190,9 @@ public sealed class ConsoleTests
     }
 
     private static ILocator ConsoleStatus(IPage page) => page.GetByRole(AriaRole.Status, new() { Name = "Console status" });
+
+    /// <summary>The width of the terminal's character grid, in CSS pixels.</summary>
+    private const string ScreenWidth = "() => document.querySelector('.xterm-screen').getBoundingClientRect().width";
 
     /// <summary>Whether the screen's canvas shows more than one colour.</summary>
     private const string CanvasHasTwoColours = """
