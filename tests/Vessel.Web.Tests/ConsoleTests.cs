@@ -163,6 +163,21 @@ public sealed class ConsoleTests
         // Without a display there is no screen to open: the server's sentence again.
         await page.GotoAsync(web.Url + "#/console/idle/graphic");
         await Expect(ConsoleStatus(page)).ToHaveTextAsync("Detached: VM 'idle' has no display; give it one (display: vnc) and start it again.");
+
+        // In a narrow window the tab keeps its status, its choices and its actions in view.
+        await page.SetViewportSizeAsync(600, 800);
+        await page.GotoAsync(web.Url + "#/vm/idle/console");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Hide the resource tree" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use the dark theme" }).ClickAsync();
+        await Expect(ConsoleStatus(page)).ToHaveTextAsync("Detached: VM 'idle' is stopped; its console is there while it runs.");
+        foreach (string button in new[] { "Reconnect", "Open in a new window", "Show as API call / CLI command" })
+        {
+            // A trial click fails if the button is off screen or covered.
+            await page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(new() { Trial = true });
+        }
+
+        // The terminal takes the window's width (not squeezed beside a hidden tree's column).
+        Assert.True(await page.EvaluateAsync<double>("() => document.querySelector('.console-screen').getBoundingClientRect().width") > 400);
     }
 
     /// <summary>
