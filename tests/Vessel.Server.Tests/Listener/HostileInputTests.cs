@@ -36,15 +36,19 @@ public sealed class HostileInputTests(HostileDaemonFixture fixture) : IClassFixt
     public async Task OversizedBodiesAreRefusedWith413InOneSentenceWhileUploadsStream()
     {
         using HttpClient http = Daemon.PinnedHttp();
+        // Over HTTP/2 the server's 413 ends the one stream while the client is still sending; over
+        // HTTP/1.1 it closed the connection under the client's writes, which then failed with a
+        // broken pipe instead of reading the answer whenever the machine was busy.
+        http.DefaultRequestVersion = System.Net.HttpVersion.Version20;
+        http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
         string description = new('x', 2 << 20);
         using var declared = new StringContent($"{{\"name\":\"big\",\"description\":\"{description}\"}}", Encoding.UTF8, "application/json");
         await Http.ProblemAsync(await http.PostAsync("api/v1/vms", declared), 413);
 
-        // Without a length up front (chunked), the limit holds as the body arrives.
+        // Without a length up front (HTTP/2 DATA frames, as chunked in HTTP/1.1), the limit holds as the body arrives.
         using var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($"{{\"name\":\"big\",\"description\":\"{description}\"}}")));
         chunked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/vms") { Content = chunked };
-        request.Headers.TransferEncodingChunked = true;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/vms") { Content = chunked, Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
         await Http.ProblemAsync(await http.SendAsync(request), 413);
         Assert.Equal(0, (await Daemon.Serve.Client.ListVmsAsync(name: "big")).Total);
 

@@ -3,6 +3,7 @@ import type { VmSummary } from "../api/client";
 import { useInventory } from "../api/inventory";
 import { href, type Route } from "../routes";
 import { StateBadge } from "../components/StateBadge";
+import { useTreeKeyboard } from "./treeKeyboard";
 
 type View = "host" | "pool" | "tag";
 
@@ -14,9 +15,10 @@ export function ResourceTree({ route }: { route: Route }) {
   const inventory = useInventory();
   const [view, setView] = useState<View>("host");
   const selected = route.page === "vm" || route.page === "storage" || route.page === "network" ? `${route.page}:${route.name}` : route.page === "host" ? "host" : "";
+  const keyboard = useTreeKeyboard();
 
   return (
-    <nav className="tree" aria-label="Resources">
+    <nav className="tree" aria-label="Resources" ref={keyboard.ref} onKeyDown={keyboard.onKeyDown} onFocus={keyboard.onFocus}>
       <div className="tree-view" role="radiogroup" aria-label="Tree view">
         {(["host", "pool", "tag"] as const).map((v) => (
           <label key={v}>
@@ -37,7 +39,9 @@ function HostView({ selected }: { selected: string }) {
   return (
     <ul role="tree" aria-label="Host view">
       <li role="treeitem" aria-expanded="true" aria-selected={selected === "host"}>
-        <a href={href({ page: "host", name: "local" })}>localhost</a>
+        <a data-tree-focus href={href({ page: "host", name: "local" })}>
+          localhost
+        </a>
         <ul role="group">
           <TreeGroup label={`VMs (${vms.length})`}>
             {vms.map((vm) => (
@@ -52,14 +56,18 @@ function HostView({ selected }: { selected: string }) {
           <TreeGroup label={`Storage (${pools.length})`}>
             {pools.map((pool) => (
               <li key={pool.name} role="treeitem" aria-selected={selected === `storage:${pool.name}`}>
-                <a href={href({ page: "storage", name: pool.name })}>{pool.name}</a>
+                <a data-tree-focus href={href({ page: "storage", name: pool.name })}>
+                  {pool.name}
+                </a>
               </li>
             ))}
           </TreeGroup>
           <TreeGroup label={`Networks (${networks.length})`}>
             {networks.map((network) => (
               <li key={network.name} role="treeitem" aria-selected={selected === `network:${network.name}`}>
-                <a href={href({ page: "network", name: network.name })}>{network.name}</a>
+                <a data-tree-focus href={href({ page: "network", name: network.name })}>
+                  {network.name}
+                </a>
               </li>
             ))}
           </TreeGroup>
@@ -73,7 +81,7 @@ function TreeGroup({ label, children }: { label: string; children: React.ReactNo
   const [open, setOpen] = useState(true);
   return (
     <li role="treeitem" aria-expanded={open} aria-selected={false}>
-      <button type="button" className="tree-toggle" onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${label}`}>
+      <button type="button" data-tree-focus aria-expanded={open} className="tree-toggle" onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${label}`}>
         {open ? "▾" : "▸"} {label}
       </button>
       {open && <ul role="group">{children}</ul>}
@@ -84,7 +92,7 @@ function TreeGroup({ label, children }: { label: string; children: React.ReactNo
 function VmItem({ vm, selected }: { vm: VmSummary; selected: string }) {
   return (
     <li role="treeitem" aria-selected={selected === `vm:${vm.name}`}>
-      <a href={href({ page: "vm", name: vm.name, tab: "summary" })}>
+      <a data-tree-focus href={href({ page: "vm", name: vm.name, tab: "summary" })}>
         <span className={`dot state-${vm.state}`} aria-hidden="true" />
         {vm.name}
       </a>
