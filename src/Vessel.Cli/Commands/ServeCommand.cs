@@ -5,7 +5,8 @@ using Vessel.Server.Hosting;
 namespace Vessel.Cli.Commands;
 
 /// <summary>
-/// <c>vessel serve</c>: the host daemon. Keeps the inventory (SQLite in the data directory),
+/// <c>vessel serve</c>: the host daemon. Keeps the inventory (SQLite in the data directory, or
+/// PostgreSQL with <c>--database</c>),
 /// serves the API on the data directory's Unix socket, and runs each VM as its own VMM process.
 /// </summary>
 internal static class ServeCommand
@@ -24,7 +25,9 @@ internal static class ServeCommand
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "The HTTPS certificate (PEM, intermediates after it) instead of DATA_DIR/tls/cert.pem, which is made on first start", HelpName = "FILE" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's private key (PEM)", HelpName = "FILE" };
         var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile };
+        var database = new Option<string?>("--database") { Description = "Keep the inventory in PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: VESSEL_DATABASE, else SQLite in DATA_DIR/vessel.db)", HelpName = "URL" };
+        var migrateFrom = new Option<string?>("--migrate-database-from") { Description = "First copy this SQLite inventory (a DATA_DIR/vessel.db) into the empty PostgreSQL database of --database", HelpName = "SQLITE_FILE" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -41,6 +44,9 @@ internal static class ServeCommand
                 throw UserErrorException.Usage($"--audit-retention-days is 1 to {Vessel.Server.Audit.AuditLog.MaxRetentionDays}, not {days}");
             }
 
+            // The URL holds a password: the environment keeps it out of the process list.
+            string? databaseUrl = parseResult.GetValue(database) ?? Environment.GetEnvironmentVariable("VESSEL_DATABASE");
+            string? migrateSource = parseResult.GetValue(migrateFrom) is { } source ? Path.GetFullPath(source) : null;
             return ServerApplication.Run([], Console.Error, builder =>
             {
                 builder.Configuration["Vessel:DataDirectory"] = directory;
@@ -49,6 +55,8 @@ internal static class ServeCommand
                 builder.Configuration["Vessel:Listen"] = string.Join(';', listenValues);
                 builder.Configuration["Vessel:TlsCertificate"] = parseResult.GetValue(tlsCertificate);
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);
+                builder.Configuration["Vessel:Database"] = databaseUrl;
+                builder.Configuration["Vessel:MigrateDatabaseFrom"] = migrateSource;
                 if (parseResult.GetValue(auditRetention) is { } retention)
                 {
                     builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);

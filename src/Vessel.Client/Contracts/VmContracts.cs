@@ -27,6 +27,7 @@ public static class VmDisplays
 
 /// <summary>One VM as listed: enough for a table, cheap to produce a thousand of.</summary>
 /// <param name="Pool">The storage pool of its first disk (the web interface's view by pool); null without disks.</param>
+/// <param name="ClonedFromId">The id of the VM or template it was cloned or deployed from (a VM's list of its clones); null for an original.</param>
 public sealed record VmSummary(
     Guid Id,
     string Name,
@@ -36,7 +37,8 @@ public sealed record VmSummary(
     bool IsTemplate,
     IReadOnlyList<string> Tags,
     DateTime CreatedAt,
-    string? Pool = null);
+    string? Pool = null,
+    Guid? ClonedFromId = null);
 
 /// <summary>A VM's whole definition and state.</summary>
 public sealed record VmDetails

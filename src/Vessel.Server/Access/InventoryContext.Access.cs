@@ -3,7 +3,7 @@ using Vessel.Server.Access;
 
 namespace Vessel.Server.Inventory;
 
-public sealed partial class InventoryContext
+public partial class InventoryContext
 {
     public DbSet<UserRecord> Users => Set<UserRecord>();
     public DbSet<GroupRecord> Groups => Set<GroupRecord>();

@@ -27,7 +27,7 @@ public static class VmEndpoints
         }
 
         vms.MapPost("/{vm}/clone", CloneAsync).RequirePrivilege(Privileges.VmClone, "/vms/{vm}").WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)").ProducesOperation();
-        vms.MapPost("/{vm}/template", MakeTemplateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Turn a stopped VM into a read-only template");
+        vms.MapPost("/{vm}/template", MakeTemplateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Turn a stopped VM into a read-only template").Produces<VmDetails>();
         vms.MapGet("/{vm}/snapshots", SnapshotsAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("The VM's snapshot tree and current position");
         vms.MapPost("/{vm}/snapshots", CreateSnapshotAsync).RequirePrivilege(Privileges.VmSnapshot, "/vms/{vm}").WithSummary("Take a snapshot (with memory when running and asked)").ProducesOperation();
         vms.MapPost("/{vm}/snapshots/{snapshot}/revert", RevertSnapshotAsync).RequirePrivilege(Privileges.VmSnapshotRollback, "/vms/{vm}").WithSummary("Revert to a snapshot").ProducesOperation();
@@ -82,7 +82,7 @@ public static class VmEndpoints
             _ => throw ApiException.BadRequest($"Lists sort by name, -name, created, -created or state, not '{HttpConventions.Short(sort)}'."),
         };
         IQueryable<VmRow> selected = query.Select(v => new VmRow(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate, v.Tags, v.CreatedAt,
-            v.Disks.OrderBy(d => d.Slot).Select(d => d.Volume!.Pool!.Name).FirstOrDefault()));
+            v.Disks.OrderBy(d => d.Slot).Select(d => d.Volume!.Pool!.Name).FirstOrDefault(), v.ClonedFromId));
         int total;
         List<VmRow> rows;
         if (visible is null)
@@ -101,11 +101,11 @@ public static class VmEndpoints
         }
 
         VmSummary[] items = rows.Select(v => new VmSummary(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate,
-            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc), v.Pool)).ToArray();
+            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc), v.Pool, v.ClonedFromId)).ToArray();
         return new Page<VmSummary>(items, total, p, size);
     }
 
-    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt, string? Pool);
+    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt, string? Pool, Guid? ClonedFromId);
 
     private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
     {

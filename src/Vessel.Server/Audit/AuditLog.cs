@@ -63,8 +63,9 @@ public sealed class AuditLog(IServiceScopeFactory scopes, TimeProvider time, ICo
     {
         using IServiceScope scope = scopes.CreateScope();
         InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
-        // Retention may run meanwhile: read the state and the entries as one snapshot.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Retention may run meanwhile: read the state and the entries as one snapshot (SQLite's
+        // transactions are; PostgreSQL's default, read committed, is not: repeatable read is).
+        await using var transaction = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         AuditStateRecord state = await db.AuditState.AsNoTracking().FirstOrDefaultAsync(s => s.Id == AuditStateRecord.SingletonId, cancellationToken) ?? new AuditStateRecord();
         long expected = state.CheckpointSequence + 1;
         string previous = state.CheckpointHash;

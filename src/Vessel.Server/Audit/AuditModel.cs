@@ -3,7 +3,7 @@ using Vessel.Server.Audit;
 
 namespace Vessel.Server.Inventory;
 
-public sealed partial class InventoryContext
+public partial class InventoryContext
 {
     public DbSet<AuditEntryRecord> AuditEntries => Set<AuditEntryRecord>();
     public DbSet<AuditStateRecord> AuditState => Set<AuditStateRecord>();

@@ -28,7 +28,11 @@ public static class ServerApplication
         configure?.Invoke(builder);
         // Options are read from the final configuration (tests add theirs when the host is built).
         builder.Services.AddSingleton(s => OptionsFrom(s.GetRequiredService<IConfiguration>()));
-        builder.Services.AddDbContext<InventoryContext>((s, o) => o.UseSqlite(InventoryDatabase.ConnectionString(s.GetRequiredService<ServerOptions>().DatabasePath)));
+        // The inventory: SQLite in the data directory, or PostgreSQL with --database. Which
+        // context class is made depends on the provider (each has its own migrations), and is
+        // known only from the final configuration: a scoped factory, not AddDbContext.
+        builder.Services.AddSingleton(s => InventoryConnection.For(s.GetRequiredService<ServerOptions>(), s));
+        builder.Services.AddScoped(s => s.GetRequiredService<InventoryConnection>().CreateContext());
         // One clock for expiries (sessions, tokens, tickets, licences): tests give a fake one.
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AccessModelCache>();
@@ -143,6 +147,8 @@ public static class ServerApplication
             TlsCertificateFile = FullPathOrNull(configuration["Vessel:TlsCertificate"]),
             TlsKeyFile = FullPathOrNull(configuration["Vessel:TlsKey"]),
             ConsoleTicketLifetime = TimeSpan.FromSeconds(configuration.GetValue("Vessel:ConsoleTicketSeconds", 30.0)),
+            DatabaseUrl = string.IsNullOrEmpty(configuration["Vessel:Database"]) ? null : configuration["Vessel:Database"],
+            MigrateDatabaseFrom = FullPathOrNull(configuration["Vessel:MigrateDatabaseFrom"]),
         };
     }
 
@@ -207,6 +213,12 @@ public static class ServerApplication
             // Most often a port in use or an address this host does not have.
             error.WriteLine($"vessel: {Sentences.Of($"cannot listen: {e.Message.TrimEnd('.')}; choose another address or port with --listen")}");
             return 1;
+        }
+
+        InventoryConnection inventory = app.Services.GetRequiredService<InventoryConnection>();
+        if (inventory.Provider == InventoryProvider.Postgres)
+        {
+            error.WriteLine($"vessel: the inventory is in the {inventory.Description}{(options.MigrateDatabaseFrom is { } from ? $", copied from {from}" : "")}");
         }
 
         error.WriteLine($"vessel: serving the API on unix:{options.SocketPath} (data in {options.DataDirectory})");

@@ -33,6 +33,15 @@ public sealed class ServerOptions
 
     public string? TlsKeyFile { get; init; }
 
+    /// <summary>
+    /// The inventory's PostgreSQL server (<c>--database postgres://USER:PASSWORD@HOST:PORT/DB</c>,
+    /// or <c>VESSEL_DATABASE</c>); null: SQLite in the data directory. It holds the password: never print it.
+    /// </summary>
+    public string? DatabaseUrl { get; init; }
+
+    /// <summary>A SQLite inventory to copy into the empty PostgreSQL one at start (<c>--migrate-database-from</c>).</summary>
+    public string? MigrateDatabaseFrom { get; init; }
+
     /// <summary>How long a console ticket stays valid.</summary>
     public TimeSpan ConsoleTicketLifetime { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -4,12 +4,24 @@ namespace Vessel.Server.Inventory;
 
 /// <summary>
 /// The inventory: VMs, their disks, NICs and snapshots, pools and volumes, networks and
-/// operations. SQLite for one host; the model avoids provider-specific types so that a
-/// PostgreSQL provider can be given the same model with its own migrations assembly. Each area
-/// (access control, audit, licensing) keeps its tables in its own part of this class.
+/// operations. This class is the model, and SQLite's context (one host, its migrations in
+/// Migrations/Sqlite); <see cref="PostgresInventoryContext"/> is the same model on PostgreSQL
+/// (many hosts). Each area (access control, audit, licensing) keeps its tables in its own part
+/// of this class.
 /// </summary>
-public sealed partial class InventoryContext(DbContextOptions<InventoryContext> options) : DbContext(options)
+public partial class InventoryContext : DbContext
 {
+    public InventoryContext(DbContextOptions<InventoryContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>For a provider's subclass, whose options are typed by its own class.</summary>
+    protected InventoryContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     /// <summary>Names are at most this long, everywhere (a VM, pool, volume, network or snapshot).</summary>
     public const int NameLength = 63;
 

@@ -1,23 +1,50 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 using Vessel.Server.Hosting;
 
 namespace Vessel.Server.Inventory;
 
 /// <summary>
 /// Opens the inventory at start: checks that an existing file is a healthy SQLite database
-/// (never overwriting one that is not), brings its schema up to date with the migrations, and
-/// adds what every host has (the default pool and NAT network).
+/// (never overwriting one that is not), or that the PostgreSQL server answers; brings its schema
+/// up to date with the provider's migrations, and adds what every host has (the default pool and
+/// NAT network).
 /// </summary>
 public static class InventoryDatabase
 {
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, DefaultTimeout = 60, Pooling = true }.ToString();
 
-    /// <summary>Checks the file, migrates, and seeds; throws <see cref="ServerStartException"/> with one sentence when the file is not usable.</summary>
+    /// <summary>
+    /// Checks the file (SQLite) or reaches the server (PostgreSQL), migrates, copies the
+    /// inventory of <see cref="ServerOptions.MigrateDatabaseFrom"/> when given, and seeds; throws
+    /// <see cref="ServerStartException"/> with one sentence when the database is not usable.
+    /// </summary>
     public static void Prepare(InventoryContext context, ServerOptions options)
     {
-        string path = options.DatabasePath;
+        if (context is PostgresInventoryContext)
+        {
+            PreparePostgres(context, options);
+        }
+        else
+        {
+            if (options.MigrateDatabaseFrom is not null)
+            {
+                throw new ServerStartException("copying an inventory with --migrate-database-from needs the PostgreSQL database to copy into: give it with --database postgres://USER:PASSWORD@HOST:PORT/DATABASE");
+            }
+
+            PrepareSqlite(context, options.DatabasePath);
+        }
+
+        Seed(context, options);
+    }
+
+    /// <summary>Checks an existing file, then brings its schema up to date.</summary>
+    internal static void PrepareSqlite(InventoryContext context, string path)
+    {
         if (File.Exists(path) && new FileInfo(path).Length > 0)
         {
             CheckIntegrity(path);
@@ -40,11 +67,41 @@ public static class InventoryDatabase
         {
             context.Database.CloseConnection();
         }
-
-        Seed(context, options);
     }
 
-    private static void CheckIntegrity(string path)
+    private static void PreparePostgres(InventoryContext context, ServerOptions options)
+    {
+        string where = PostgresUrl.Describe(PostgresUrl.Parse(options.DatabaseUrl!));
+        try
+        {
+            // The provider reads the history table before it makes it, and logs the failed read of
+            // a new database as an error (npgsql/efcore.pg#3407): made first, with EF's own script.
+            context.Database.ExecuteSqlRaw(context.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
+            context.Database.Migrate();
+            if (options.MigrateDatabaseFrom is { } source)
+            {
+                InventoryCopy.FromSqlite(source, context, where);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException || (e is InvalidOperationException && e.InnerException is NpgsqlException))
+        {
+            throw new ServerStartException($"the inventory's {where} cannot be used ({PostgresReason(e as NpgsqlException ?? (NpgsqlException)e.InnerException!)})");
+        }
+    }
+
+    /// <summary>Why PostgreSQL refused, in words that never hold the password.</summary>
+    private static string PostgresReason(NpgsqlException e) => e switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification } => "the server refused the user name or password",
+        PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } => "the server has no such database; create it first (createdb)",
+        PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } p => $"the user may not do what the inventory needs: {p.MessageText.TrimEnd('.')}",
+        PostgresException p => $"{p.SqlState}: {p.MessageText.TrimEnd('.')}",
+        { InnerException: System.Net.Sockets.SocketException s } => $"the server cannot be reached: {s.Message.TrimEnd('.').ToLowerInvariant()}",
+        { InnerException: TimeoutException } => "the server did not answer in time",
+        _ => FirstSentence(e.Message),
+    };
+
+    internal static void CheckIntegrity(string path)
     {
         // Read-only, so that nothing (not even a journal) is written into a file that is not ours.
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
@@ -66,7 +123,7 @@ public static class InventoryDatabase
         }
     }
 
-    private static string FirstSentence(string message)
+    internal static string FirstSentence(string message)
     {
         string text = message.Replace("SQLite Error ", "", StringComparison.Ordinal).Split('\n')[0].Trim().TrimEnd('.');
         int colon = text.IndexOf(": ", StringComparison.Ordinal);

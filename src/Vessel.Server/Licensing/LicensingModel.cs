@@ -3,7 +3,7 @@ using Vessel.Server.Licensing;
 
 namespace Vessel.Server.Inventory;
 
-public sealed partial class InventoryContext
+public partial class InventoryContext
 {
     public DbSet<LicenseStateRecord> LicenseState => Set<LicenseStateRecord>();
 

@@ -191,7 +191,7 @@ public sealed class OperationManager(IServiceScopeFactory scopes, EventHub event
                 .SetProperty(o => o.Error, copy.Error)
                 .SetProperty(o => o.FinishedAt, copy.FinishedAt));
         }
-        catch (Exception e) when (e is DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is DbUpdateException or System.Data.Common.DbException)
         {
             logger.LogWarning(e, "Could not record operation {Id}", copy.Id);
         }

@@ -13,18 +13,24 @@ namespace Vessel.Server.Tests.EndToEnd;
 /// <summary>
 /// The platform as a user meets it: a real <c>vessel serve</c> and real VMM processes booting the
 /// reference guest, driven through the API and the console WebSocket. One long story, because
-/// each step needs the state the previous one left (as the issue tells it).
+/// each step needs the state the previous one left (as the issue tells it). Each story runs with
+/// the inventory in SQLite and again in PostgreSQL (<c>--database</c>): the same body.
 /// </summary>
-public sealed class PlatformScenarioTests
+public sealed class PlatformScenarioTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static async Task<OperationInfo> DoneAsync(VesselClient client, OperationInfo started) => await client.WaitForSuccessAsync(started);
 
     [Fact]
-    public async Task SnapshotsClonesAdoptionAndCrashesWithRealVms()
+    public Task SnapshotsClonesAdoptionAndCrashesWithRealVms() => SnapshotsClonesAdoptionAndCrashesAsync([]);
+
+    [SkippableFact]
+    public Task SnapshotsClonesAdoptionAndCrashesWithRealVmsOnPostgres() => SnapshotsClonesAdoptionAndCrashesAsync(["--database", postgres.NewDatabase()]);
+
+    private static async Task SnapshotsClonesAdoptionAndCrashesAsync(string[] database)
     {
         using var temp = new TempDirectory();
         string dataDirectory = temp.File("data");
-        ServeProcess serve = await ServeProcess.StartAsync(dataDirectory);
+        ServeProcess serve = await ServeProcess.StartAsync(dataDirectory, database);
         try
         {
             VesselClient client = serve.Client;
@@ -109,7 +115,7 @@ public sealed class PlatformScenarioTests
 
             serve.KillHard();
             serve.Dispose();
-            serve = await ServeProcess.StartAsync(dataDirectory);
+            serve = await ServeProcess.StartAsync(dataDirectory, database);
             client = serve.Client;
             foreach ((string vm, int? pid) in processes)
             {
@@ -157,11 +163,16 @@ public sealed class PlatformScenarioTests
     }
 
     [Fact]
-    public async Task LifecycleOfARealVmWithOneChangingOperationAtATime()
+    public Task LifecycleOfARealVmWithOneChangingOperationAtATime() => LifecycleWithOneChangingOperationAtATimeAsync([]);
+
+    [SkippableFact]
+    public Task LifecycleOfARealVmWithOneChangingOperationAtATimeOnPostgres() => LifecycleWithOneChangingOperationAtATimeAsync(["--database", postgres.NewDatabase()]);
+
+    private static async Task LifecycleWithOneChangingOperationAtATimeAsync(string[] database)
     {
         using var temp = new TempDirectory();
         string dataDirectory = temp.File("data");
-        using ServeProcess serve = await ServeProcess.StartAsync(dataDirectory);
+        using ServeProcess serve = await ServeProcess.StartAsync(dataDirectory, database);
         try
         {
             VesselClient client = serve.Client;

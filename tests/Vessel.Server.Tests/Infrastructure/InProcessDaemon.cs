@@ -38,8 +38,12 @@ public sealed class InProcessDaemon : IAsyncDisposable
 
     public string DatabasePath => Path.Combine(DataDirectory, "vessel.db");
 
-    /// <summary>Starts a daemon on <paramref name="dataDirectory"/> (a new one when null).</summary>
-    public static async Task<InProcessDaemon> StartAsync(TimeProvider? time = null, ECDsa? licenseKey = null, string? dataDirectory = null, Action<WebApplication>? map = null)
+    /// <summary>
+    /// Starts a daemon on <paramref name="dataDirectory"/> (a new one when null), its inventory in
+    /// the PostgreSQL database of <paramref name="database"/> when given (else SQLite), first
+    /// copied from the SQLite file <paramref name="migrateFrom"/> when given.
+    /// </summary>
+    public static async Task<InProcessDaemon> StartAsync(TimeProvider? time = null, ECDsa? licenseKey = null, string? dataDirectory = null, Action<WebApplication>? map = null, string? database = null, string? migrateFrom = null)
     {
         TempDirectory? temp = dataDirectory is null ? new TempDirectory() : null;
         string directory = dataDirectory ?? temp!.Path;
@@ -50,6 +54,8 @@ public sealed class InProcessDaemon : IAsyncDisposable
             builder.Configuration["Vessel:DefaultTemplate"] = "false";
             builder.Configuration["Vessel:VesselAssembly"] = TestFiles.VesselAssembly;
             builder.Configuration["Vessel:MetricsIntervalSeconds"] = "60";
+            builder.Configuration["Vessel:Database"] = database;
+            builder.Configuration["Vessel:MigrateDatabaseFrom"] = migrateFrom;
             if (licenseKey is not null)
             {
                 builder.Configuration[LicenseVerificationKey.TestKeySetting] = licenseKey.ExportSubjectPublicKeyInfoPem();

@@ -1,8 +1,8 @@
 import { actionsFor, deleteVm, powerAction, type PowerAction } from "../../api/vmActions";
-import type { VmDetails } from "../../api/client";
-import { useAction } from "../../components/useAsync";
-import { ErrorLine } from "../../components/ErrorLine";
+import type { OperationInfo, VmDetails } from "../../api/client";
 import { navigate } from "../../routes";
+import { OperationProgress } from "./OperationProgress";
+import { useOperation } from "./useOperation";
 
 const labels: Record<PowerAction, string> = {
   start: "Start",
@@ -15,16 +15,21 @@ const labels: Record<PowerAction, string> = {
   suspend: "Suspend",
 };
 
-/** The actions the VM's state allows and the caller may take (VM.PowerMgmt; VM.Allocate to delete). */
+/**
+ * The actions the VM's state allows and the caller may take (VM.PowerMgmt; VM.Allocate to
+ * delete), each followed as an operation: its progress (and Cancel, where the server allows)
+ * next to the buttons, the server's sentence if it fails.
+ */
 export function PowerButtons({ vm, may, onChanged }: { vm: VmDetails; may: (privilege: string) => boolean; onChanged: () => void }) {
-  const action = useAction();
+  const tracker = useOperation();
   const stopped = vm.state === "stopped" || vm.state === "crashed";
+  const running = (a: PowerAction) => tracker.run(() => powerAction(vm.name, a) as Promise<OperationInfo>).then(onChanged);
   return (
     <div className="actions" role="toolbar" aria-label="VM actions">
       {!vm.isTemplate &&
         may("VM.PowerMgmt") &&
         actionsFor(vm.state).map((a) => (
-          <button key={a} type="button" disabled={action.busy} onClick={() => action.run(() => powerAction(vm.name, a)).then(onChanged)}>
+          <button key={a} type="button" disabled={tracker.busy} onClick={() => void running(a)}>
             {labels[a]}
           </button>
         ))}
@@ -32,18 +37,18 @@ export function PowerButtons({ vm, may, onChanged }: { vm: VmDetails; may: (priv
         <button
           type="button"
           className="danger"
-          disabled={action.busy || !stopped}
+          disabled={tracker.busy || !stopped}
           title={stopped ? undefined : "Stop the VM first"}
           onClick={() => {
             if (window.confirm(`Delete ${vm.isTemplate ? "template" : "VM"} ${vm.name} with its disks?`)) {
-              void action.run(() => deleteVm(vm.name)).then((ok) => ok && navigate({ page: "home" }));
+              void tracker.run(() => deleteVm(vm.name) as Promise<OperationInfo>).then((ok) => ok && navigate({ page: "home" }));
             }
           }}
         >
           Delete
         </button>
       )}
-      <ErrorLine error={action.error} />
+      {(tracker.busy || tracker.error) && <OperationProgress tracker={tracker} label={tracker.operation?.kind ?? "Action"} />}
     </div>
   );
 }
