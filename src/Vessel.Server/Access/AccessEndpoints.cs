@@ -16,16 +16,16 @@ public static class AccessEndpoints
         RouteGroupBuilder access = api.MapGroup("/access").WithTags("Access");
         LoginEndpoints.Map(access);
         access.MapGet("/users", ListUsersAsync).RequirePrivilege(Privileges.SysAudit, AccessPath).WithSummary("List users");
-        access.MapPost("/users", CreateUserAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Add a user (vessel realm with a password, or a host user of the pam realm)");
+        access.MapPost("/users", CreateUserAsync).RequirePrivilege(Privileges.UserModify, AccessPath).Produces<UserInfo>(StatusCodes.Status201Created).WithSummary("Add a user (vessel realm with a password, or a host user of the pam realm)");
         access.MapGet("/users/{user}", GetUserAsync).RequirePrivilege(Privileges.SysAudit, AccessPath).WithSummary("A user");
         access.MapPatch("/users/{user}", EditUserAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Enable, disable, set an expiry, a comment or the groups");
         access.MapDelete("/users/{user}", DeleteUserAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Delete a user with its tokens, sessions and permissions");
         access.MapGet("/groups", ListGroupsAsync).RequirePrivilege(Privileges.SysAudit, AccessPath).WithSummary("List groups and their members");
-        access.MapPost("/groups", CreateGroupAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Add a group");
+        access.MapPost("/groups", CreateGroupAsync).RequirePrivilege(Privileges.UserModify, AccessPath).Produces<GroupInfo>(StatusCodes.Status201Created).WithSummary("Add a group");
         access.MapPatch("/groups/{group}", EditGroupAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Change a group's comment or members");
         access.MapDelete("/groups/{group}", DeleteGroupAsync).RequirePrivilege(Privileges.UserModify, AccessPath).WithSummary("Delete a group with its permissions");
         access.MapGet("/roles", ListRolesAsync).RequireAuthenticatedCaller().WithSummary("List roles (built-in and user-defined) and their privileges");
-        access.MapPost("/roles", CreateRoleAsync).RequirePrivilege(Privileges.PermissionsModify, AccessPath).WithSummary("Define a role");
+        access.MapPost("/roles", CreateRoleAsync).RequirePrivilege(Privileges.PermissionsModify, AccessPath).Produces<RoleInfo>(StatusCodes.Status201Created).WithSummary("Define a role");
         access.MapDelete("/roles/{role}", DeleteRoleAsync).RequirePrivilege(Privileges.PermissionsModify, AccessPath).WithSummary("Delete a user-defined role no permission uses");
         AclEndpoints.Map(access);
     }

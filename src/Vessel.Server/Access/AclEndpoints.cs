@@ -13,11 +13,11 @@ public static class AclEndpoints
         access.MapGet("/acl", ListAsync).RequirePrivilege(Privileges.SysAudit, AccessEndpoints.AccessPath).WithSummary("List permissions");
         // Setting and removing a permission needs Permissions.Modify on the permission's own
         // path (a body value, so the endpoint checks it): delegation stays within a subtree.
-        access.MapPut("/acl", SetAsync).RequireAuthenticatedCaller().WithSummary("Give a user, group or token a role on a path (Permissions.Modify on the path)");
+        access.MapPut("/acl", SetAsync).RequireAuthenticatedCaller().Produces<AclEntryInfo>().WithSummary("Give a user, group or token a role on a path (Permissions.Modify on the path)");
         access.MapDelete("/acl", DeleteAsync).RequireAuthenticatedCaller().WithSummary("Remove a permission (?path=&role=&user=|group=|token=; Permissions.Modify on the path)");
         access.MapGet("/permissions", PermissionsAsync).RequireAuthenticatedCaller().WithSummary("The caller's privileges on a path (?path=, default /)");
         access.MapGet("/tokens", ListTokensAsync).RequireAuthenticatedCaller().WithSummary("The caller's API tokens (?user= another's, with Sys.Audit on /access)");
-        access.MapPost("/tokens", CreateTokenAsync).RequireAuthenticatedCaller().WithSummary("Create an API token; its secret is in this answer only");
+        access.MapPost("/tokens", CreateTokenAsync).RequireAuthenticatedCaller().Produces<TokenCreated>(StatusCodes.Status201Created).WithSummary("Create an API token; its secret is in this answer only");
         access.MapDelete("/tokens/{token}", DeleteTokenAsync).RequireAuthenticatedCaller().WithSummary("Delete an API token (its name, or user@realm!name)");
     }
 

@@ -37,6 +37,23 @@ async function allVms(): Promise<VmSummary[]> {
 }
 
 /**
+ * The fresh list with the previous objects of the VMs that did not change (and the previous
+ * list when none did): a reload then draws again only the rows that changed (bench/ui: a
+ * reload of 1,000 unchanged VMs drew all 2,000 rows of the table and the tree again).
+ */
+export function keepUnchanged(old: VmSummary[], fresh: VmSummary[]): VmSummary[] {
+  const previous = new Map(old.map((vm) => [vm.id, vm]));
+  let same = old.length === fresh.length;
+  const result = fresh.map((vm, i) => {
+    const before = previous.get(vm.id);
+    const kept = before !== undefined && JSON.stringify(before) === JSON.stringify(vm) ? before : vm;
+    if (kept !== old[i]) same = false;
+    return kept;
+  });
+  return same ? old : result;
+}
+
+/**
  * Loads the inventory once, then keeps it current from the event stream: a state change is
  * applied to the list at once; a creation, a deletion or a finished operation reloads the
  * lists (coalesced: a burst of events costs one reload).
@@ -56,7 +73,7 @@ export function InventoryProvider({ children }: { children: ReactNode }) {
         call(api.GET("/api/v1/pools")).catch(() => [] as PoolInfo[]),
         call(api.GET("/api/v1/networks")).catch(() => [] as NetworkInfo[]),
       ]);
-      setVms(v);
+      setVms((old) => keepUnchanged(old, v));
       setPools(p);
       setNetworks(n);
       setError(null);

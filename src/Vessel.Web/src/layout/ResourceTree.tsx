@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import type { VmSummary } from "../api/client";
 import { useInventory } from "../api/inventory";
 import { href, type Route } from "../routes";
@@ -45,12 +45,12 @@ function HostView({ selected }: { selected: string }) {
         <ul role="group">
           <TreeGroup label={`VMs (${vms.length})`}>
             {vms.map((vm) => (
-              <VmItem key={vm.id} vm={vm} selected={selected} />
+              <VmItem key={vm.id} vm={vm} selected={selected === `vm:${vm.name}`} />
             ))}
           </TreeGroup>
           <TreeGroup label={`Templates (${templates.length})`}>
             {templates.map((vm) => (
-              <VmItem key={vm.id} vm={vm} selected={selected} />
+              <VmItem key={vm.id} vm={vm} selected={selected === `vm:${vm.name}`} />
             ))}
           </TreeGroup>
           <TreeGroup label={`Storage (${pools.length})`}>
@@ -89,9 +89,10 @@ function TreeGroup({ label, children }: { label: string; children: React.ReactNo
   );
 }
 
-function VmItem({ vm, selected }: { vm: VmSummary; selected: string }) {
+/** Memoised: with 1,000 VMs, a navigation or one VM's change draws one or two items again, not all. */
+const VmItem = memo(function VmItem({ vm, selected }: { vm: VmSummary; selected: boolean }) {
   return (
-    <li role="treeitem" aria-selected={selected === `vm:${vm.name}`}>
+    <li role="treeitem" aria-selected={selected}>
       <a data-tree-focus href={href({ page: "vm", name: vm.name, tab: "summary" })}>
         <span className={`dot state-${vm.state}`} aria-hidden="true" />
         {vm.name}
@@ -101,7 +102,7 @@ function VmItem({ vm, selected }: { vm: VmSummary; selected: string }) {
       </span>
     </li>
   );
-}
+});
 
 function GroupedView({ groups, selected }: { groups: Map<string, VmSummary[]>; selected: string }) {
   const sorted = useMemo(() => [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)), [groups]);
@@ -110,7 +111,7 @@ function GroupedView({ groups, selected }: { groups: Map<string, VmSummary[]>; s
       {sorted.map(([group, vms]) => (
         <TreeGroup key={group} label={`${group} (${vms.length})`}>
           {vms.map((vm) => (
-            <VmItem key={vm.id} vm={vm} selected={selected} />
+            <VmItem key={vm.id} vm={vm} selected={selected === `vm:${vm.name}`} />
           ))}
         </TreeGroup>
       ))}
@@ -122,7 +123,9 @@ function groupByTag(vms: VmSummary[]): Map<string, VmSummary[]> {
   const groups = new Map<string, VmSummary[]>();
   for (const vm of vms) {
     for (const tag of vm.tags.length > 0 ? vm.tags : ["(no tag)"]) {
-      groups.set(tag, [...(groups.get(tag) ?? []), vm]);
+      const group = groups.get(tag);
+      if (group) group.push(vm);
+      else groups.set(tag, [vm]);
     }
   }
   return groups;
@@ -133,7 +136,9 @@ function groupByPool(vms: VmSummary[]): Map<string, VmSummary[]> {
   const groups = new Map<string, VmSummary[]>();
   for (const vm of vms) {
     const pool = vm.pool ?? "(no disk)";
-    groups.set(pool, [...(groups.get(pool) ?? []), vm]);
+    const group = groups.get(pool);
+    if (group) group.push(vm);
+    else groups.set(pool, [vm]);
   }
   return groups;
 }

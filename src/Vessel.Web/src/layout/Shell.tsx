@@ -5,6 +5,7 @@ import { adminSections, href, navigate, type Route } from "../routes";
 import { ResourceTree } from "./ResourceTree";
 import { TasksPanel } from "./TasksPanel";
 import { useTheme } from "./theme";
+import { LicenseBanner } from "../pages/admin/LicenseBanner";
 
 const adminTitles: Record<(typeof adminSections)[number], string> = {
   operations: "Operations",
@@ -68,7 +69,10 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
         <span className={connected ? "live on" : "live off"} role="status" aria-label={connected ? "Live updates connected" : "Live updates reconnecting"} title={connected ? "Live" : "Reconnecting"} />
       </header>
       {treeOpen && <ResourceTree route={route} />}
-      <main className="content">{children}</main>
+      <main className="content">
+        {!(route.page === "admin" && route.section === "license") && <LicenseBanner />}
+        {children}
+      </main>
       <footer className="bottom">
         <button type="button" className="tasks-toggle" aria-expanded={tasksOpen} onClick={() => setTasksOpen(!tasksOpen)}>
           {tasksOpen ? "▾" : "▸"} Tasks

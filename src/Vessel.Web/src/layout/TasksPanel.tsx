@@ -8,22 +8,23 @@ import { ErrorLine } from "../components/ErrorLine";
 /**
  * The tasks panel at the bottom: running and recent operations with their progress, kept
  * current by the event stream; one opens to its log, and a running one that may be cancelled
- * has a Cancel button. `target` limits it to one object (a VM's Tasks tab).
+ * has a Cancel button. `target` limits it to one object (a VM's Tasks tab), `status` to one
+ * status (the operations page's filter).
  */
-export function TasksPanel({ target, compact }: { target?: string; compact?: boolean }) {
+export function TasksPanel({ target, status, compact }: { target?: string; status?: string; compact?: boolean }) {
   const [operations, setOperations] = useState<OperationInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
-      const page = await call(api.GET("/api/v1/operations", { params: { query: { pageSize: compact ? 8 : 50, target } } }));
+      const page = await call(api.GET("/api/v1/operations", { params: { query: { pageSize: compact ? 8 : 50, target, status } } }));
       setOperations(page.items);
       setError(null);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     }
-  }, [compact, target]);
+  }, [compact, target, status]);
 
   useEffect(() => {
     void load();
