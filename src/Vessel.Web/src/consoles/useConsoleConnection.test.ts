@@ -19,6 +19,15 @@ describe("a console's connection", () => {
     expect(result.current.generation).toBe(1);
   });
 
+  it("asks again when the VM stopped before its console's socket closed", () => {
+    const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: true } });
+    act(() => result.current.setStatus({ phase: "connected" }));
+    rerender({ running: false });
+    expect(result.current.generation).toBe(0);
+    act(() => result.current.setStatus({ phase: "detached", reason: "the console closed; Reconnect opens it again." }));
+    expect(result.current.generation).toBe(1);
+  });
+
   it("leaves a connected console alone when the state changes, and reconnects on demand", () => {
     const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: true } });
     act(() => result.current.setStatus({ phase: "connected" }));
