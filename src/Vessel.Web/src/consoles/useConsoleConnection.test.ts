@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { act, renderHook } from "@testing-library/react";
+import { useConsoleConnection } from "./useConsoleConnection";
+import { describeStatus } from "./connection";
+
+describe("a console's connection", () => {
+  it("connects again when the VM starts while the console is detached", () => {
+    const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: false } });
+    expect(result.current.generation).toBe(0);
+    act(() => result.current.setStatus({ phase: "detached", reason: "VM 'a' is stopped; its console is there while it runs." }));
+    rerender({ running: true });
+    expect(result.current.generation).toBe(1);
+  });
+
+  it("asks again when the VM stops after its console was detached, for the server's sentence", () => {
+    const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: true } });
+    act(() => result.current.setStatus({ phase: "detached", reason: "the console closed; Reconnect opens it again." }));
+    rerender({ running: false });
+    expect(result.current.generation).toBe(1);
+  });
+
+  it("asks again when the VM stopped before its console's socket closed", () => {
+    const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: true } });
+    act(() => result.current.setStatus({ phase: "connected" }));
+    rerender({ running: false });
+    expect(result.current.generation).toBe(0);
+    act(() => result.current.setStatus({ phase: "detached", reason: "the console closed; Reconnect opens it again." }));
+    expect(result.current.generation).toBe(1);
+  });
+
+  it("leaves a connected console alone when the state changes, and reconnects on demand", () => {
+    const { result, rerender } = renderHook(({ running }) => useConsoleConnection(running), { initialProps: { running: true } });
+    act(() => result.current.setStatus({ phase: "connected" }));
+    rerender({ running: false });
+    rerender({ running: true });
+    expect(result.current.generation).toBe(0);
+    act(() => result.current.reconnect());
+    expect(result.current.generation).toBe(1);
+  });
+
+  it("says where it stands in words, with the server's sentence when detached", () => {
+    expect(describeStatus({ phase: "connected" })).toBe("Connected");
+    expect(describeStatus({ phase: "detached", reason: "VM 'a' is stopped." })).toBe("Detached: VM 'a' is stopped.");
+  });
+});
