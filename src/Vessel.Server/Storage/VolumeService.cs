@@ -220,7 +220,8 @@ public sealed class VolumeService(InventoryContext db)
                 }
                 catch (StorageException e)
                 {
-                    throw new VolumeException($"The upload is not a usable {format} image: {e.Message.TrimEnd('.')}.");
+                    // The reader names the file it read: the hidden upload file, which is no business of the client's.
+                    throw new VolumeException($"The upload is not a usable {format} image: {e.Message.Replace(part, volume.Name, StringComparison.Ordinal).TrimEnd('.')}.");
                 }
             }
 
