@@ -50,6 +50,9 @@ public sealed class TerminalTests
             terminal.WaitFor("still-42", s_timeout);
             Assert.False(vessel.HasExited);
 
+            // Quit once the shell has printed its next prompt: that unfinished line is the one
+            // vessel must end (quitting before it came, on a busy machine, left nothing to end).
+            Assert.True(SpinWait.SpinUntil(() => terminal.Output.EndsWith("/ # ", StringComparison.Ordinal), s_timeout), "no prompt after still-42");
             terminal.Type("\u0001x");
             Assert.True(vessel.WaitForExit(s_timeout), "vessel did not quit on Ctrl-A x");
             Assert.Equal(0, vessel.ExitCode);

@@ -7,8 +7,7 @@ namespace Vessel.Server.Hosting;
 /// The web interface at <c>/</c>: the single-page application of <c>src/Vessel.Web</c>, built
 /// by the server's build into <c>wwwroot</c> beside the daemon. Its files are the same for
 /// everybody and hold no data, so they are served before authentication; everything the
-/// application shows comes from <c>/api/v1</c>, under the caller's own rights. A path that is
-/// not a file (<c>/vm/web1</c> typed into the address bar) gets the application's page.
+/// application shows comes from <c>/api/v1</c>, under the caller's own rights.
 /// </summary>
 public static class WebInterface
 {
@@ -41,23 +40,18 @@ public static class WebInterface
                 return;
             }
 
-            IFileInfo file = files.GetFileInfo(path);
-            bool asset = file.Exists && !file.IsDirectory;
-            if (!asset)
+            // The application's pages are addressed in the fragment (/#/vm/web1), which browsers do
+            // not send: "/" is its page, and any other path is one of its files or nothing (404).
+            IFileInfo file = files.GetFileInfo(path == "/" ? "/index.html" : path);
+            if (!file.Exists || file.IsDirectory)
             {
-                // A file name that is not there is a 404; any other path is a page of the application.
-                if (Path.HasExtension(path))
-                {
-                    await next(http);
-                    return;
-                }
-
-                file = files.GetFileInfo("/index.html");
+                await next(http);
+                return;
             }
 
             // Vite names built assets by their content's hash: they never change, so browsers
             // keep them; index.html names the current ones, so it is fetched every time.
-            bool immutable = asset && path.StartsWith("/assets/", StringComparison.Ordinal);
+            bool immutable = path.StartsWith("/assets/", StringComparison.Ordinal);
             http.Response.Headers.CacheControl = immutable ? "public, max-age=31536000, immutable" : "no-cache";
             http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
             http.Response.Headers.XContentTypeOptions = "nosniff";
