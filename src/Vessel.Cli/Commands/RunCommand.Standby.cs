@@ -16,6 +16,9 @@ internal static partial class RunCommand
     /// <summary>The options a standby process takes; the machine's come with the launch.</summary>
     private static readonly string[] s_standbyOptions = ["--standby", "--qmp", "--pidfile", "--daemonize"];
 
+    /// <summary>How long a standby waits for the client that started it to connect before it ends (that client went away early).</summary>
+    private static readonly TimeSpan s_unclaimedLifetime = TimeSpan.FromMinutes(1);
+
     private static int StartStandby(ParseResult parseResult, Command command, StandbyHost? standbyHost)
     {
         if (standbyHost is not null)
@@ -52,6 +55,13 @@ internal static partial class RunCommand
             host.Attach(qmpServer, launch);
             WarmUp(host);
             qmpServer.StartStandby(launch);
+            new Thread(() =>
+            {
+                if (!launch.WaitForClaim(s_unclaimedLifetime))
+                {
+                    launch.Quit();
+                }
+            }) { IsBackground = true, Name = "standby claim" }.Start();
             SignalReadyIfDaemon();
             while (launch.WaitForArguments() is { } arguments)
             {

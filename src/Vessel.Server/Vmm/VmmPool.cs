@@ -166,6 +166,13 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
         }
         catch
         {
+            // Cancelled (the daemon stops) after the standby came up, or it answered no QMP:
+            // it must not wait for a claim that never comes.
+            if (VmmLauncher.ReadPid(paths.PidFile) is { } started)
+            {
+                Kill(started, paths);
+            }
+
             TryDeleteDirectory(paths.Directory);
             throw;
         }

@@ -16,6 +16,7 @@ namespace Vessel.Vmm.Hosting;
 public sealed class StandbyLaunch
 {
     private readonly object _gate = new();
+    private readonly ManualResetEventSlim _claimed = new(false);
     private IReadOnlyList<string>? _pendingArguments;
     private TaskCompletionSource<string?>? _outcome;
     private bool _quitRequested;
@@ -57,6 +58,15 @@ public sealed class StandbyLaunch
 
         return outcome.Task.GetAwaiter().GetResult();
     }
+
+    /// <summary>On a QMP thread: a client has negotiated, so the standby has an owner (see <see cref="WaitForClaim"/>).</summary>
+    public void Claim() => _claimed.Set();
+
+    /// <summary>
+    /// Whether a client claimed the standby within <paramref name="timeout"/>. One that nobody
+    /// claims was started by a daemon that went away before it connected, and is meant to end.
+    /// </summary>
+    public bool WaitForClaim(TimeSpan timeout) => _claimed.Wait(timeout);
 
     /// <summary>On a QMP thread (<c>quit</c> before any launch): the process ends.</summary>
     public void Quit()

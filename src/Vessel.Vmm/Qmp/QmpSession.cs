@@ -116,6 +116,7 @@ internal sealed class QmpSession
     {
         _oobEnabled = enableOob;
         _negotiated = true;
+        _server.Standby?.Claim();
     }
 
     private void ReadLoop()
