@@ -27,7 +27,8 @@ internal static class ServeCommand
         var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
         var database = new Option<string?>("--database") { Description = "Keep the inventory in PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: VESSEL_DATABASE, else SQLite in DATA_DIR/vessel.db)", HelpName = "URL" };
         var migrateFrom = new Option<string?>("--migrate-database-from") { Description = "First copy this SQLite inventory (a DATA_DIR/vessel.db) into the empty PostgreSQL database of --database", HelpName = "SQLITE_FILE" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom };
+        var agentListen = new Option<string?>("--agent-listen") { Description = "Accept host agents (vessel agent) on this address: gRPC on mutual TLS with the manager's CA (default: none)", HelpName = "ADDRESS:PORT" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, agentListen };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -57,6 +58,10 @@ internal static class ServeCommand
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);
                 builder.Configuration["Vessel:Database"] = databaseUrl;
                 builder.Configuration["Vessel:MigrateDatabaseFrom"] = migrateSource;
+                if (parseResult.GetValue(agentListen) is { } agents)
+                {
+                    builder.Configuration["Vessel:AgentListen"] = agents;
+                }
                 if (parseResult.GetValue(auditRetention) is { } retention)
                 {
                     builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);
