@@ -1,9 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
-using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
 using Vessel.Server.Hosts.Channel;
-using Vessel.Server.Inventory;
 
 namespace Vessel.Server.Hosts;
 
@@ -14,7 +12,7 @@ namespace Vessel.Server.Hosts;
 /// another host's certificate is refused and the attempt logged and audited. Each refusal ends
 /// the call with PERMISSION_DENIED and one sentence, which the agent prints.
 /// </summary>
-public sealed class AgentChannelService(HostCertificateAuthority authority, HostRegistry registry, IServiceScopeFactory scopes) : HostAgent.HostAgentBase
+public sealed class AgentChannelService(HostCertificateAuthority authority, HostRegistry registry) : HostAgent.HostAgentBase
 {
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ManagerMessage> responseStream, ServerCallContext context)
     {
@@ -34,27 +32,21 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
                 $"The agent says it is host {Short(hello.HostId)} but presents the certificate of host {hostId}; an agent may only use its own host's certificate.");
         }
 
-        string hostName;
-        await using (AsyncServiceScope scope = scopes.CreateAsyncScope())
+        HostRecord? host = await registry.FindAsync(hostId, context.CancellationToken);
+        string? why = host switch
         {
-            InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
-            HostRecord? host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId, context.CancellationToken);
-            string? why = host switch
-            {
-                null => "The manager knows no host of this certificate; join the host again with a new token from vessel host add.",
-                { State: HostStates.Removed } => $"The host '{host.Name}' was removed from the manager; add it again with vessel host add and join with the new token.",
-                { IsLocal: true } => "The manager's own host does not connect as an agent.",
-                _ when host.CertificateSerial != certificate!.SerialNumber => $"This certificate is not the one issued to host '{host.Name}' when it last joined; use the agent's current data directory or join again.",
-                _ => null,
-            };
-            if (why is not null)
-            {
-                throw await RefuseAsync(address, $"host:{host?.Name ?? hostId.ToString()}", why);
-            }
-
-            hostName = host!.Name;
+            null => "The manager knows no host of this certificate; join the host again with a new token from vessel host add.",
+            { State: HostStates.Removed } => $"The host '{host.Name}' was removed from the manager; add it again with vessel host add and join with the new token.",
+            { IsLocal: true } => "The manager's own host does not connect as an agent.",
+            _ when host.CertificateSerial != certificate!.SerialNumber => $"This certificate is not the one issued to host '{host.Name}' when it last joined; use the agent's current data directory or join again.",
+            _ => null,
+        };
+        if (why is not null)
+        {
+            throw await RefuseAsync(address, $"host:{host?.Name ?? hostId.ToString()}", why);
         }
 
+        string hostName = host!.Name;
         HostRegistry.Session session = registry.Attach(hostId);
         try
         {
@@ -73,7 +65,7 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
         {
             // Cut off by the manager: a removed host hears why; a replaced stream (the agent
             // reconnected) just ends.
-            if (await IsRemovedAsync(hostId))
+            if ((await registry.FindAsync(hostId, CancellationToken.None))?.State == HostStates.Removed)
             {
                 throw await RefuseAsync(address, $"host:{hostName}", $"The host '{hostName}' was removed from the manager; add it again with vessel host add and join with the new token.");
             }
@@ -83,13 +75,6 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
             registry.Detach(session);
             session.Dispose();
         }
-    }
-
-    private async Task<bool> IsRemovedAsync(Guid hostId)
-    {
-        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
-        InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
-        return await db.Hosts.AnyAsync(h => h.Id == hostId && h.State == HostStates.Removed);
     }
 
     private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requests, CancellationToken cancellationToken)

@@ -16,7 +16,6 @@ public sealed class AgentEndpoint(
     ServerOptions options,
     HostCertificateAuthority authority,
     HostRegistry registry,
-    IServiceScopeFactory scopes,
     ILogger<AgentEndpoint> logger) : IHostedService, IAsyncDisposable
 {
     private readonly Lock _lock = new();
@@ -55,11 +54,14 @@ public sealed class AgentEndpoint(
         }
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // The daemon says where agents connect; the endpoint's own start and stop are not news.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // An agent that goes away cancels its call: gRPC reports that at Information with a stack.
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(authority);
         builder.Services.AddSingleton(registry);
-        builder.Services.AddSingleton(scopes);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -70,6 +70,14 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
         }
     }
 
+    /// <summary>A host's record as it is now (not tracked); null when there is none.</summary>
+    public async Task<HostRecord?> FindAsync(Guid hostId, CancellationToken cancellationToken)
+    {
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
+        return await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId, cancellationToken);
+    }
+
     /// <summary>Records what an agent reported (hello or heartbeat): capacity and time; a host not up becomes up.</summary>
     public async Task ReportAsync(Guid hostId, Capacity capacity, string? agentVersion, string? address, CancellationToken cancellationToken)
     {
