@@ -50,7 +50,7 @@ public sealed class EndpointRuleTests : IDisposable
             }
 
             Assert.True(Privileges.Exists(rule.Privilege), $"{endpoint.DisplayName} needs '{rule.Privilege}', which is no privilege");
-            string concrete = rule.Path.Replace("{vm}", "x").Replace("{pool}", "x").Replace("{network}", "x");
+            string concrete = rule.Path.Replace("{vm}", "x").Replace("{pool}", "x").Replace("{network}", "x").Replace("{host}", "x");
             Assert.Equal(concrete, AccessNames.Path(concrete));
             foreach (string parameter in System.Text.RegularExpressions.Regex.Matches(rule.Path, @"\{(\w+)\}").Select(m => m.Groups[1].Value))
             {
