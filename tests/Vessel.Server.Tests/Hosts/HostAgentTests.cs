@@ -41,6 +41,7 @@ public sealed class HostAgentTests
             HostInfo up = await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
             ServerEvent upEvent = await WaitForEventAsync(events, e => e.Type == "host.up");
             Assert.Equal("edge-1", upEvent.Target);
+            Assert.Contains((await manager.Serve.Client.ListAuditAsync(new AuditQuery(Action: "host.up"))).Items, e => e.Object == "host:edge-1");
 
             // What the agent reported is what this machine has (the agent runs on it).
             Assert.Equal(Environment.ProcessorCount, up.Harts);
@@ -98,6 +99,12 @@ public sealed class HostAgentTests
         Assert.NotEqual(0, exit);
         AssertRefusal(last, "was removed");
         Assert.Contains("Refused an agent from 127.0.0.1", manager.Serve.Log, StringComparison.Ordinal);
+
+        // Added again under its name, it joins again into the same directory with a new identity.
+        HostCreated readded = await manager.AddHostAsync("edge-1");
+        Assert.NotEqual(added.Host.Id, readded.Host.Id);
+        using AgentProcess rejoined = AgentProcess.Join(agentDirectory, manager, readded.JoinToken);
+        Assert.Equal(readded.Host.Id, (await manager.WaitForStateAsync("edge-1", HostStates.Up, rejoined)).Id);
     }
 
     [Fact]
