@@ -16,8 +16,11 @@ public sealed class Manager : IDisposable
 {
     public const double HeartbeatSeconds = 1;
 
-    private Manager(string dataDirectory, int agentPort, ServeProcess serve, Uri https)
+    private readonly string[] _arguments;
+
+    private Manager(string dataDirectory, int agentPort, ServeProcess serve, Uri https, string[] arguments)
     {
+        _arguments = arguments;
         DataDirectory = dataDirectory;
         AgentPort = agentPort;
         Serve = serve;
@@ -33,18 +36,19 @@ public sealed class Manager : IDisposable
     /// <summary>The HTTPS listener agents join through.</summary>
     public Uri Https { get; private set; }
 
-    public static async Task<Manager> StartAsync(string dataDirectory)
+    /// <summary>Starts the manager with <paramref name="arguments"/> added (<c>--database URL</c>).</summary>
+    public static async Task<Manager> StartAsync(string dataDirectory, params string[] arguments)
     {
         int agentPort = FreePort();
-        (ServeProcess serve, Uri https) = await StartServeAsync(dataDirectory, agentPort);
-        return new Manager(dataDirectory, agentPort, serve, https);
+        (ServeProcess serve, Uri https) = await StartServeAsync(dataDirectory, agentPort, arguments);
+        return new Manager(dataDirectory, agentPort, serve, https, arguments);
     }
 
-    private static async Task<(ServeProcess, Uri)> StartServeAsync(string dataDirectory, int agentPort)
+    private static async Task<(ServeProcess, Uri)> StartServeAsync(string dataDirectory, int agentPort, string[] arguments)
     {
         ServeProcess serve = await ServeProcess.StartAsync(dataDirectory,
-            "--listen", "https://127.0.0.1:0", "--agent-listen", $"127.0.0.1:{agentPort}",
-            "--agent-heartbeat-seconds", HeartbeatSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            ["--listen", "https://127.0.0.1:0", "--agent-listen", $"127.0.0.1:{agentPort}",
+            "--agent-heartbeat-seconds", HeartbeatSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
         try
         {
             string https = await serve.WaitForLineAsync("vessel: serving the API on https://");
@@ -63,7 +67,7 @@ public sealed class Manager : IDisposable
     {
         Serve.KillHard();
         Serve.Dispose();
-        (Serve, Https) = await StartServeAsync(DataDirectory, AgentPort);
+        (Serve, Https) = await StartServeAsync(DataDirectory, AgentPort, _arguments);
     }
 
     public Task<HostCreated> AddHostAsync(string name, int? tokenLifetimeSeconds = null) =>
