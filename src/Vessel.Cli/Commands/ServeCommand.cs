@@ -29,7 +29,8 @@ internal static class ServeCommand
         var migrateFrom = new Option<string?>("--migrate-database-from") { Description = "First copy this SQLite inventory (a DATA_DIR/vessel.db) into the empty PostgreSQL database of --database", HelpName = "SQLITE_FILE" };
         var agentListen = new Option<string?>("--agent-listen") { Description = "Accept host agents (vessel agent) on this address: gRPC on mutual TLS with the manager's CA (default: none)", HelpName = "ADDRESS:PORT" };
         var agentHeartbeat = new Option<double?>("--agent-heartbeat-seconds") { Description = "Seconds between agents' heartbeats; a host is unreachable after three missed ones (default 5)", HelpName = "SECONDS" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, agentListen, agentHeartbeat };
+        var vmmPool = new Option<int?>("--vmm-pool") { Description = "VMM processes kept started ahead of need, so that a VM (a boot, a resume, an instant clone) starts without waiting for one; 0: none [default: 2]", HelpName = "N" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, vmmPool, agentListen, agentHeartbeat };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -48,6 +49,9 @@ internal static class ServeCommand
 
             // The URL holds a password: the environment keeps it out of the process list.
             string? databaseUrl = parseResult.GetValue(database) ?? Environment.GetEnvironmentVariable("VESSEL_DATABASE");
+            int? poolSize = parseResult.GetValue(vmmPool) is not { } size || size is >= 0 and <= 64
+                ? parseResult.GetValue(vmmPool)
+                : throw UserErrorException.Usage($"--vmm-pool must be between 0 and 64, not {size}");
             string? migrateSource = parseResult.GetValue(migrateFrom) is { } source ? Path.GetFullPath(source) : null;
             return ServerApplication.Run([], Console.Error, builder =>
             {
@@ -68,6 +72,8 @@ internal static class ServeCommand
                 {
                     builder.Configuration["Vessel:AgentListen"] = agents;
                 }
+
+                builder.Configuration["Vessel:VmmPool"] = poolSize?.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (parseResult.GetValue(auditRetention) is { } retention)
                 {
                     builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -51,6 +51,11 @@ public sealed class ServerOptions
     /// <summary>How often agents send a heartbeat; a host is unreachable after three missed ones.</summary>
     public TimeSpan AgentHeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>VMM processes kept started ahead of need (<c>vessel serve --vmm-pool N</c>; 0: none), so that a VM starts without waiting for one.</summary>
+    public int VmmPoolSize { get; init; } = DefaultVmmPoolSize;
+
+    public const int DefaultVmmPoolSize = 2;
+
     /// <summary>How long a console ticket stays valid.</summary>
     public TimeSpan ConsoleTicketLifetime { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -47,7 +47,8 @@ public sealed class Manager : IDisposable
     private static async Task<(ServeProcess, Uri)> StartServeAsync(string dataDirectory, int agentPort, string[] arguments)
     {
         ServeProcess serve = await ServeProcess.StartAsync(dataDirectory,
-            ["--listen", "https://127.0.0.1:0", "--agent-listen", $"127.0.0.1:{agentPort}",
+            // No standby VMMs: these tests start no VM, and the machine is shared.
+            ["--vmm-pool", "0", "--listen", "https://127.0.0.1:0", "--agent-listen", $"127.0.0.1:{agentPort}",
             "--agent-heartbeat-seconds", HeartbeatSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
         try
         {
