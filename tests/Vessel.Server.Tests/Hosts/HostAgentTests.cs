@@ -101,10 +101,24 @@ public sealed class HostAgentTests
         Assert.Contains("Refused an agent from 127.0.0.1", manager.Serve.Log, StringComparison.Ordinal);
 
         // Added again under its name, it joins again into the same directory with a new identity.
+        string oldIdentity = temp.File("old-identity");
+        Directory.CreateDirectory(Path.Combine(oldIdentity, "agent"));
+        foreach (string file in Directory.GetFiles(Path.Combine(agentDirectory, "agent")))
+        {
+            File.Copy(file, Path.Combine(oldIdentity, "agent", Path.GetFileName(file)));
+        }
+
         HostCreated readded = await manager.AddHostAsync("edge-1");
         Assert.NotEqual(added.Host.Id, readded.Host.Id);
         using AgentProcess rejoined = AgentProcess.Join(agentDirectory, manager, readded.JoinToken);
         Assert.Equal(readded.Host.Id, (await manager.WaitForStateAsync("edge-1", HostStates.Up, rejoined)).Id);
+
+        // The identity of before the removal opens nothing, not even under the same name.
+        using AgentProcess stale = AgentProcess.Start(oldIdentity);
+        (exit, last) = await stale.WaitForExitAsync();
+        Assert.NotEqual(0, exit);
+        AssertRefusal(last, "knows no host of this certificate");
+        Assert.Equal(HostStates.Up, (await manager.HostAsync("edge-1")).State);
     }
 
     [Fact]
