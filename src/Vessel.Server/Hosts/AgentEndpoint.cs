@@ -122,6 +122,8 @@ public sealed class AgentEndpoint(
     {
         if (_app is not null)
         {
+            // The agents' streams never end by themselves: end them, or the stop waits out its timeout.
+            registry.DisconnectAll();
             await _app.StopAsync(cancellationToken);
         }
     }

@@ -78,6 +78,15 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
         return await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId, cancellationToken);
     }
 
+    /// <summary>Ends every agent's stream (the manager stops: open streams would hold its shutdown up).</summary>
+    public void DisconnectAll()
+    {
+        foreach (Guid hostId in _sessions.Keys)
+        {
+            Disconnect(hostId);
+        }
+    }
+
     /// <summary>Records what an agent reported (hello or heartbeat): capacity and time; a host not up becomes up.</summary>
     public async Task ReportAsync(Guid hostId, Capacity capacity, string? agentVersion, string? address, CancellationToken cancellationToken)
     {

@@ -103,7 +103,14 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
             }
             catch (Exception e) when (e is RpcException or HttpRequestException or IOException or AuthenticationException && !cancellationToken.IsCancellationRequested)
             {
-                string why = e is RpcException rpc ? rpc.Status.Detail : e.Message;
+                // gRPC's detail is its own ("Error connecting to subchannel"); the innermost cause says what happened (connection refused).
+                Exception cause = e is RpcException { Status.DebugException: { } debug } ? debug : e;
+                while (cause.InnerException is not null)
+                {
+                    cause = cause.InnerException;
+                }
+
+                string why = cause.Message;
                 log.WriteLine($"vessel: cannot reach the manager at {identity.AgentEndpoint} ({Sentences.Of(why).TrimEnd('.')}); trying again in {delay.TotalSeconds:0.#} s");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
