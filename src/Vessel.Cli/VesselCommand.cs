@@ -4,7 +4,7 @@ using Vessel.Cli.Commands.Platform;
 
 namespace Vessel.Cli;
 
-/// <summary>The <c>vessel</c> command tree: run, img and switch; serve and its clients (vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token).</summary>
+/// <summary>The <c>vessel</c> command tree: run, img and switch; serve, agent and their clients (host, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token).</summary>
 public static class VesselCommand
 {
     public static RootCommand Create() =>
@@ -14,6 +14,8 @@ public static class VesselCommand
             ImgCommand.Create(),
             SwitchCommand.Create(),
             ServeCommand.Create(),
+            AgentCommand.Create(),
+            HostCommand.Create(),
             VmCommand.Create(),
             SnapshotCommand.Create(),
             TemplateCommand.Create(),

@@ -27,8 +27,10 @@ internal static class ServeCommand
         var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
         var database = new Option<string?>("--database") { Description = "Keep the inventory in PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: VESSEL_DATABASE, else SQLite in DATA_DIR/vessel.db)", HelpName = "URL" };
         var migrateFrom = new Option<string?>("--migrate-database-from") { Description = "First copy this SQLite inventory (a DATA_DIR/vessel.db) into the empty PostgreSQL database of --database", HelpName = "SQLITE_FILE" };
+        var agentListen = new Option<string?>("--agent-listen") { Description = "Accept host agents (vessel agent) on this address: gRPC on mutual TLS with the manager's CA (default: none)", HelpName = "ADDRESS:PORT" };
+        var agentHeartbeat = new Option<double?>("--agent-heartbeat-seconds") { Description = "Seconds between agents' heartbeats; a host is unreachable after three missed ones (default 5)", HelpName = "SECONDS" };
         var vmmPool = new Option<int?>("--vmm-pool") { Description = "VMM processes kept started ahead of need, so that a VM (a boot, a resume, an instant clone) starts without waiting for one; 0: none [default: 2]", HelpName = "N" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, vmmPool };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, vmmPool, agentListen, agentHeartbeat };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -61,6 +63,16 @@ internal static class ServeCommand
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);
                 builder.Configuration["Vessel:Database"] = databaseUrl;
                 builder.Configuration["Vessel:MigrateDatabaseFrom"] = migrateSource;
+                if (parseResult.GetValue(agentHeartbeat) is { } heartbeat)
+                {
+                    builder.Configuration["Vessel:AgentHeartbeatSeconds"] = heartbeat.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                if (parseResult.GetValue(agentListen) is { } agents)
+                {
+                    builder.Configuration["Vessel:AgentListen"] = agents;
+                }
+
                 builder.Configuration["Vessel:VmmPool"] = poolSize?.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (parseResult.GetValue(auditRetention) is { } retention)
                 {

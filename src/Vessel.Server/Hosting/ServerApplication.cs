@@ -53,6 +53,7 @@ public static class ServerApplication
         builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());
         builder.Services.AddSingleton<ConsoleTickets>();
         NetworkListener.AddServices(builder.Services);
+        Hosts.HostsSetup.AddServices(builder.Services);
         builder.Services.AddAuditAndLicensing();
         builder.Services.AddSingleton<StartupTasks.DefaultTemplateStatus>();
         builder.Services.AddHostedService<StartupTasks>();
@@ -89,6 +90,7 @@ public static class ServerApplication
             InventoryDatabase.Prepare(db, options);
             OperationManager.FailInterrupted(db);
             app.Services.GetRequiredService<AccessBootstrap>().EnsureAdministrator(db, options, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
+            Hosts.HostMonitor.EnsureLocalHost(db, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         }
 
         NetworkListener.Use(app);
@@ -120,6 +122,7 @@ public static class ServerApplication
         EventEndpoints.Map(api);
         ConsoleEndpoint.Map(api);
         CertificateEndpoints.Map(api);
+        Hosts.HostEndpoints.Map(api);
         MetricsEndpoints.Map(app, api);
         RecordsSetup.MapAuditAndLicense(api);
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -152,6 +155,8 @@ public static class ServerApplication
             VmmPoolSize = findVessel && !EF.IsDesignTime ? configuration.GetValue("Vessel:VmmPool", ServerOptions.DefaultVmmPoolSize) : 0,
             DatabaseUrl = string.IsNullOrEmpty(configuration["Vessel:Database"]) ? null : configuration["Vessel:Database"],
             MigrateDatabaseFrom = FullPathOrNull(configuration["Vessel:MigrateDatabaseFrom"]),
+            AgentListen = Hosts.AgentEndpoint.ParseListen(configuration["Vessel:AgentListen"]),
+            AgentHeartbeatInterval = TimeSpan.FromSeconds(Math.Clamp(configuration.GetValue("Vessel:AgentHeartbeatSeconds", 5.0), 0.2, 300)),
         };
     }
 
@@ -239,6 +244,11 @@ public static class ServerApplication
             // Users compare this with what their client shows before they trust or pin it.
             Client.Contracts.CertificateInfo certificate = certificates.Describe();
             error.WriteLine($"vessel: TLS certificate SHA-256 fingerprint {certificate.FingerprintSha256} ({certificate.Source}, {certificate.Path}, valid until {certificate.NotAfter:yyyy-MM-dd})");
+        }
+
+        if (app.Services.GetRequiredService<Hosts.HostRegistry>().AgentEndpointPort is { } agentPort)
+        {
+            error.WriteLine($"vessel: agents connect on {options.AgentListen!.Host}:{agentPort} (host CA {app.Services.GetRequiredService<Hosts.HostCertificateAuthority>().CertificatePath})");
         }
 
         app.WaitForShutdown();

@@ -42,6 +42,15 @@ public sealed class ServerOptions
     /// <summary>A SQLite inventory to copy into the empty PostgreSQL one at start (<c>--migrate-database-from</c>).</summary>
     public string? MigrateDatabaseFrom { get; init; }
 
+    /// <summary>
+    /// The agent endpoint (<c>--agent-listen ADDRESS:PORT</c>): gRPC on mutual TLS, where host
+    /// agents connect. Null: no agents can join.
+    /// </summary>
+    public ListenAddress? AgentListen { get; init; }
+
+    /// <summary>How often agents send a heartbeat; a host is unreachable after three missed ones.</summary>
+    public TimeSpan AgentHeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>VMM processes kept started ahead of need (<c>vessel serve --vmm-pool N</c>; 0: none), so that a VM starts without waiting for one.</summary>
     public int VmmPoolSize { get; init; } = DefaultVmmPoolSize;
 

@@ -114,6 +114,7 @@ public partial class InventoryContext : DbContext
         ConfigureAccess(model);
         ConfigureAudit(model);
         ConfigureLicensing(model);
+        ConfigureHosts(model);
     }
 
     /// <summary>Users, groups, roles, permissions, tokens and sessions (Access/).</summary>
@@ -124,4 +125,7 @@ public partial class InventoryContext : DbContext
 
     /// <summary>Licences and the evaluation period (Licensing/).</summary>
     static partial void ConfigureLicensing(ModelBuilder model);
+
+    /// <summary>Hosts and their join tokens (Hosts/).</summary>
+    static partial void ConfigureHosts(ModelBuilder model);
 }

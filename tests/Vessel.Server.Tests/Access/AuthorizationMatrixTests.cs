@@ -121,7 +121,8 @@ public sealed class AuthorizationMatrixTests : IDisposable
     private static string Short(string text) => text.Length <= 200 ? text : text[..200];
 
     private static string AclPathOf(string template, Guid vm) =>
-        template.Replace("{vm}", vm.ToString(), StringComparison.Ordinal).Replace("{pool}", "default", StringComparison.Ordinal).Replace("{network}", "default", StringComparison.Ordinal);
+        template.Replace("{vm}", vm.ToString(), StringComparison.Ordinal).Replace("{pool}", "default", StringComparison.Ordinal).Replace("{network}", "default", StringComparison.Ordinal)
+            .Replace("{host}", "nosuch", StringComparison.Ordinal);
 
     private static IEnumerable<AclEntryRecord> EntriesFor(Subject subject, string scenario, string role, string path)
     {

@@ -6,7 +6,7 @@ using Vessel.Server.Access;
 
 namespace Vessel.Server.Tests.Access;
 
-/// <summary>Every endpoint of the real application declares who may call it; only the login and the API's description are open.</summary>
+/// <summary>Every endpoint of the real application declares who may call it; only the login, the API's description and an agent's join (its one-time token authorises it) are open.</summary>
 public sealed class EndpointRuleTests : IDisposable
 {
     private readonly AccessFactory _factory = new();
@@ -29,12 +29,12 @@ public sealed class EndpointRuleTests : IDisposable
     }
 
     [Fact]
-    public void OnlyLoginLogoutAndTheApiDescriptionAreAnonymous()
+    public void OnlyLoginLogoutTheApiDescriptionAndTheAgentsJoinAreAnonymous()
     {
         var anonymous = EndpointsOf(_factory).Where(e => e.Metadata.GetMetadata<IAllowAnonymous>() is not null)
             .Select(e => e.RoutePattern.RawText!.TrimEnd('/')).Distinct().Order(StringComparer.Ordinal).ToList();
         Assert.All(anonymous, pattern => Assert.True(
-            pattern is "/api/v1/access/login" or "/api/v1/access/logout" or "/api/v1/openapi.json" || pattern.StartsWith("/api/v1/docs", StringComparison.Ordinal),
+            pattern is "/api/v1/access/login" or "/api/v1/access/logout" or "/api/v1/openapi.json" or "/api/v1/hosts/join" || pattern.StartsWith("/api/v1/docs", StringComparison.Ordinal),
             $"{pattern} is open to anyone"));
         Assert.Contains("/api/v1/access/login", anonymous);
     }
@@ -50,7 +50,7 @@ public sealed class EndpointRuleTests : IDisposable
             }
 
             Assert.True(Privileges.Exists(rule.Privilege), $"{endpoint.DisplayName} needs '{rule.Privilege}', which is no privilege");
-            string concrete = rule.Path.Replace("{vm}", "x").Replace("{pool}", "x").Replace("{network}", "x");
+            string concrete = rule.Path.Replace("{vm}", "x").Replace("{pool}", "x").Replace("{network}", "x").Replace("{host}", "x");
             Assert.Equal(concrete, AccessNames.Path(concrete));
             foreach (string parameter in System.Text.RegularExpressions.Regex.Matches(rule.Path, @"\{(\w+)\}").Select(m => m.Groups[1].Value))
             {
