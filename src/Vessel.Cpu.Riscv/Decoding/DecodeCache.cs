@@ -42,6 +42,24 @@ public sealed class DecodeCache : ICodeWriteObserver
     /// <summary>Number of code-page invalidations so far (statistics).</summary>
     public long Invalidations => Interlocked.Read(ref _invalidations);
 
+    /// <summary>Pages that hold a slot array now (diagnostics: each costs <see cref="BytesPerPage"/> of managed heap).</summary>
+    public int PageCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (Instruction[]? page in _pages)
+            {
+                count += page is null ? 0 : 1;
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>The managed memory one code page's slots take.</summary>
+    public static int BytesPerPage => SlotsPerPage * Unsafe.SizeOf<Instruction>();
+
     /// <summary>The decoded slots of the RAM page that holds <paramref name="physicalAddress"/>.</summary>
     public Instruction[] GetPage(ulong physicalAddress)
     {
