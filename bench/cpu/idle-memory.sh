@@ -79,7 +79,7 @@ def kind(m):
     if ".so" in n or n.endswith("/dotnet"): return "native libraries (.so)"
     if n.startswith("/"): return "other files (" + n.rsplit("/", 1)[-1] + ")"
     if n: return n
-    if size in (8192, 8188, 1536, 1532, 256, 252, 128, 124, 1024, 1020): return f"anonymous {size // 4 * 4} kB blocks (thread stacks)"
+    if size in (8192, 8188, 1536, 1532, 256, 252, 128, 124, 1024, 1020): return f"anonymous {size // 4 * 4} kB blocks (thread stacks, GC)"
     if m["start"] % (64 << 20) == 0 and size < 65536: return "anonymous at 64 MiB boundaries (glibc arenas)"
     return "anonymous, other (GC heap, runtime data)"
 agg = collections.defaultdict(lambda: [0, 0, 0, 0])
@@ -96,7 +96,7 @@ rt = json.load(open(sys.argv[3]))
 gc = rt["gc"]
 print(f"  runtime: GC heap {gc['heap-size-mib']} MiB live, {gc['committed-mib']} MiB committed, "
       + ", ".join(f"{g['generation']} {g['size-mib']}" for g in gc["generations"])
-      + f"; decode cache {rt['decode-cache']['pages']} pages = {rt['decode-cache']['mib']} MiB; "
+      + f"; decode cache {rt['decode-cache']['pages']} pages, {rt['decode-cache'].get('chunks', '?')} chunks = {rt['decode-cache']['mib']} MiB; "
       + f"JIT {rt['jit']['methods-compiled']} methods; {rt['threads']} threads; {len(rt['assemblies'])} assemblies")
 print(f"  translator: {rt['translator']}")
 print(f"  assemblies: {' '.join(rt['assemblies'])}")

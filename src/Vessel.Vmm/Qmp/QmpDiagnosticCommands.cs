@@ -63,7 +63,8 @@ internal static class QmpDiagnosticCommands
             ["decode-cache"] = new JsonObject
             {
                 ["pages"] = processor.DecodeCache.PageCount,
-                ["mib"] = Round((long)processor.DecodeCache.PageCount * DecodeCache.BytesPerPage),
+                ["chunks"] = processor.DecodeCache.ChunkCount,
+                ["mib"] = Round((long)processor.DecodeCache.ChunkCount * DecodeCache.BytesPerChunk),
             },
             ["translator"] = translator is null ? null : new JsonObject
             {
