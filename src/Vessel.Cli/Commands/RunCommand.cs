@@ -63,6 +63,7 @@ internal static class RunCommand
 
         command.SetAction(parseResult =>
         {
+            StartupTimeline.Mark("parsed");
             // Every option is checked before BuildConfiguration, which may spend minutes
             // building the default guest: a mistake is reported at once.
             if (parseResult.GetValue(control) is not null)
@@ -162,7 +163,9 @@ internal static class RunCommand
         using PidFile? pidFile = host.PidFilePath is null ? null : PidFile.Create(host.PidFilePath);
         using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
         using var console = new HostConsole(host.Serial());
+        StartupTimeline.Mark("configured");
         using var vm = new VirtualMachine(configuration, console);
+        StartupTimeline.Mark("built");
 
         // SIGTERM (and Ctrl-C when the console is not on this terminal in raw mode, where it is
         // a key for the guest) ends a running VM as QEMU does: SHUTDOWN, then a clean exit.
