@@ -6,9 +6,11 @@
 #       --clones N restores N of them at once, as instant clones share one state file.
 # For each: /proc/PID/smaps grouped by kind of mapping (guest RAM, GC heap and other anonymous
 # memory, thread stacks, jitted code, glibc heap, files), in Rss, Pss and private MiB, and what
-# the runtime and the translator say of themselves (QMP x-vessel-query-memory, after a full GC).
+# the runtime and the translator say of themselves (QMP x-vessel-query-memory, read after smaps;
+# the GC's figures are those of its last collection). --collect runs a full compacting
+# collection first (which can commit more than it frees at once).
 #
-# Usage: bench/cpu/idle-memory.sh [--clones N] [--idle SECONDS] [--cli DIR] [-- more vessel run options]
+# Usage: bench/cpu/idle-memory.sh [--clones N] [--idle SECONDS] [--collect] [--cli DIR] [-- more vessel run options]
 # Environment variables given to the script (DOTNET_*, VESSEL_*, MALLOC_*) reach the VMM.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,10 +18,12 @@ guest="$root/../shared/guest"
 cli="$root/artifacts/cli"
 clones=1
 idle=3
+collect=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --clones) clones="$2"; shift 2 ;;
     --idle) idle="$2"; shift 2 ;;
+    --collect) collect=true; shift ;;
     --cli) cli="$(cd "$2" && pwd)"; shift 2 ;;
     --) shift; break ;;
     *) echo "idle-memory.sh: unknown option $1" >&2; exit 2 ;;
@@ -53,13 +57,17 @@ PY
 breakdown() {
   local pid="$1" label="$2" socket="$3"
   echo "== $label (pid $pid) =="
-  qmp "$socket" x-vessel-query-memory '{"collect": true}' >"$work/runtime.json"
-  sleep 0.5
-  python3 - "$pid" "$ram_mib" "$work/runtime.json" <<'PY'
+  if [ "$collect" = true ]; then
+    qmp "$socket" x-vessel-query-memory '{"collect": true}' >/dev/null
+    sleep 0.5
+  fi
+  cp "/proc/$pid/smaps" "$work/smaps"
+  qmp "$socket" x-vessel-query-memory >"$work/runtime.json"
+  python3 - "$work/smaps" "$ram_mib" "$work/runtime.json" <<'PY'
 import json, re, sys, collections
-pid, ram = sys.argv[1], int(sys.argv[2]) * 1024
+smaps, ram = sys.argv[1], int(sys.argv[2]) * 1024
 maps, cur = [], None
-for line in open(f"/proc/{pid}/smaps"):
+for line in open(smaps):
     m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
     if m:
         cur = {"name": m.group(4).strip(), "perm": m.group(3), "start": int(m.group(1), 16)}
