@@ -24,7 +24,7 @@ public sealed unsafe partial class Hart
         ulong* x = s->X;
         ulong pc = s->Pc;
         int executed = 0;
-        Instruction[]? slots = _fetchSlots;
+        Instruction[]?[]? slots = _fetchSlots;
         ulong fetchPage = _fetchVirtualPage;
 
         while (executed < budget)
@@ -40,8 +40,7 @@ public sealed unsafe partial class Hart
                 fetchPage = _fetchVirtualPage;
             }
 
-            // Safe: the slot index is at most PageSize/2 - 1, the length of every slot array.
-            ref Instruction slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(slots!), (int)((pc & PageOffsetMask) >> 1));
+            ref Instruction slot = ref DecodeCache.Slot(slots!, (int)((pc & PageOffsetMask) >> 1));
             if (!DecodeCache.TryRead(ref slot, out Instruction ins))
             {
                 if (!DecodeAt(pc, out bool cached, out Instruction uncached))

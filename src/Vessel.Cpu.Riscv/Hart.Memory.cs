@@ -70,7 +70,7 @@ public sealed unsafe partial class Hart
     private ulong _superpageHigh;
 
     // The page of code being executed: its decoded slots and the guest virtual page they map.
-    private Instruction[]? _fetchSlots;
+    private Instruction[]?[]? _fetchSlots;
     private ulong _fetchVirtualPage = TlbEntry.Invalid;
     private byte* _fetchHostPage;
     private ulong _fetchPhysicalPage;
@@ -714,7 +714,7 @@ public sealed unsafe partial class Hart
         cached = true;
         uint bits = (low & 3) == 3 ? *(uint*)(_fetchHostPage + offset) : low;
         _decodeCache.EnsureCodePage(_fetchPhysicalPage);
-        DecodeCache.Publish(ref _fetchSlots![offset >> 1], Decoder.Decode(bits));
+        DecodeCache.Publish(ref DecodeCache.Slot(_fetchSlots!, (int)(offset >> 1)), Decoder.Decode(bits));
         return true;
     }
 

@@ -67,6 +67,7 @@ internal static partial class RunCommand
 
         command.SetAction(parseResult =>
         {
+            StartupTimeline.Mark("parsed");
             // Every option is checked before BuildConfiguration, which may spend minutes
             // building the default guest: a mistake is reported at once.
             if (parseResult.GetValue(control) is not null)
@@ -185,7 +186,9 @@ internal static partial class RunCommand
     private static int Run(VirtualMachineConfiguration configuration, MigrationAddress? incomingAddress, HostingOptions host, QmpServer? qmpServer, Action ready)
     {
         using var console = new HostConsole(host.Serial());
+        StartupTimeline.Mark("configured");
         using var vm = new VirtualMachine(configuration, console);
+        StartupTimeline.Mark("built");
 
         // SIGTERM (and Ctrl-C when the console is not on this terminal in raw mode, where it is
         // a key for the guest) ends a running VM as QEMU does: SHUTDOWN, then a clean exit.

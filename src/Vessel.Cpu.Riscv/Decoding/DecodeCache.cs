@@ -6,7 +6,10 @@ namespace Vessel.Cpu.Riscv.Decoding;
 /// <summary>
 /// Decoded instructions per physical page of guest RAM, shared by all harts: a page's slots
 /// (one per halfword, since instructions may start at any even address) are decoded lazily on
-/// first execution and kept until something writes to the page. The page is then marked as
+/// first execution and kept until something writes to the page. A page's slots come in chunks
+/// of <see cref="SlotsPerChunk"/> (128 bytes of code, 1 KiB of slots), made when code in them
+/// first runs: a boot runs scattered pieces of most kernel pages, and whole pages of slots
+/// (32 KiB each) held 16 MiB of a booted 1-hart VM's idle memory. The page is then marked as
 /// code in <see cref="GuestMemory"/>, so every write to it — by a hart's slow store path or a
 /// device's DMA — reaches <see cref="OnCodePageWritten"/>, which clears the slots in place.
 /// </summary>
@@ -14,8 +17,14 @@ public sealed class DecodeCache : ICodeWriteObserver
 {
     public const int SlotsPerPage = (int)(GuestMemory.PageSize / 2);
 
+    /// <summary>Slots per chunk (a power of two).</summary>
+    public const int SlotsPerChunk = 64;
+
+    private const int ChunkShift = 6;
+    private const int ChunksPerPage = SlotsPerPage / SlotsPerChunk;
+
     private readonly GuestMemory _memory;
-    private readonly Instruction[]?[] _pages;
+    private readonly Instruction[]?[]?[] _pages;
     private readonly Action<ulong> _onPageBecameCode;
 
     /// <param name="memory">Guest RAM.</param>
@@ -26,7 +35,7 @@ public sealed class DecodeCache : ICodeWriteObserver
     public DecodeCache(GuestMemory memory, Action<ulong> onPageBecameCode)
     {
         _memory = memory;
-        _pages = new Instruction[]?[memory.Size >> GuestMemory.PageShift];
+        _pages = new Instruction[]?[]?[memory.Size >> GuestMemory.PageShift];
         _onPageBecameCode = onPageBecameCode;
         memory.CodeWriteObserver = this;
     }
@@ -42,19 +51,66 @@ public sealed class DecodeCache : ICodeWriteObserver
     /// <summary>Number of code-page invalidations so far (statistics).</summary>
     public long Invalidations => Interlocked.Read(ref _invalidations);
 
-    /// <summary>The decoded slots of the RAM page that holds <paramref name="physicalAddress"/>.</summary>
-    public Instruction[] GetPage(ulong physicalAddress)
+    /// <summary>Chunks of slots made so far (diagnostics: each costs <see cref="BytesPerChunk"/> of managed heap).</summary>
+    public int ChunkCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (Instruction[]?[]? page in _pages)
+            {
+                if (page is not null)
+                {
+                    foreach (Instruction[]? chunk in page)
+                    {
+                        count += chunk is null ? 0 : 1;
+                    }
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Pages that hold decoded code (diagnostics).</summary>
+    public int PageCount => _pages.Count(page => page is not null);
+
+    /// <summary>The managed memory one chunk of slots takes.</summary>
+    public static int BytesPerChunk => SlotsPerChunk * Unsafe.SizeOf<Instruction>();
+
+    /// <summary>
+    /// The chunk directory of the RAM page that holds <paramref name="physicalAddress"/>; its
+    /// slots are reached through <see cref="Slot"/>.
+    /// </summary>
+    public Instruction[]?[] GetPage(ulong physicalAddress)
     {
         ulong index = (physicalAddress - _memory.Base) >> GuestMemory.PageShift;
         return Volatile.Read(ref _pages[index]) ?? CreatePage(index);
     }
 
-    private Instruction[] CreatePage(ulong index)
+    private Instruction[]?[] CreatePage(ulong index)
     {
-        // Harts on other threads may create the same page at once: all must use one array, or
-        // an invalidation would miss the copies the losers decode into.
-        var page = new Instruction[SlotsPerPage];
+        // Harts on other threads may create the same page or chunk at once: all must use one
+        // array, or an invalidation would miss the copies the losers decode into. Once made, a
+        // page's directory and chunks are never replaced (an invalidation clears them in place).
+        var page = new Instruction[]?[ChunksPerPage];
         return Interlocked.CompareExchange(ref _pages[index], page, null) ?? page;
+    }
+
+    /// <summary>The slot of halfword <paramref name="halfword"/> (0 to <see cref="SlotsPerPage"/> - 1) of a page from <see cref="GetPage"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref Instruction Slot(Instruction[]?[] page, int halfword)
+    {
+        // The chunk reference is read before its elements (a dependent load), and chunks are
+        // published by an interlocked exchange, so a chunk made on another thread is seen whole.
+        Instruction[] chunk = page[halfword >> ChunkShift] ?? CreateChunk(page, halfword >> ChunkShift);
+        return ref chunk[halfword & (SlotsPerChunk - 1)];
+    }
+
+    private static Instruction[] CreateChunk(Instruction[]?[] page, int index)
+    {
+        var chunk = new Instruction[SlotsPerChunk];
+        return Interlocked.CompareExchange(ref page[index], chunk, null) ?? chunk;
     }
 
     /// <summary>
@@ -106,11 +162,11 @@ public sealed class DecodeCache : ICodeWriteObserver
     public void OnCodePageWritten(ulong pageAddress)
     {
         ulong index = (pageAddress - _memory.Base) >> GuestMemory.PageShift;
-        Instruction[]? page = _pages[index];
+        Instruction[]?[]? page = _pages[index];
         _memory.ClearCodePage(pageAddress);
         if (page is not null)
         {
-            Array.Clear(page);
+            ClearSlots(page);
             Interlocked.Increment(ref _invalidations);
         }
 
@@ -125,9 +181,20 @@ public sealed class DecodeCache : ICodeWriteObserver
             if (_pages[i] is { } page)
             {
                 ulong pageAddress = _memory.Base + ((ulong)i << GuestMemory.PageShift);
-                Array.Clear(page);
+                ClearSlots(page);
                 _memory.ClearCodePage(pageAddress);
                 PageInvalidated?.Invoke(pageAddress);
+            }
+        }
+    }
+
+    private static void ClearSlots(Instruction[]?[] page)
+    {
+        foreach (Instruction[]? chunk in page)
+        {
+            if (chunk is not null)
+            {
+                Array.Clear(chunk);
             }
         }
     }

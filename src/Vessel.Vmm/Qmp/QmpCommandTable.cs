@@ -20,6 +20,7 @@ internal sealed class QmpCommandTable
         QmpMigrationCommands.Register(table);
         QmpSnapshotCommands.Register(table);
         QmpStatisticsCommands.Register(table);
+        QmpDiagnosticCommands.Register(table);
         QmpBlockCommands.Register(table);
         QmpHumanMonitorCommands.Register(table);
         return table;

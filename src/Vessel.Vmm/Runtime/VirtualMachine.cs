@@ -278,6 +278,7 @@ public sealed partial class VirtualMachine : IDisposable
                 $"unix {(_machine.Scheduler.FirstRunTime - DateTime.UnixEpoch).TotalSeconds:F6} s, " +
                 $"after {_machine.Scheduler.FirstRunCpuTime.TotalMilliseconds:F0} ms of process CPU; " +
                 $"process CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2} s");
+            System.Console.Error.WriteLine($"vessel: {Hosting.StartupTimeline.Describe(first, _machine.Scheduler.FirstRunCpuTime)}");
         }
     }
 
