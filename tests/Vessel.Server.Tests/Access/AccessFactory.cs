@@ -41,6 +41,8 @@ public sealed class AccessFactory : WebApplicationFactory<ServerProgram>
         builder.UseSetting("Vessel:VesselAssembly", TestFiles.VesselAssembly);
         builder.UseSetting("Vessel:MetricsIntervalSeconds", "60");
         builder.UseSetting("Vessel:AdminPasswordFile", passwordFile);
+        // These tests start no VM: no VMMs ahead of need.
+        builder.UseSetting("Vessel:VmmPool", "0");
         builder.ConfigureServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
