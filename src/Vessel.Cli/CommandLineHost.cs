@@ -28,37 +28,33 @@ public static class CommandLineHost
         {
             return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (UserErrorException e)
+        catch (Exception e) when (TryDescribe(e, result.CommandResult.Command, out string sentence, out int exitCode))
         {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
-            return e.ExitCode;
-        }
-        catch (ImageOptionsException e)
-        {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
-            return UsageExitCode;
-        }
-        catch (ImageInUseException e)
-        {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message + ForceShareHint(e, result.CommandResult.Command))}");
-            return FailureExitCode;
-        }
-        catch (Vessel.Network.NetworkException e)
-        {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
-            return FailureExitCode;
-        }
-        catch (VmmException e)
-        {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
-            return FailureExitCode;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"vessel: {Sentence(e.Message)}");
-            return FailureExitCode;
+            Console.Error.WriteLine($"vessel: {sentence}");
+            return exitCode;
         }
     }
+
+    /// <summary>
+    /// The sentence and exit code for an exception that is the user's mistake or a command that
+    /// could not be carried out; false for anything else (a bug of ours, which keeps its trace).
+    /// </summary>
+    public static bool TryDescribe(Exception e, Command command, out string sentence, out int exitCode)
+    {
+        (string? message, exitCode) = e switch
+        {
+            UserErrorException user => (user.Message, user.ExitCode),
+            ImageOptionsException => (e.Message, UsageExitCode),
+            ImageInUseException inUse => (e.Message + ForceShareHint(inUse, command), FailureExitCode),
+            Vessel.Network.NetworkException or VmmException or IOException or UnauthorizedAccessException => (e.Message, FailureExitCode),
+            _ => ((string?)null, 0),
+        };
+        sentence = message is null ? string.Empty : Sentence(message);
+        return message is not null;
+    }
+
+    /// <summary>The first mistake of a parsed command line as one sentence, or null when it has none.</summary>
+    public static string? DescribeUsage(ParseResult result) => UsageErrors.Describe(result) is { } mistake ? Sentence(mistake) : null;
 
     /// <summary>
     /// How to read an image that a writer holds anyway, in the words of the command that was

@@ -16,14 +16,17 @@ namespace Vessel.Cli.Commands;
 /// its console on this terminal, or headless (<c>--serial</c>, <c>--qmp</c>, <c>--daemonize</c>)
 /// as the platform's agent starts it.
 /// </summary>
-internal static class RunCommand
+internal static partial class RunCommand
 {
     private const ulong MiB = 1024 * 1024;
 
     /// <summary>The <c>--bios</c> value that boots a distribution disk through Debian's U-Boot.</summary>
     private const string UBootFirmwareName = "uboot";
 
-    public static Command Create()
+    public static Command Create() => Create(standbyHost: null);
+
+    /// <summary>The <c>run</c> command; with <paramref name="standbyHost"/>, the one that reads an <c>x-vessel-launch</c>'s options in a standby process.</summary>
+    private static Command Create(StandbyHost? standbyHost)
     {
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to boot: a Linux Image or an ELF file (default: Vessel's own guest)", HelpName = "PATH" };
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk handed to the kernel", HelpName = "PATH" };
@@ -54,11 +57,12 @@ internal static class RunCommand
         var display = new Option<string?>("--display") { Description = "A screen (virtio-gpu) with a keyboard and a tablet (virtio-input), shown by a VNC server: vnc=unix:PATH or vnc=HOST:N (TCP port 5900+N, as QEMU numbers displays; HOST defaults to 127.0.0.1), [,password=on][,password-file=PATH][,keymap=en-us|de]; none: no screen", HelpName = "vnc=ADDRESS[,...]|none" };
         var cdrom = new Option<string?>("--cdrom") { Description = "A CD/DVD drive on a virtio-scsi controller (QEMU's scsi-cd) with this ISO image in it; QMP eject and blockdev-change-medium change discs", HelpName = "PATH" };
         var uuid = new Option<string?>("--uuid") { Description = "The VM's UUID, reported by QMP query-uuid (made up when not given)", HelpName = "UUID" };
+        var standby = new Option<bool>("--standby") { Description = "Start ahead of need, with no machine: wait on the --qmp socket for x-vessel-launch with the machine's options (vessel serve keeps a pool of these, so a VM starts in milliseconds)" };
         var bios = new Option<string>("--bios") { Description = "Firmware: builtin (Vessel's SBI), uboot (Debian's U-Boot on Vessel's SBI: boots the kernel a --drive's /boot/extlinux/extlinux.conf names, as distribution images ship), none (start the kernel in M-mode) or a file such as OpenSBI's fw_jump.bin", HelpName = "builtin|uboot|none|PATH", DefaultValueFactory = _ => "builtin" };
 
         var command = new Command("run", "Boot a virtual machine with its console on this terminal (Ctrl-A x quits), or headless with --serial, --qmp and --daemonize.")
         {
-            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock, display, cdrom,
+            kernel, initrd, append, memory, cpus, bios, engine, cpuThreads, drives, devices, consoleDevice, networks, qmp, serial, daemonize, pidfile, control, incoming, paused, name, uuid, clock, display, cdrom, standby,
         };
 
         command.SetAction(parseResult =>
@@ -70,12 +74,22 @@ internal static class RunCommand
                 throw UserErrorException.Usage("--control was replaced by --qmp unix:PATH,server=on,wait=off, which speaks QEMU's QMP");
             }
 
+            if (parseResult.GetValue(standby))
+            {
+                return StartStandby(parseResult, command, standbyHost);
+            }
+
             var host = new HostingOptions(
                 ParseOption(parseResult.GetValue(qmp), QmpAddress.Parse),
                 ParseOption(parseResult.GetValue(serial)!, ConsoleBackend.Parse)!,
                 parseResult.GetValue(serial) == "stdio",
                 parseResult.GetValue(daemonize),
                 parseResult.GetValue(pidfile));
+            if (standbyHost is not null)
+            {
+                StandbyHost.CheckHosting(host);
+            }
+
             if (host.Daemonize && host.SerialIsStdio)
             {
                 throw UserErrorException.Usage("--daemonize needs --serial unix:PATH, pty, file:PATH or null: a daemon has no terminal for the console");
@@ -138,29 +152,38 @@ internal static class RunCommand
                 Clock = parseResult.GetValue(clock) == "icount" ? ClockMode.InstructionCount : ClockMode.Host,
             };
 
+            if (standbyHost is not null)
+            {
+                return standbyHost.Run(configuration, incomingAddress, host);
+            }
+
             if (host.Daemonize && !Daemon.IsChild)
             {
                 // Everything above was checked here, in the foreground; the child starts over.
                 return Daemon.StartAndWait(Environment.GetCommandLineArgs()[1..]);
             }
 
-            return Run(configuration, incomingAddress, host);
+            if (Daemon.IsChild)
+            {
+                Daemon.Detach();
+            }
+
+            // Disposed in reverse: the VM and its console (in Run), then QMP (after the last
+            // events went out), and the pidfile last, so that the file disappears only when the
+            // VMM is done.
+            using PidFile? pidFile = host.PidFilePath is null ? null : PidFile.Create(host.PidFilePath);
+            using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
+            return Run(configuration, incomingAddress, host, qmpServer, SignalReadyIfDaemon);
         });
         return command;
     }
 
-    /// <summary>Builds the VM and its endpoints, runs it to the end and returns the exit code.</summary>
-    private static int Run(VirtualMachineConfiguration configuration, MigrationAddress? incomingAddress, HostingOptions host)
+    /// <summary>
+    /// Builds the VM on <paramref name="qmpServer"/>, starts or restores it, calls
+    /// <paramref name="ready"/> once it is up, runs it to the end and returns the exit code.
+    /// </summary>
+    private static int Run(VirtualMachineConfiguration configuration, MigrationAddress? incomingAddress, HostingOptions host, QmpServer? qmpServer, Action ready)
     {
-        if (Daemon.IsChild)
-        {
-            Daemon.Detach();
-        }
-
-        // Disposed in reverse: the VM, its console, then QMP (after the last events went out),
-        // and the pidfile last, so that the file disappears only when the VMM is done.
-        using PidFile? pidFile = host.PidFilePath is null ? null : PidFile.Create(host.PidFilePath);
-        using QmpServer? qmpServer = host.Qmp is null ? null : QmpServer.Listen(host.Qmp);
         using var console = new HostConsole(host.Serial());
         using var vm = new VirtualMachine(configuration, console);
 
@@ -185,7 +208,7 @@ internal static class RunCommand
         {
             // The VM is built; it boots once a QMP client has connected (QEMU's wait=on).
             qmpServer!.Start(vm);
-            SignalReadyIfDaemon();
+            ready();
             qmpServer!.WaitForClientIfAsked();
         }
 
@@ -195,7 +218,7 @@ internal static class RunCommand
         }
         else
         {
-            vm.PrepareIncoming();
+            vm.PrepareIncoming(warmUp: incomingAddress.Transport != MigrationTransport.File);
             if (incomingAddress.Transport != MigrationTransport.Defer)
             {
                 vm.StartIncoming(incomingAddress);
@@ -207,12 +230,13 @@ internal static class RunCommand
             // Clients are served from the moment the VM runs (or waits for its state), so the
             // first query-status already says "running", as QEMU's does.
             qmpServer?.Start(vm);
-            SignalReadyIfDaemon();
+            ready();
         }
 
         Volatile.Write(ref running, true);
         return vm.Run();
     }
+
 
     private static void SignalReadyIfDaemon()
     {

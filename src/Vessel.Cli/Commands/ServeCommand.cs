@@ -27,7 +27,8 @@ internal static class ServeCommand
         var auditRetention = new Option<int?>("--audit-retention-days") { Description = "Keep audit entries this many days (default 365; a setting made through the API wins)", HelpName = "DAYS" };
         var database = new Option<string?>("--database") { Description = "Keep the inventory in PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: VESSEL_DATABASE, else SQLite in DATA_DIR/vessel.db)", HelpName = "URL" };
         var migrateFrom = new Option<string?>("--migrate-database-from") { Description = "First copy this SQLite inventory (a DATA_DIR/vessel.db) into the empty PostgreSQL database of --database", HelpName = "SQLITE_FILE" };
-        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom };
+        var vmmPool = new Option<int?>("--vmm-pool") { Description = "VMM processes kept started ahead of need, so that a VM (a boot, a resume, an instant clone) starts without waiting for one; 0: none [default: 2]", HelpName = "N" };
+        var command = new Command("serve", "Run the host daemon: the API on DATA_DIR/vessel.sock and over HTTPS, VMs that live on, snapshots, clones, templates, storage and networks.") { dataDir, noTemplate, listen, tlsCertificate, tlsKey, auditRetention, adminPasswordFile, database, migrateFrom, vmmPool };
         command.SetAction(parseResult =>
         {
             if (!OperatingSystem.IsLinux())
@@ -46,6 +47,9 @@ internal static class ServeCommand
 
             // The URL holds a password: the environment keeps it out of the process list.
             string? databaseUrl = parseResult.GetValue(database) ?? Environment.GetEnvironmentVariable("VESSEL_DATABASE");
+            int? poolSize = parseResult.GetValue(vmmPool) is not { } size || size is >= 0 and <= 64
+                ? parseResult.GetValue(vmmPool)
+                : throw UserErrorException.Usage($"--vmm-pool must be between 0 and 64, not {size}");
             string? migrateSource = parseResult.GetValue(migrateFrom) is { } source ? Path.GetFullPath(source) : null;
             return ServerApplication.Run([], Console.Error, builder =>
             {
@@ -57,6 +61,7 @@ internal static class ServeCommand
                 builder.Configuration["Vessel:TlsKey"] = parseResult.GetValue(tlsKey);
                 builder.Configuration["Vessel:Database"] = databaseUrl;
                 builder.Configuration["Vessel:MigrateDatabaseFrom"] = migrateSource;
+                builder.Configuration["Vessel:VmmPool"] = poolSize?.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (parseResult.GetValue(auditRetention) is { } retention)
                 {
                     builder.Configuration["Vessel:AuditRetentionDays"] = retention.ToString(System.Globalization.CultureInfo.InvariantCulture);

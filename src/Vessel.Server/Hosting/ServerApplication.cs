@@ -41,6 +41,8 @@ public static class ServerApplication
         builder.Services.AddSingleton<AccessBootstrap>();
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<OperationManager>();
+        builder.Services.AddSingleton<VmmPool>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<VmmPool>());
         builder.Services.AddSingleton<VmmSupervisor>();
         builder.Services.AddHostedService(s => s.GetRequiredService<VmmSupervisor>());
         builder.Services.AddSingleton<NetworkService>();
@@ -147,6 +149,7 @@ public static class ServerApplication
             TlsCertificateFile = FullPathOrNull(configuration["Vessel:TlsCertificate"]),
             TlsKeyFile = FullPathOrNull(configuration["Vessel:TlsKey"]),
             ConsoleTicketLifetime = TimeSpan.FromSeconds(configuration.GetValue("Vessel:ConsoleTicketSeconds", 30.0)),
+            VmmPoolSize = findVessel && !EF.IsDesignTime ? configuration.GetValue("Vessel:VmmPool", ServerOptions.DefaultVmmPoolSize) : 0,
             DatabaseUrl = string.IsNullOrEmpty(configuration["Vessel:Database"]) ? null : configuration["Vessel:Database"],
             MigrateDatabaseFrom = FullPathOrNull(configuration["Vessel:MigrateDatabaseFrom"]),
         };

@@ -42,6 +42,11 @@ public sealed class ServerOptions
     /// <summary>A SQLite inventory to copy into the empty PostgreSQL one at start (<c>--migrate-database-from</c>).</summary>
     public string? MigrateDatabaseFrom { get; init; }
 
+    /// <summary>VMM processes kept started ahead of need (<c>vessel serve --vmm-pool N</c>; 0: none), so that a VM starts without waiting for one.</summary>
+    public int VmmPoolSize { get; init; } = DefaultVmmPoolSize;
+
+    public const int DefaultVmmPoolSize = 2;
+
     /// <summary>How long a console ticket stays valid.</summary>
     public TimeSpan ConsoleTicketLifetime { get; init; } = TimeSpan.FromSeconds(30);
 

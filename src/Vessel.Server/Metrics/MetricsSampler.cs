@@ -17,7 +17,7 @@ namespace Vessel.Server.Metrics;
 /// does not answer those in time is sampled from /proc alone: its disk figures are then the
 /// process's I/O and its network figures absent, never invented.
 /// </summary>
-public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervisor, ILogger<MetricsSampler> logger) : BackgroundService
+public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervisor, VmmPool pool, ILogger<MetricsSampler> logger) : BackgroundService
 {
     private static readonly double s_ticksPerSecond = 100; // USER_HZ on Linux
     private static readonly TimeSpan s_queryTimeout = TimeSpan.FromSeconds(2);
@@ -211,6 +211,10 @@ public sealed class MetricsSampler(ServerOptions options, VmmSupervisor supervis
             text.Append(CultureInfo.InvariantCulture, $"vessel_vms{{state=\"{state.State}\"}} {state.Count}\n");
         }
 
+        text.Append("# HELP vessel_vmm_pool_ready VMM processes started ahead of need and ready for a VM (vessel serve --vmm-pool).\n# TYPE vessel_vmm_pool_ready gauge\n");
+        text.Append(CultureInfo.InvariantCulture, $"vessel_vmm_pool_ready {pool.ReadyCount}\n");
+        text.Append("# HELP vessel_vmm_pool_size VMM processes the pool keeps ready.\n# TYPE vessel_vmm_pool_size gauge\n");
+        text.Append(CultureInfo.InvariantCulture, $"vessel_vmm_pool_size {options.VmmPoolSize}\n");
         AppendPerVm(text, "vessel_vm_cpu_seconds_total", "counter", "CPU time used by the VM's VMM process.", r => r.CpuSeconds);
         AppendPerVm(text, "vessel_vm_memory_bytes", "gauge", "Resident memory of the VM's VMM process.", r => r.Memory);
         AppendPerVm(text, "vessel_vm_io_read_bytes_total", "counter", "Bytes the VM's disks read (the guest's requests; the VMM process's reads where its VMM does not count them).", r => r.DiskRead);

@@ -43,55 +43,28 @@ public static class VmmLauncher
     public static async Task<int> LaunchAsync(ServerOptions options, VmmLaunchSpec spec, CancellationToken cancellationToken)
     {
         VmmPaths paths = VmmPaths.For(options, spec.VmId);
-        // The VMM's sockets (QMP, the console, the screen) are reached through the daemon only.
-        System.IO.Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        foreach (string stale in new[] { paths.Qmp, paths.Console, paths.Vnc })
-        {
-            File.Delete(stale);
-        }
+        PrepareDirectory(paths);
+        await StartDetachedAsync(options, [.. RunArguments(spec, paths), "--qmp", $"unix:{paths.Qmp},server=on,wait=off"], paths.Directory, cancellationToken);
+        return ReadPid(paths.PidFile) ?? throw new OperationFailedException($"The VMM started but wrote no pidfile at {paths.PidFile}.");
+    }
 
+    /// <summary>
+    /// Runs <c>vessel run ARGUMENTS --daemonize</c> in <paramref name="workingDirectory"/> and
+    /// waits until the VMM is up and detached (or throws with the sentence it ended with).
+    /// </summary>
+    public static async Task StartDetachedAsync(ServerOptions options, IEnumerable<string> runArguments, string workingDirectory, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo(options.VesselProgram)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
         };
-        foreach (string argument in options.VesselPrefixArguments)
+        foreach (string argument in options.VesselPrefixArguments.Append("run").Concat(runArguments).Append("--daemonize"))
         {
             start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add("run");
-        foreach (string argument in spec.MachineArguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add("--name");
-        start.ArgumentList.Add(spec.Name);
-        start.ArgumentList.Add("--qmp");
-        start.ArgumentList.Add($"unix:{paths.Qmp},server=on,wait=off");
-        start.ArgumentList.Add("--serial");
-        start.ArgumentList.Add($"unix:{paths.Console}");
-        if (spec.Display)
-        {
-            start.ArgumentList.Add("--display");
-            start.ArgumentList.Add($"vnc=unix:{paths.Vnc}");
-        }
-
-        start.ArgumentList.Add("--pidfile");
-        start.ArgumentList.Add(paths.PidFile);
-        start.ArgumentList.Add("--daemonize");
-        if (spec.Incoming is not null)
-        {
-            start.ArgumentList.Add("--incoming");
-            start.ArgumentList.Add(spec.Incoming);
-        }
-
-        if (spec.Paused)
-        {
-            start.ArgumentList.Add("-S");
         }
 
         // The VMM must not inherit the daemon's environment quirks that change the guest.
@@ -110,8 +83,43 @@ public static class VmmLauncher
                 ?? $"vessel run exited with code {process.ExitCode}";
             throw new OperationFailedException($"The VMM did not start: {reason}");
         }
+    }
 
-        return ReadPid(paths.PidFile) ?? throw new OperationFailedException($"The VMM started but wrote no pidfile at {paths.PidFile}.");
+    /// <summary>
+    /// The <c>vessel run</c> options of <paramref name="spec"/>'s machine in its runtime directory:
+    /// everything but how the process is reached (<c>--qmp</c>) and detached (<c>--daemonize</c>),
+    /// which a pooled VMM (<see cref="VmmPool"/>) already has.
+    /// </summary>
+    public static List<string> RunArguments(VmmLaunchSpec spec, VmmPaths paths)
+    {
+        List<string> arguments = [.. spec.MachineArguments, "--name", spec.Name, "--serial", $"unix:{paths.Console}"];
+        if (spec.Display)
+        {
+            arguments.AddRange(["--display", $"vnc=unix:{paths.Vnc}"]);
+        }
+
+        arguments.AddRange(["--pidfile", paths.PidFile]);
+        if (spec.Incoming is not null)
+        {
+            arguments.AddRange(["--incoming", spec.Incoming]);
+        }
+
+        if (spec.Paused)
+        {
+            arguments.Add("-S");
+        }
+
+        return arguments;
+    }
+
+    /// <summary>Makes the VM's runtime directory (mode 0700: its sockets are reached through the daemon only), without the sockets of an earlier run.</summary>
+    public static void PrepareDirectory(VmmPaths paths)
+    {
+        System.IO.Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (string stale in new[] { paths.Qmp, paths.Console, paths.Vnc })
+        {
+            File.Delete(stale);
+        }
     }
 
     public static int? ReadPid(string pidFile)
@@ -119,6 +127,18 @@ public static class VmmLauncher
         try
         {
             return int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? WorkingDirectory(int pid)
+    {
+        try
+        {
+            return new DirectoryInfo($"/proc/{pid}/cwd").LinkTarget;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -135,7 +155,10 @@ public static class VmmLauncher
             string stat = File.ReadAllText($"/proc/{pid}/stat");
             int close = stat.LastIndexOf(')');
             bool zombie = close > 0 && close + 2 < stat.Length && stat[close + 2] == 'Z';
-            return !zombie && cmdline.Contains(paths.Directory, StringComparison.Ordinal);
+            // A VMM started with its machine names its directory on its command line; one taken
+            // from the pool (VmmPool) was started in a directory since renamed to the VM's, and
+            // the kernel shows its working directory under that new name.
+            return !zombie && (cmdline.Contains(paths.Directory, StringComparison.Ordinal) || WorkingDirectory(pid) == paths.Directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

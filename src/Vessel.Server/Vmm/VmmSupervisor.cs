@@ -16,7 +16,7 @@ namespace Vessel.Server.Vmm;
 /// daemon start it adopts the VMMs a previous daemon left running, through their pidfiles and
 /// QMP sockets, and marks those that died meanwhile crashed.
 /// </summary>
-public sealed class VmmSupervisor(ServerOptions options, IServiceScopeFactory scopes, EventHub events, ILogger<VmmSupervisor> logger) : IHostedService
+public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceScopeFactory scopes, EventHub events, ILogger<VmmSupervisor> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<Guid, VmmInstance> _instances = new();
 
@@ -66,8 +66,15 @@ public sealed class VmmSupervisor(ServerOptions options, IServiceScopeFactory sc
         VmmPaths paths = VmmPaths.For(options, spec.VmId);
         try
         {
-            pid = await VmmLauncher.LaunchAsync(options, spec, cancellationToken);
-            qmp = await QmpConnection.ConnectAsync(paths.Qmp, TimeSpan.FromMinutes(1), cancellationToken);
+            if (await pool.TryLaunchAsync(spec, cancellationToken) is { } launched)
+            {
+                (pid, qmp) = (launched.ProcessId, launched.Qmp);
+            }
+            else
+            {
+                pid = await VmmLauncher.LaunchAsync(options, spec, cancellationToken);
+                qmp = await QmpConnection.ConnectAsync(paths.Qmp, TimeSpan.FromMinutes(1), cancellationToken);
+            }
         }
         catch
         {

@@ -32,7 +32,11 @@ internal sealed record QmpParameter(string Name, QmpType Type, bool IsOptional)
 }
 
 /// <summary>What a command runs with: the VM, the server's shared state and the client that asked.</summary>
-internal sealed record QmpCommandContext(Runtime.VirtualMachine Vm, QmpServer Server, QmpSession Session);
+internal sealed record QmpCommandContext(QmpServer Server, QmpSession Session)
+{
+    /// <summary>The VM the command acts on (read only when a command needs it: a standby VMM has none yet).</summary>
+    public Runtime.VirtualMachine Vm => Server.Vm;
+}
 
 /// <summary>Runs a command whose arguments were checked against its declaration; returns the <c>return</c> value.</summary>
 internal delegate JsonNode QmpCommandHandler(QmpCommandContext context, QmpArguments arguments);

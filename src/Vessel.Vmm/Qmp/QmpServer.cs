@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Vessel.Vmm.Hosting;
 using Vessel.Vmm.Runtime;
 
 namespace Vessel.Vmm.Qmp;
@@ -59,13 +60,28 @@ public sealed class QmpServer : IDisposable
         return new QmpServer(address, listener);
     }
 
-    /// <summary>Attaches the VM and starts accepting clients.</summary>
+    /// <summary>The standby process's launch, while it waits for its machine (<c>vessel run --standby</c>); null for a VMM started with its machine.</summary>
+    internal StandbyLaunch? Standby { get; private set; }
+
+    /// <summary>Attaches the VM and starts accepting clients (a standby server already accepts them: the VM joins it).</summary>
     public void Start(VirtualMachine vm)
     {
         _vm = vm;
         vm.EventRaised += OnMachineEvent;
-        new Thread(AcceptLoop) { IsBackground = true, Name = "qmp accept" }.Start();
+        if (Standby is null)
+        {
+            StartAccepting();
+        }
     }
+
+    /// <summary>Accepts clients before there is a machine: they may launch one (<see cref="QmpStandbyCommands"/>).</summary>
+    public void StartStandby(StandbyLaunch launch)
+    {
+        Standby = launch;
+        StartAccepting();
+    }
+
+    private void StartAccepting() => new Thread(AcceptLoop) { IsBackground = true, Name = "qmp accept" }.Start();
 
     /// <summary>With <c>wait=on</c> (QEMU's default): blocks until the first client has connected.</summary>
     public void WaitForClientIfAsked()
@@ -177,6 +193,13 @@ public sealed class QmpServer : IDisposable
         lock (_sessionsGate)
         {
             _sessions.Remove(session);
+        }
+
+        // A standby belongs to the client that negotiated with it (vessel serve's pool): when
+        // that client is gone before giving it a machine, nobody will, and the process ends.
+        if (session.Negotiated && Standby is { WaitingForMachine: true } standby)
+        {
+            standby.Quit();
         }
     }
 

@@ -295,6 +295,11 @@ internal sealed class QmpSession
             throw new QmpException(QmpException.CommandNotFound, "Capabilities negotiation is already complete, command ignored");
         }
 
+        if (_server.Standby is { WaitingForMachine: true } standby && name != "qmp_capabilities")
+        {
+            return QmpStandbyCommands.Execute(standby, name, arguments);
+        }
+
         if (!_server.Commands.TryGet(name, out QmpCommand command))
         {
             throw new QmpException(QmpException.CommandNotFound, $"The command {name} has not been found");
@@ -310,7 +315,7 @@ internal sealed class QmpSession
         QmpArguments bound = command.Bind(arguments);
         try
         {
-            return command.Handler(new QmpCommandContext(_server.Vm, _server, this), bound);
+            return command.Handler(new QmpCommandContext(_server, this), bound);
         }
         catch (VmmException e)
         {

@@ -19,15 +19,30 @@ public sealed partial class VirtualMachine
     private Task? _incomingWarmUp;
 
     /// <summary>
-    /// Holds the built board paused until a state arrives, and meanwhile runs the restore path
-    /// once on the board's own empty state, so that the real restore does not pay for compiling
-    /// it (a process kept waiting with <c>--incoming defer</c> restores in milliseconds).
+    /// Holds the built board paused until a state arrives, and meanwhile (<paramref name="warmUp"/>)
+    /// runs the restore path once on the board's own empty state, so that the real restore does
+    /// not pay for compiling it (a process kept waiting with <c>--incoming defer</c> restores in
+    /// milliseconds). A state read from a file at once gains nothing from it: the restore would
+    /// only wait for the warm-up.
     /// </summary>
-    public void PrepareIncoming()
+    public void PrepareIncoming(bool warmUp)
     {
         _machine.Pause();
         SetState(VmRunState.InMigrate);
-        _incomingWarmUp = Task.Run(() => MachineSnapshot.WarmUp(_machine));
+        _incomingWarmUp = warmUp ? Task.Run(() => MachineSnapshot.WarmUp(_machine)) : null;
+    }
+
+    /// <summary>
+    /// Builds a VM of <paramref name="configuration"/> (never booted), saves and restores its
+    /// empty state and throws it away, so that building and restoring a machine are compiled
+    /// before one is needed: what a standby process (<c>vessel run --standby</c>) does while it
+    /// waits, making its launch as fast as the work itself.
+    /// </summary>
+    public static void WarmUp(VirtualMachineConfiguration configuration, Console.HostConsole console)
+    {
+        using var vm = new VirtualMachine(configuration, console);
+        vm._machine.Pause();
+        MachineSnapshot.WarmUp(vm._machine);
     }
 
     /// <summary>

@@ -29,6 +29,8 @@ public sealed class ApiFactory : WebApplicationFactory<ServerProgram>
         builder.UseSetting("Vessel:DefaultTemplate", "false");
         builder.UseSetting("Vessel:VesselAssembly", TestFiles.VesselAssembly);
         builder.UseSetting("Vessel:MetricsIntervalSeconds", "1");
+        // No VMMs started ahead: these tests start few VMs, and those the usual way (ServeProcess and InProcessDaemon keep the default pool).
+        builder.UseSetting("Vessel:VmmPool", "0");
     }
 
     /// <summary>An HTTP client of the in-process API.</summary>
