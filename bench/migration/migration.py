@@ -148,8 +148,8 @@ def row(kind, args, work, hosts, memory, busy, block):
         totals.append(info["total-time"] / 1000)
         downtimes.append(info["downtime"] / 1000)
         ram.append(info["ram"]["transferred"] / 2**20)
-        if block:
-            disk.append(info.get("disk", {}).get("transferred", 0) / 2**20)
+        if block and "disk" in info:  # QEMU 7.2 shows no disk figures once completed
+            disk.append(info["disk"]["transferred"] / 2**20)
         deadline = time.monotonic() + 120
         while destination.qmp.run("query-status")["status"] != "running":
             if time.monotonic() > deadline:
