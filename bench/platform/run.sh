@@ -11,6 +11,7 @@
 #   bench/platform/run.sh            # N = 50
 #   BENCH_CLONES=10 bench/platform/run.sh
 #   bench/platform/run.sh --api       # only the API's figures (no VM runs, no QEMU)
+#   bench/platform/run.sh --clones    # only the instant clones, the fresh starts and QEMU
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 guest_dir="${GUEST_DIR:-$root/../shared/guest}"

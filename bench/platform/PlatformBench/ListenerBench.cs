@@ -17,10 +17,10 @@ internal static class ListenerBench
     public sealed record Endpoint(Uri Https, string Fingerprint);
 
     /// <summary>Starts <c>vessel serve</c> with an HTTPS listener on a port the system chooses, and reads where from what it prints.</summary>
-    public static (Process Process, Task<Endpoint> Listening) StartServe(string vessel, string data)
+    public static (Process Process, Task<Endpoint> Listening) StartServe(string vessel, string data, int vmmPool = 2)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { vessel, "serve", "--data-dir", data, "--no-default-template", "--listen", "https://127.0.0.1:0" })
+        foreach (string argument in new[] { vessel, "serve", "--data-dir", data, "--no-default-template", "--listen", "https://127.0.0.1:0", "--vmm-pool", vmmPool.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(argument);
         }
