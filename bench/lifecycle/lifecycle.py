@@ -94,7 +94,7 @@ class Qmp:
 class Machine:
     """One VMM process (Vessel or QEMU) with its console on pipes and QMP on a socket."""
 
-    def __init__(self, kind, args, work, name, memory="256M", extra=()):
+    def __init__(self, kind, args, work, name, memory="256M", extra=(), prefix=()):
         self.kind = kind
         self.qmp_path = os.path.join(work, f"{name}.qmp")
         if os.path.exists(self.qmp_path):
@@ -110,7 +110,8 @@ class Machine:
                        "-kernel", kernel, "-initrd", initrd, "-append", append, "-nic", "user,model=virtio-net-device",
                        "-qmp", f"unix:{self.qmp_path},server=on,wait=off", *extra]
         self.started = time.monotonic()
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # prefix: a wrapper the VMM runs under (bench/migration runs each in a network namespace).
+        self.process = subprocess.Popen([*prefix, *command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         LIVE.add(self)
         os.set_blocking(self.process.stdout.fileno(), False)
         self.output = b""

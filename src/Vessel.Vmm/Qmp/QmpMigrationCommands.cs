@@ -30,9 +30,9 @@ internal static class QmpMigrationCommands
 
     private static JsonNode Migrate(QmpCommandContext context, QmpArguments arguments)
     {
-        if (arguments.GetBoolean("blk", false) || arguments.GetBoolean("inc", false))
+        if (arguments.GetBoolean("inc", false))
         {
-            throw QmpException.Generic("Block migration is not supported by Vessel; copy the disks separately or share them");
+            throw QmpException.Generic("Incremental block migration is not supported by Vessel; use blk to copy the whole disks, or share them");
         }
 
         if (arguments.GetBoolean("resume", false))
@@ -40,7 +40,7 @@ internal static class QmpMigrationCommands
             throw QmpException.Generic("Vessel does not do postcopy migration, so there is no paused migration to resume");
         }
 
-        context.Vm.StartMigration(ParseAddress(arguments.GetString("uri")));
+        context.Vm.StartMigration(ParseAddress(arguments.GetString("uri")), block: arguments.GetBoolean("blk", false));
         return QmpCommandTable.Empty();
     }
 
@@ -121,6 +121,24 @@ internal static class QmpMigrationCommands
                 ["downtime-bytes"] = 0,
                 ["postcopy-bytes"] = 0,
                 ["dirty-sync-missed-zero-copy"] = 0,
+            };
+        }
+
+        if (info.Disk is not null && info.Status != MigrationStatus.Setup)
+        {
+            // QEMU's block-migration figures (the same MigrationStats, only the sizes used).
+            result["disk"] = new JsonObject
+            {
+                ["transferred"] = info.Disk.Transferred,
+                ["remaining"] = info.Disk.Remaining,
+                ["total"] = info.Disk.Total,
+                ["duplicate"] = 0,
+                ["skipped"] = 0,
+                ["normal"] = 0,
+                ["normal-bytes"] = 0,
+                ["dirty-pages-rate"] = 0,
+                ["mbps"] = 0,
+                ["dirty-sync-count"] = 0,
             };
         }
 

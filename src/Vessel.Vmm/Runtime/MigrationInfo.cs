@@ -53,7 +53,13 @@ public sealed record MigrationInfo
     public int CpuThrottlePercentage { get; init; }
 
     public string? ErrorDescription { get; init; }
+
+    /// <summary>The disks' figures in a block migration (QEMU's <c>disk</c>), else null.</summary>
+    public DiskMigrationFigures? Disk { get; init; }
 }
+
+/// <summary>Bytes of the disks sent, still to send (what is dirty), and their total size.</summary>
+public sealed record DiskMigrationFigures(long Transferred, long Remaining, long Total);
 
 /// <summary><c>migrate-set-parameters</c>: the ones Vessel honours, with QEMU's defaults.</summary>
 public sealed record MigrationParameters

@@ -18,17 +18,20 @@ internal sealed class MigrationJob
     private readonly RiscvVirtMachine _machine;
     private readonly MigrationAddress _address;
     private readonly PrecopySender _sender;
+    private readonly BlockSender? _blocks;
     private readonly object _gate = new();
     private readonly Stopwatch _clock = new();
     private MigrationInfo _info = new() { Status = MigrationStatus.Setup };
     private volatile bool _cancelRequested;
 
-    public MigrationJob(VirtualMachine vm, RiscvVirtMachine machine, MigrationAddress address, MigrationParameters parameters)
+    /// <param name="block">Whether the disks' contents go along (block migration).</param>
+    public MigrationJob(VirtualMachine vm, RiscvVirtMachine machine, MigrationAddress address, MigrationParameters parameters, bool block = false)
     {
         _vm = vm;
         _machine = machine;
         _address = address;
-        _sender = new PrecopySender(machine, parameters, () => _cancelRequested);
+        _blocks = block ? new BlockSender(machine.HandoverDisks) : null;
+        _sender = new PrecopySender(machine, parameters, () => _cancelRequested, _blocks);
     }
 
     /// <summary>What <c>query-migrate</c> shows now.</summary>
@@ -82,6 +85,7 @@ internal sealed class MigrationJob
         ExpectedDowntimeMs = _sender.ExpectedDowntimeMs,
         Mbps = _sender.Rate * 8 / 1e6,
         CpuThrottlePercentage = _machine.ThrottlePercent,
+        Disk = _blocks is null ? null : new DiskMigrationFigures(_blocks.Transferred, _blocks.Remaining, _blocks.Total),
     };
 
     private void SetStatus(MigrationStatus status)
@@ -111,7 +115,7 @@ internal sealed class MigrationJob
                 : new StreamRamSink(writer);
             SetStatus(MigrationStatus.Active);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "active" });
-            _sender.SendWhileRunning(sink);
+            _sender.SendWhileRunning(sink, writer);
 
             // The last round: the guest stops for the pages still dirty and the devices.
             bool wasRunning = _vm.EnterFinishMigrate();

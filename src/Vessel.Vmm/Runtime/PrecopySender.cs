@@ -13,7 +13,9 @@ namespace Vessel.Vmm.Runtime;
 /// when the rest would take no longer than the downtime limit at the measured rate; the caller
 /// stops the machine and <see cref="FinishStopped"/> sends the last dirty pages and every
 /// device's state. A guest that dirties memory faster than it can be sent is throttled
-/// (auto-converge, as QEMU's cpu-throttle).
+/// (auto-converge, as QEMU's cpu-throttle). With a <see cref="BlockSender"/> (block migration)
+/// the disks go along: all of them before the RAM, their dirty chunks with each round, and the
+/// last ones while stopped; the downtime estimate counts them too.
 /// </summary>
 internal sealed class PrecopySender
 {
@@ -26,16 +28,20 @@ internal sealed class PrecopySender
     private readonly Func<bool> _cancelled;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ulong[] _pending;
+    private readonly BlockSender? _blocks;
     private bool _logging;
     private long _bytesSent;
+    private long _diskBytesSent;
     private long _zeroPages;
     private long _dataPages;
     private long _remainingPages;
 
     /// <param name="parameters">Downtime limit and bandwidth (0: unlimited, for a local save).</param>
     /// <param name="cancelled">Polled between records; true ends the send with <see cref="OperationCanceledException"/>.</param>
-    public PrecopySender(RiscvVirtMachine machine, MigrationParameters parameters, Func<bool> cancelled)
+    /// <param name="blocks">The disks to send along (block migration), or null when they are shared.</param>
+    public PrecopySender(RiscvVirtMachine machine, MigrationParameters parameters, Func<bool> cancelled, BlockSender? blocks = null)
     {
+        _blocks = blocks;
         _machine = machine;
         _parameters = parameters;
         _cancelled = cancelled;
@@ -56,17 +62,23 @@ internal sealed class PrecopySender
 
     public long ExpectedDowntimeMs { get; private set; }
 
-    /// <summary>Bytes per second so far.</summary>
-    public double Rate => BytesSent / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
+    /// <summary>Bytes per second so far (RAM and disks).</summary>
+    public double Rate => (BytesSent + Interlocked.Read(ref _diskBytesSent)) / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
 
-    /// <summary>Sends RAM while the machine runs, until what is left fits in the downtime limit.</summary>
-    public void SendWhileRunning(IRamSink sink)
+    /// <summary>Sends RAM (and the disks, in a block migration, through <paramref name="writer"/>) while the machine runs, until what is left fits in the downtime limit.</summary>
+    public void SendWhileRunning(IRamSink sink, StateWriter? writer = null)
     {
         var counted = new CountingSink(sink, this);
         GuestMemory memory = _machine.Memory;
         _machine.StartDirtyLog(_pending);
         _logging = true;
         Interlocked.Exchange(ref _remainingPages, (long)memory.PageCount);
+        if (_blocks is not null)
+        {
+            _blocks.SendBulk(writer!, AccountDisk);
+            CheckCancelled();
+        }
+
         RamTransfer.SendNonZero(memory, counted);
         CheckCancelled();
 
@@ -75,13 +87,14 @@ internal sealed class PrecopySender
         while (true)
         {
             long dirty = _machine.TakeDirtyLog(_pending);
+            long dirtyChunks = _blocks?.Harvest() ?? 0;
             double seconds = Math.Max(Stopwatch.GetElapsedTime(lastHarvest).TotalSeconds, 1e-3);
             lastHarvest = Stopwatch.GetTimestamp();
             Rounds++;
             double bandwidth = _parameters.MaxBandwidth > 0 ? Math.Min(Math.Max(Rate, 1 << 20), _parameters.MaxBandwidth) : Math.Max(Rate, 1 << 20);
             double dirtyBytesPerSecond = dirty * PageSize / seconds;
             DirtyPagesRate = (long)(dirty / seconds);
-            ExpectedDowntimeMs = (long)(dirty * PageSize / bandwidth * 1000);
+            ExpectedDowntimeMs = (long)(((dirty * PageSize) + (dirtyChunks * Vessel.Vmm.Storage.DiskDirtyLog.ChunkSize)) / bandwidth * 1000);
             Interlocked.Exchange(ref _remainingPages, dirty);
             if (ExpectedDowntimeMs <= _parameters.DowntimeLimitMs || Rounds >= MaxRounds)
             {
@@ -98,6 +111,7 @@ internal sealed class PrecopySender
             }
 
             RamTransfer.SendBitmap(memory, _pending, counted);
+            _blocks?.SendPending(writer!, AccountDisk);
             CheckCancelled();
         }
     }
@@ -105,6 +119,12 @@ internal sealed class PrecopySender
     /// <summary>With the machine paused: sends the pages still dirty and every part's state, and ends the state.</summary>
     public void FinishStopped(IRamSink sink, StateWriter writer)
     {
+        if (_blocks is not null)
+        {
+            _blocks.Harvest();
+            _blocks.SendPending(writer, AccountDisk);
+        }
+
         var last = new ulong[_pending.Length];
         _machine.TakeDirtyLog(last);
         for (int i = 0; i < _pending.Length; i++)
@@ -122,6 +142,7 @@ internal sealed class PrecopySender
     /// <summary>Stops logging and throttling (after a failure or a cancel, or once finished).</summary>
     public void StopLogging()
     {
+        _blocks?.StopLogging();
         if (_logging)
         {
             _machine.StopDirtyLog();
@@ -129,6 +150,27 @@ internal sealed class PrecopySender
         }
 
         _machine.ThrottlePercent = 0;
+    }
+
+    private void AccountDisk(long bytes)
+    {
+        CheckCancelled();
+        Interlocked.Add(ref _diskBytesSent, bytes);
+        HoldRate();
+    }
+
+    /// <summary>Ahead of <c>max-bandwidth</c>: waits until the clock catches up with what was sent.</summary>
+    private void HoldRate()
+    {
+        long limit = _parameters.MaxBandwidth;
+        if (limit > 0)
+        {
+            double ahead = ((double)(Interlocked.Read(ref _bytesSent) + Interlocked.Read(ref _diskBytesSent)) / limit) - _clock.Elapsed.TotalSeconds;
+            if (ahead > 0.005)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(ahead));
+            }
+        }
     }
 
     private void CheckCancelled()
@@ -160,17 +202,8 @@ internal sealed class PrecopySender
 
         private void Account(long bytes)
         {
-            long sent = Interlocked.Add(ref sender._bytesSent, bytes);
-            long limit = sender._parameters.MaxBandwidth;
-            if (limit > 0)
-            {
-                // Ahead of the allowed rate: wait until the clock catches up with what was sent.
-                double ahead = ((double)sent / limit) - sender._clock.Elapsed.TotalSeconds;
-                if (ahead > 0.005)
-                {
-                    Thread.Sleep(TimeSpan.FromSeconds(ahead));
-                }
-            }
+            Interlocked.Add(ref sender._bytesSent, bytes);
+            sender.HoldRate();
         }
     }
 }

@@ -14,9 +14,15 @@ public sealed partial class VirtualMachine
     public MigrationParameters MigrationParameters { get; set; } = new();
 
     /// <summary>Starts sending the state to <paramref name="address"/>; progress through <see cref="QueryMigration"/> and <c>MIGRATION</c> events.</summary>
+    /// <param name="block">Send the disks' contents too (block migration, to a VMM with empty images of the same sizes).</param>
     /// <exception cref="VmmException">A migration is running, or the VM cannot be migrated now.</exception>
-    public void StartMigration(MigrationAddress address)
+    public void StartMigration(MigrationAddress address, bool block = false)
     {
+        if (block && address.Transport == MigrationTransport.File)
+        {
+            throw new VmmException("Block migration goes to another VMM (tcp:, unix: or exec:), not to a state file");
+        }
+
         lock (_gate)
         {
             if (_migration is not null && !_migration.IsFinished)
@@ -29,7 +35,7 @@ public sealed partial class VirtualMachine
                 throw new VmmException($"The VM cannot be migrated while it is {_state.ToQmpName()}");
             }
 
-            _migration = new MigrationJob(this, _machine, address, MigrationParameters);
+            _migration = new MigrationJob(this, _machine, address, MigrationParameters, block);
         }
 
         _migration.Start();

@@ -113,10 +113,15 @@ public static class MachineSnapshot
         }
 
         var parts = new MachineStateCodec.PartsReader(identity);
+        var blocks = new Vessel.Vmm.Runtime.BlockReceiver(machine.HandoverDisks, apply);
         while (true)
         {
             switch (reader.Next())
             {
+                case StateRecordKind.Section when Vessel.Vmm.Runtime.BlockReceiver.Handles(reader.SectionName):
+                    blocks.Apply(reader.SectionName, reader.SectionVersion, reader.SectionPayload);
+                    break;
+
                 case StateRecordKind.Section:
                     parts.Add(reader.SectionName, reader.SectionVersion, reader.SectionPayload);
                     break;
@@ -164,6 +169,7 @@ public static class MachineSnapshot
                     break;
 
                 case StateRecordKind.End:
+                    blocks.Finish();
                     MachineState state = parts.Build();
                     if (apply)
                     {

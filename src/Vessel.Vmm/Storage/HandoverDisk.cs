@@ -19,6 +19,7 @@ public sealed class HandoverDisk : IBlockDevice
 {
     private readonly DriveConfiguration _drive;
     private volatile DiskImage _image;
+    private volatile DiskDirtyLog? _dirtyLog;
 
     /// <param name="active">Open with the writer's lock now; false for a VM that waits for an incoming state.</param>
     public HandoverDisk(DriveConfiguration drive, bool active)
@@ -93,6 +94,11 @@ public sealed class HandoverDisk : IBlockDevice
         IsActive = false;
     }
 
+    /// <summary>The guest's writes from now on are logged (block migration) until <see cref="StopDirtyLog"/>.</summary>
+    public DiskDirtyLog StartDirtyLog() => _dirtyLog = new DiskDirtyLog(Length);
+
+    public void StopDirtyLog() => _dirtyLog = null;
+
     /// <param name="readOnly">true/false: as asked, with the usual lock; null: read-only without any lock (inactive).</param>
     private DiskImage Open(bool? readOnly) => ImageOpener.Open(_drive.Path, new ImageOpenOptions
     {
@@ -103,13 +109,26 @@ public sealed class HandoverDisk : IBlockDevice
 
     public void Read(long offset, Span<byte> buffer) => _image.Read(offset, buffer);
 
-    public void Write(long offset, ReadOnlySpan<byte> buffer) => _image.Write(offset, buffer);
+    // Marked after the change: a chunk sent before it is then sent again (DiskDirtyLog).
+    public void Write(long offset, ReadOnlySpan<byte> buffer)
+    {
+        _image.Write(offset, buffer);
+        _dirtyLog?.Mark(offset, buffer.Length);
+    }
 
     public void Flush() => _image.Flush();
 
-    public void Discard(long offset, long length) => _image.Discard(offset, length);
+    public void Discard(long offset, long length)
+    {
+        _image.Discard(offset, length);
+        _dirtyLog?.Mark(offset, length);
+    }
 
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => _image.WriteZeroes(offset, length, mayUnmap);
+    public void WriteZeroes(long offset, long length, bool mayUnmap)
+    {
+        _image.WriteZeroes(offset, length, mayUnmap);
+        _dirtyLog?.Mark(offset, length);
+    }
 
     public void Dispose() => _image.Dispose();
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Vessel.Client;
 using Vessel.Client.Contracts;
 using Vessel.Server.Tests.Infrastructure;
+using Vessel.Testing.Hosts;
 using Vessel.Storage;
 using Vessel.Storage.Operations;
 

@@ -11,6 +11,7 @@ using Vessel.Client.Contracts;
 using Vessel.Server.Hosting;
 using Vessel.Server.Inventory;
 using Vessel.Server.Tests.Infrastructure;
+using Vessel.Testing.Hosts;
 
 namespace Vessel.Server.Tests.Inventory;
 

@@ -3,8 +3,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Npgsql;
+using Xunit;
 
-namespace Vessel.Server.Tests.Infrastructure;
+namespace Vessel.Testing.Hosts;
 
 /// <summary>
 /// A PostgreSQL server of its own for tests, from Debian's packages (<c>postgresql</c>, which
