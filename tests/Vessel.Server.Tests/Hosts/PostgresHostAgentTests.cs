@@ -1,6 +1,7 @@
 using Vessel.Client.Contracts;
 using Vessel.Server.Hosts;
 using Vessel.Server.Tests.Infrastructure;
+using Vessel.Testing.Hosts;
 
 namespace Vessel.Server.Tests.Hosts;
 
