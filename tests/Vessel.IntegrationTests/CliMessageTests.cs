@@ -19,9 +19,9 @@ public sealed class CliMessageTests
 
     public static TheoryData<string[], string, int> Mistakes => new()
     {
-        { [], "a command is needed; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
-        { ["frobnicate"], "'frobnicate' is not a vessel command; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
-        { ["--frobnicate"], "'--frobnicate' is not a vessel option; the commands are run, img, switch, serve, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
+        { [], "a command is needed; the commands are run, img, switch, serve, agent, host, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
+        { ["frobnicate"], "'frobnicate' is not a vessel command; the commands are run, img, switch, serve, agent, host, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
+        { ["--frobnicate"], "'--frobnicate' is not a vessel option; the commands are run, img, switch, serve, agent, host, vm, snapshot, template, pool, volume, network, operation, user, group, role, acl, token, audit and license.", Usage },
         { ["img"], "vessel img needs a command; the commands are create, info, check, convert, resize, snapshot, commit, rebase, map, compare and bench.", Usage },
         { ["img", "frob"], "'frob' is not a vessel img command; the commands are create, info, check, convert, resize, snapshot, commit, rebase, map, compare and bench.", Usage },
         {
