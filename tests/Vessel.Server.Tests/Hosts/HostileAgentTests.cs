@@ -80,6 +80,11 @@ public sealed class HostileAgentTests
             await manager.WaitForStateAsync(name, HostStates.Up, agent);
         }
 
+        // The genuine agents are gone: wait until the manager has noticed, so that "up" at the
+        // end can only come from an impostor (a genuine connection stays up for three heartbeats).
+        await manager.WaitForStateAsync("host-a", HostStates.Unreachable);
+        await manager.WaitForStateAsync("host-b", HostStates.Unreachable);
+
         // A's agent with B's certificate and key: the hello says A, the certificate says B.
         string keptA = Path.Combine(directoryA, "agent");
         string keptB = Path.Combine(directoryB, "agent");
