@@ -4,8 +4,8 @@ import { GraphicConsole } from "./GraphicConsole";
 import { SerialConsole } from "./SerialConsole";
 
 /** One console of a VM, of either kind, as the Console tab and a console window show it. */
-export function ConsoleView({ vm, kind, running }: { vm: string; kind: ConsoleKind; running: boolean }) {
-  return kind === "graphic" ? <GraphicConsole key={vm} vm={vm} running={running} /> : <SerialConsole key={vm} vm={vm} running={running} />;
+export function ConsoleView({ vm, kind, state }: { vm: string; kind: ConsoleKind; state: string | undefined }) {
+  return kind === "graphic" ? <GraphicConsole key={vm} vm={vm} state={state} /> : <SerialConsole key={vm} vm={vm} state={state} />;
 }
 
 /** The API call (a ticket for the WebSocket) and the CLI command behind a console. */

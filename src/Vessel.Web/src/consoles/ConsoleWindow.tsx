@@ -31,7 +31,7 @@ export function ConsoleWindow({ name, kind }: { name: string; kind: ConsoleKind 
         {vm && (other === "serial" || vm.display === "vnc") && <a href={href({ page: "console", name, kind: other })}>Switch to the {kindNames[other]}</a>}
       </header>
       <ErrorLine error={error} />
-      <ConsoleView key={kind} vm={name} kind={kind} running={vm?.state === "running"} />
+      <ConsoleView key={kind} vm={name} kind={kind} state={vm?.state} />
     </main>
   );
 }

@@ -11,10 +11,10 @@ import { useConsoleConnection } from "./useConsoleConnection";
  * take, is a button. The clipboard goes both ways through a text box: what the VM puts on its
  * clipboard appears there, and "Send to the VM" hands the box's text to it.
  */
-export function GraphicConsole({ vm, running }: { vm: string; running: boolean }) {
+export function GraphicConsole({ vm, state }: { vm: string; state: string | undefined }) {
   const screen = useRef<HTMLDivElement>(null);
   const session = useRef<RFB | null>(null);
-  const { status, setStatus, generation, reconnect } = useConsoleConnection(running);
+  const { status, setStatus, generation, reconnect } = useConsoleConnection(state);
   const [scaled, setScaled] = useState(true);
   const [clipboard, setClipboard] = useState("");
 

@@ -16,11 +16,11 @@ const encoder = new TextEncoder();
  * (or Ctrl+Shift+V) types the clipboard's text, and Ctrl+Shift+C copies, since Ctrl+C and
  * Ctrl+V belong to the guest.
  */
-export function SerialConsole({ vm, running }: { vm: string; running: boolean }) {
+export function SerialConsole({ vm, state }: { vm: string; state: string | undefined }) {
   const container = useRef<HTMLDivElement>(null);
   const terminal = useRef<Terminal | null>(null);
   const socket = useRef<WebSocket | null>(null);
-  const { status, setStatus, generation, reconnect } = useConsoleConnection(running);
+  const { status, setStatus, generation, reconnect } = useConsoleConnection(state);
   const [hasSelection, setHasSelection] = useState(false);
   const [clipboardError, setClipboardError] = useState<string | null>(null);
 

@@ -55,7 +55,7 @@ export function VmConsoleTab({ vm }: VmTabProps) {
           </button>
         </div>
       ) : (
-        <ConsoleView key={kind} vm={vm.name} kind={kind} running={vm.state === "running"} />
+        <ConsoleView key={kind} vm={vm.name} kind={kind} state={vm.state} />
       )}
       <ConsoleCommands vm={vm.name} kind={kind} />
     </div>
