@@ -597,6 +597,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                         .HasMaxLength(4096)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Shared")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
@@ -707,6 +710,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                     b.Property<string>("Firmware")
                         .IsRequired()
                         .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("HostId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Initrd")

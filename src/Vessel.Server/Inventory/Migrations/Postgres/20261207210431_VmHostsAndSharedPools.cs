@@ -1,0 +1,40 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Vessel.Server.Inventory.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class VmHostsAndSharedPools : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<Guid>(
+                name: "HostId",
+                table: "Vms",
+                type: "uuid",
+                nullable: true);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "Shared",
+                table: "Pools",
+                type: "boolean",
+                nullable: false,
+                defaultValue: false);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "HostId",
+                table: "Vms");
+
+            migrationBuilder.DropColumn(
+                name: "Shared",
+                table: "Pools");
+        }
+    }
+}

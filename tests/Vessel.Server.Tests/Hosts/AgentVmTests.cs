@@ -1,0 +1,139 @@
+using Vessel.Client;
+using Vessel.Client.Contracts;
+using Vessel.Server.Hosts;
+using Vessel.Server.Tests.Infrastructure;
+
+namespace Vessel.Server.Tests.Hosts;
+
+/// <summary>
+/// VMs on an agent's host, with real <c>vessel serve</c>, <c>vessel agent</c> and VMM processes
+/// booting the reference guest: the agent starts the VMM in its own data directory, the manager
+/// reaches its QMP and console through the agent's tunnels, the VM is <c>unknown</c> while the
+/// agent is away and adopted when it returns, and it migrates live between the agent's host and
+/// the manager's own with its memory and an open console, the old VMM gone after.
+/// </summary>
+public sealed class AgentVmTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task AVmRunsOnAnAgentsHostIsUnknownWhileItsAgentIsAwayAndMigratesLiveWithItsConsole()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+
+            // A VM without disks or NICs needs nothing only the manager's host has: it may go anywhere.
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(new VmCreateRequest
+            {
+                Name = "roamer",
+                Kernel = TestFiles.Kernel,
+                Initrd = TestFiles.Initrd,
+                Append = TestFiles.CommandLine,
+                MemoryBytes = 128L << 20,
+                Nics = [],
+                Host = "edge-1",
+            }));
+            Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
+            await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "start"));
+            VmDetails running = await client.GetVmAsync("roamer");
+            Assert.Equal(VmStates.Running, running.State);
+            int edgeVmm = running.ProcessId ?? throw new InvalidOperationException("a running VM without a VMM process");
+            // The agent started it in its own data directory, not the manager's.
+            Assert.True(File.Exists(Path.Combine(agentData, "run", running.Id.ToString("N"), "qmp.sock")));
+            Assert.False(Directory.Exists(Path.Combine(data, "run", running.Id.ToString("N"))));
+
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                console.WaitFor(TestFiles.Prompt);
+                // Memory of the guest (its root is a RAM disk): what must arrive with a migration.
+                await console.RunAsync("echo edge-$((6*7)) > /marker; cat /marker", "edge-42");
+            }
+
+            // The agent away: the VM is unknown (not stopped, not crashed), and nothing is done to it.
+            agent.Kill();
+            await WaitForStateAsync(client, "roamer", VmStates.Unknown);
+            Assert.True(Directory.Exists($"/proc/{edgeVmm}"), "the VMM ended with its agent");
+            foreach (string action in new[] { "start", "stop" })
+            {
+                VesselApiException refused = await Assert.ThrowsAsync<VesselApiException>(() => client.VmActionAsync("roamer", action));
+                Assert.Contains("unknown state", refused.Message, StringComparison.Ordinal);
+            }
+
+            // The agent back: the VMM is adopted, and runs as before.
+            agent.Dispose();
+            agent = AgentProcess.Start(agentData);
+            await WaitForStateAsync(client, "roamer", VmStates.Running);
+            Assert.Equal(edgeVmm, (await client.GetVmAsync("roamer")).ProcessId);
+
+            // Live to the manager's own host, with a console open all along.
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                await console.RunAsync("echo still-$((6*7))", "still-42");
+                OperationInfo migrated = await client.WaitAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = HostService.LocalAlias }));
+                Assert.True(migrated.Status == OperationStatuses.Succeeded, $"{migrated.Error}\n{manager.Serve.Log}\n{agent.Log}");
+                VmDetails moved = await client.GetVmAsync("roamer");
+                Assert.Equal(VmStates.Running, moved.State);
+                Assert.NotEqual("edge-1", moved.Host);
+                Assert.NotEqual(edgeVmm, moved.ProcessId);
+                Assert.True(File.Exists(Path.Combine(data, "run", moved.Id.ToString("N"), "qmp.sock")));
+                await WaitUntilAsync(() => !Directory.Exists($"/proc/{edgeVmm}"), "the source VMM on the agent's host did not end after the migration");
+
+                // The same console session goes on with the VM on its new host, and its memory came along.
+                await console.RunAsync("cat /marker; echo moved-$((6*7))", "moved-42");
+                Assert.Contains("edge-42", console.Output, StringComparison.Ordinal);
+            }
+
+            // And back to the agent's host, live.
+            OperationInfo back = await client.WaitAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = "edge-1" }));
+            Assert.True(back.Status == OperationStatuses.Succeeded, $"{back.Error}\n{manager.Serve.Log}\n{agent.Log}");
+            Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                await console.RunAsync("cat /marker; echo back-$((6*7))", "back-42");
+                Assert.Contains("edge-42", console.Output, StringComparison.Ordinal);
+            }
+
+            // A migration to where it is is refused with one sentence; a stopped VM moves offline.
+            VesselApiException same = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = "edge-1" }));
+            Assert.Contains("already", same.Message, StringComparison.Ordinal);
+            await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "stop"));
+            await client.WaitForSuccessAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest()));
+            Assert.NotEqual("edge-1", (await client.GetVmAsync("roamer")).Host);
+        }
+        finally
+        {
+            agent.Dispose();
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    private static async Task WaitForStateAsync(VesselClient client, string vm, string state)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        string seen;
+        while ((seen = (await client.GetVmAsync(vm)).State) != state)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"VM {vm} stayed {seen}, not {state}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(200);
+        }
+    }
+}
