@@ -105,7 +105,8 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
         }
 
         string tunnelId = requestStream.Current.TunnelId;
-        using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Not disposed here: the stream (whoever holds it) cancels it when done, also after this call ended.
+        var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var stream = new TunnelStream(requestStream, responseStream, null, call);
         if (registry.FindSession(hostId) is not { } session || !session.AcceptTunnel(tunnelId, stream))
         {

@@ -115,7 +115,7 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
             host.LastHeartbeatAt = time.GetUtcNow().UtcDateTime;
             if (host.State is HostStates.Connecting or HostStates.Unreachable)
             {
-                await ChangeStateAsync(db, host, HostStates.Up, "its agent reports", cancellationToken);
+                await ChangeStateAsync(db, host, host.Maintenance ? HostStates.Maintenance : HostStates.Up, "its agent reports", cancellationToken);
             }
             else
             {

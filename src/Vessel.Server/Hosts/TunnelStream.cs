@@ -126,7 +126,7 @@ public sealed class TunnelStream(IAsyncStreamReader<TunnelChunk> reader, IAsyncS
             }
         }
 
-        await call.CancelAsync();
+        EndCall();
         await base.DisposeAsync();
     }
 
@@ -134,9 +134,21 @@ public sealed class TunnelStream(IAsyncStreamReader<TunnelChunk> reader, IAsyncS
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            call.Cancel();
+            EndCall();
         }
 
         base.Dispose(disposing);
+    }
+
+    private void EndCall()
+    {
+        try
+        {
+            call.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended first (the other side went away) and its handler is gone.
+        }
     }
 }

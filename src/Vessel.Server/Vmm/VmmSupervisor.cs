@@ -188,9 +188,9 @@ public sealed partial class VmmSupervisor(ServerOptions options, VmmPool pool, I
         }
 
         _instances.TryRemove(new KeyValuePair<Guid, VmmInstance>(instance.VmId, instance));
-        await instance.Qmp.DisposeAsync();
         try
         {
+            await instance.Qmp.DisposeAsync();
             if (instance.IsRemote && !instance.ExitExpected && !instance.ShutdownSeen && !instance.MigratedAway)
             {
                 // The tunnel ended: the VMM, or only the agent's connection. Not a guess: unknown

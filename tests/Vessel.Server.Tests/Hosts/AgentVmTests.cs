@@ -31,16 +31,7 @@ public sealed class AgentVmTests
             VesselClient client = manager.Serve.Client;
 
             // A VM without disks or NICs needs nothing only the manager's host has: it may go anywhere.
-            await client.WaitForSuccessAsync(await client.CreateVmAsync(new VmCreateRequest
-            {
-                Name = "roamer",
-                Kernel = TestFiles.Kernel,
-                Initrd = TestFiles.Initrd,
-                Append = TestFiles.CommandLine,
-                MemoryBytes = 128L << 20,
-                Nics = [],
-                Host = "edge-1",
-            }));
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("roamer", "edge-1")));
             Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
             await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "start"));
             VmDetails running = await client.GetVmAsync("roamer");
@@ -59,7 +50,7 @@ public sealed class AgentVmTests
 
             // The agent away: the VM is unknown (not stopped, not crashed), and nothing is done to it.
             agent.Kill();
-            await WaitForStateAsync(client, "roamer", VmStates.Unknown);
+            await WaitForStateAsync(manager, "roamer", VmStates.Unknown);
             Assert.True(Directory.Exists($"/proc/{edgeVmm}"), "the VMM ended with its agent");
             foreach (string action in new[] { "start", "stop" })
             {
@@ -70,7 +61,7 @@ public sealed class AgentVmTests
             // The agent back: the VMM is adopted, and runs as before.
             agent.Dispose();
             agent = AgentProcess.Start(agentData);
-            await WaitForStateAsync(client, "roamer", VmStates.Running);
+            await WaitForStateAsync(manager, "roamer", VmStates.Running);
             Assert.Equal(edgeVmm, (await client.GetVmAsync("roamer")).ProcessId);
 
             // Live to the manager's own host, with a console open all along.
@@ -116,13 +107,88 @@ public sealed class AgentVmTests
         }
     }
 
-    private static async Task WaitForStateAsync(VesselClient client, string vm, string state)
+    [Fact]
+    public async Task AHostInMaintenanceSendsItsRunningVmsAwayTakesNoNewOnesAndIsReadyWhenEmpty()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+            string[] names = ["busy-1", "busy-2"];
+            foreach (string name in names)
+            {
+                await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn(name, HostService.LocalAlias)));
+                await client.WaitForSuccessAsync(await client.VmActionAsync(name, "start"));
+            }
+
+            string local = (await client.GetHostAsync(HostService.LocalAlias)).Name;
+            OperationInfo evacuated = await client.WaitAsync(await client.EnterMaintenanceAsync(HostService.LocalAlias));
+            Assert.True(evacuated.Status == OperationStatuses.Succeeded, $"{evacuated.Error}\n{string.Join("\n", evacuated.Log)}\n{manager.Serve.Log}\n{agent.Log}");
+            foreach (string name in names)
+            {
+                VmDetails moved = await client.GetVmAsync(name);
+                Assert.Equal(("edge-1", VmStates.Running), (moved.Host, moved.State));
+                Assert.True(File.Exists(Path.Combine(agentData, "run", moved.Id.ToString("N"), "qmp.sock")));
+            }
+
+            // Empty now: shown ready for work (the running count is refreshed every few seconds).
+            DateTime deadline = DateTime.UtcNow + Patience;
+            HostInfo host;
+            while ((host = await client.GetHostAsync(HostService.LocalAlias)).Maintenance != HostMaintenance.Ready)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the local host stayed {host.State} ({host.Maintenance}) with {host.RunningVms} running VMs");
+                await Task.Delay(200);
+            }
+
+            Assert.Equal(HostStates.Maintenance, host.State);
+
+            // No new VMs on it: placement goes elsewhere, and asking for it is refused with the reason.
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("newcomer", null)));
+            Assert.Equal("edge-1", (await client.GetVmAsync("newcomer")).Host);
+            VesselApiException refused = await Assert.ThrowsAsync<VesselApiException>(() => client.CreateVmAsync(GuestOn("pinned", HostService.LocalAlias)));
+            Assert.Equal($"VM 'pinned' cannot go to host '{local}': it is in maintenance.", refused.Message);
+
+            HostInfo back = await client.ExitMaintenanceAsync(HostService.LocalAlias);
+            Assert.Equal((HostStates.Up, (string?)null), (back.State, back.Maintenance));
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("pinned", HostService.LocalAlias)));
+            Assert.Equal(local, (await client.GetVmAsync("pinned")).Host);
+            foreach (string name in names)
+            {
+                await client.WaitForSuccessAsync(await client.VmActionAsync(name, "stop"));
+            }
+        }
+        finally
+        {
+            agent.Dispose();
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    private static VmCreateRequest GuestOn(string name, string? host) => new()
+    {
+        Name = name,
+        Kernel = TestFiles.Kernel,
+        Initrd = TestFiles.Initrd,
+        Append = TestFiles.CommandLine,
+        MemoryBytes = 128L << 20,
+        Nics = [],
+        Host = host,
+    };
+
+    private static async Task WaitForStateAsync(Manager manager, string vm, string state)
     {
         DateTime deadline = DateTime.UtcNow + Patience;
         string seen;
-        while ((seen = (await client.GetVmAsync(vm)).State) != state)
+        while ((seen = (await manager.Serve.Client.GetVmAsync(vm)).State) != state)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"VM {vm} stayed {seen}, not {state}");
+            Assert.True(DateTime.UtcNow < deadline, $"VM {vm} stayed {seen}, not {state}\n{manager.Serve.Log}");
             await Task.Delay(200);
         }
     }

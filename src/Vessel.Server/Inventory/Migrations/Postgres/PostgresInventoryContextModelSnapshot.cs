@@ -401,6 +401,9 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                     b.Property<double>("LoadAverage")
                         .HasColumnType("double precision");
 
+                    b.Property<bool>("Maintenance")
+                        .HasColumnType("boolean");
+
                     b.Property<long>("MemoryAvailableBytes")
                         .HasColumnType("bigint");
 

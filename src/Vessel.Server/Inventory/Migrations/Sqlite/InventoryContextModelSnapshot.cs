@@ -368,6 +368,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                     b.Property<double>("LoadAverage")
                         .HasColumnType("REAL");
 
+                    b.Property<bool>("Maintenance")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("MemoryAvailableBytes")
                         .HasColumnType("INTEGER");
 

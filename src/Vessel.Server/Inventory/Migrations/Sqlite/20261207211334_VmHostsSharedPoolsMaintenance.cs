@@ -3,10 +3,10 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Vessel.Server.Inventory.Migrations.Postgres
+namespace Vessel.Server.Inventory.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class VmHostsAndSharedPools : Migration
+    public partial class VmHostsSharedPoolsMaintenance : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -14,13 +14,20 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
             migrationBuilder.AddColumn<Guid>(
                 name: "HostId",
                 table: "Vms",
-                type: "uuid",
+                type: "TEXT",
                 nullable: true);
 
             migrationBuilder.AddColumn<bool>(
                 name: "Shared",
                 table: "Pools",
-                type: "boolean",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "Maintenance",
+                table: "Hosts",
+                type: "INTEGER",
                 nullable: false,
                 defaultValue: false);
         }
@@ -35,6 +42,10 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
             migrationBuilder.DropColumn(
                 name: "Shared",
                 table: "Pools");
+
+            migrationBuilder.DropColumn(
+                name: "Maintenance",
+                table: "Hosts");
         }
     }
 }

@@ -3,10 +3,10 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Vessel.Server.Inventory.Migrations.Sqlite
+namespace Vessel.Server.Inventory.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class VmHostsAndSharedPools : Migration
+    public partial class VmHostsSharedPoolsMaintenance : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -14,13 +14,20 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
             migrationBuilder.AddColumn<Guid>(
                 name: "HostId",
                 table: "Vms",
-                type: "TEXT",
+                type: "uuid",
                 nullable: true);
 
             migrationBuilder.AddColumn<bool>(
                 name: "Shared",
                 table: "Pools",
-                type: "INTEGER",
+                type: "boolean",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "Maintenance",
+                table: "Hosts",
+                type: "boolean",
                 nullable: false,
                 defaultValue: false);
         }
@@ -35,6 +42,10 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "Shared",
                 table: "Pools");
+
+            migrationBuilder.DropColumn(
+                name: "Maintenance",
+                table: "Hosts");
         }
     }
 }
