@@ -138,6 +138,9 @@ public sealed record VmMigrateRequest
 {
     /// <summary>The destination host; null: the best other host (placement).</summary>
     public string? Host { get; init; }
+
+    /// <summary>The most the migration sends per second, in bytes (QEMU's <c>max-bandwidth</c>, Proxmox's <c>bwlimit</c>); null: the VMM's default.</summary>
+    public long? MaxBandwidth { get; init; }
 }
 
 /// <summary>

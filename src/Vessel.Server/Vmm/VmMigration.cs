@@ -45,6 +45,11 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             throw ApiException.Conflict($"VM '{vm.Name}' is {vm.State}; it migrates while running or paused, or when stopped.");
         }
 
+        if (request.MaxBandwidth is { } bandwidth && (bandwidth < 1024 * 1024 || bandwidth > 1L << 40))
+        {
+            throw ApiException.BadRequest($"A migration's bandwidth is between 1 MiB/s and 1 TiB/s, and {bandwidth} bytes/s is not.");
+        }
+
         Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id);
         Guid sourceId = vm.HostId ?? await LocalHostIdAsync(db);
         Guid? destination = await Placement.ChooseAsync(db, vm.Name, needs, request.Host, excluding: sourceId);
@@ -66,7 +71,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 return vm.Name;
             }
 
-            await MigrateLiveAsync(context, vm, destination, destinationName);
+            await MigrateLiveAsync(context, vm, destination, destinationName, request.MaxBandwidth);
             return vm.Name;
         });
     }
@@ -74,7 +79,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
     private static async Task<Guid> LocalHostIdAsync(InventoryContext db) =>
         await db.Hosts.Where(h => h.IsLocal).Select(h => h.Id).FirstOrDefaultAsync();
 
-    private async Task MigrateLiveAsync(OperationContext context, VmRecord vm, Guid? destinationId, string destinationName)
+    private async Task MigrateLiveAsync(OperationContext context, VmRecord vm, Guid? destinationId, string destinationName, long? maxBandwidth)
     {
         InventoryContext db = context.Services.GetRequiredService<InventoryContext>();
         VmRecord current = await VmDefinitions.FindAsync(db, vm.Id.ToString());
@@ -92,6 +97,11 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             CommandResult relay = await SendAsync(source.HostId, new Command { RelayMigration = new RelayMigration { VmId = vm.Id.ToString("D"), Destination = gate, Ticket = ticket } }, TimeSpan.FromSeconds(30), context.CancellationToken);
             context.Log($"Migrating the memory of VM '{vm.Name}' to host '{destinationName}' ({gate}).");
             source.Emigrating = true;
+            if (maxBandwidth is { } limit)
+            {
+                await source.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = limit }, context.CancellationToken);
+            }
+
             await source.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{relay.Address}" }, context.CancellationToken);
             await FollowAsync(context, source);
 

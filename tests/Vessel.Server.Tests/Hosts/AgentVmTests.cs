@@ -171,6 +171,60 @@ public sealed class AgentVmTests
         }
     }
 
+    [Fact]
+    public async Task ACancelledMigrationLeavesTheVmRunningOnItsSourceAndEndsTheWaitingVmm()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        using AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("stayer", HostService.LocalAlias)));
+            await client.WaitForSuccessAsync(await client.VmActionAsync("stayer", "start"));
+            VmDetails before = await client.GetVmAsync("stayer");
+            await using ConsoleSession console = await ConsoleSession.AttachAsync(client, "stayer");
+            console.WaitFor(TestFiles.Prompt);
+
+            // 1 MiB/s: the guest's tens of MiB in use keep the migration sending for a while.
+            OperationInfo migration = await client.MigrateVmAsync("stayer", new VmMigrateRequest { Host = "edge-1", MaxBandwidth = 1 << 20 });
+            DateTime deadline = DateTime.UtcNow + Patience;
+            while (!(await client.GetOperationAsync(migration.Id)).Log.Any(l => l.Contains("MiB sent", StringComparison.Ordinal)))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the migration did not get going");
+                await Task.Delay(200);
+            }
+
+            Assert.True(LiveVmmIn(agentData, before.Id), "no destination VMM waits on the agent's host during the migration");
+            await client.CancelOperationAsync(migration.Id);
+            OperationInfo cancelled = await client.WaitAsync(migration);
+            Assert.Equal(OperationStatuses.Cancelled, cancelled.Status);
+
+            VmDetails after = await client.GetVmAsync("stayer");
+            Assert.Equal((VmStates.Running, before.Host, before.ProcessId), (after.State, after.Host, after.ProcessId));
+            await WaitUntilAsync(() => !LiveVmmIn(agentData, before.Id), "the destination VMM on the agent's host did not end after the cancel");
+            await console.RunAsync("echo stayed-$((6*7))", "stayed-42");
+            await client.WaitForSuccessAsync(await client.VmActionAsync("stayer", "stop"));
+        }
+        finally
+        {
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    /// <summary>Whether a VMM of the VM runs out of <paramref name="dataDirectory"/> (its pidfile names a live process).</summary>
+    private static bool LiveVmmIn(string dataDirectory, Guid vmId)
+    {
+        string pidFile = Path.Combine(dataDirectory, "run", vmId.ToString("N"), "vmm.pid");
+        return File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && Directory.Exists($"/proc/{pid}")
+            && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+    }
+
     private static VmCreateRequest GuestOn(string name, string? host) => new()
     {
         Name = name,

@@ -379,11 +379,16 @@ internal static class VmCommand
     private static Command Migrate()
     {
         var host = new Option<string?>("--host") { Description = "The destination host (default: the best other host for the VM)", HelpName = "HOST" };
-        var command = new Command("migrate", "Move the VM to another host: live while it runs (its disks on a shared pool), offline while stopped; cancel with vessel operation cancel") { s_vmName, host, s_noWait };
+        var bandwidth = new Option<string?>("--max-bandwidth") { Description = "The most the migration sends per second, e.g. 100M (default: the VMM's, 128M)", HelpName = "SIZE" };
+        var command = new Command("migrate", "Move the VM to another host: live while it runs (its disks on a shared pool), offline while stopped; cancel with vessel operation cancel") { s_vmName, host, bandwidth, s_noWait };
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
             string name = parseResult.GetValue(s_vmName)!;
-            OperationInfo operation = await client.MigrateVmAsync(name, new VmMigrateRequest { Host = parseResult.GetValue(host) }, cancellationToken);
+            OperationInfo operation = await client.MigrateVmAsync(name, new VmMigrateRequest
+            {
+                Host = parseResult.GetValue(host),
+                MaxBandwidth = parseResult.GetValue(bandwidth) is { } limit ? ClientCommand.ParseSize("--max-bandwidth", limit) : null,
+            }, cancellationToken);
             if (parseResult.GetValue(s_noWait))
             {
                 ClientCommand.Report(parseResult, operation);
