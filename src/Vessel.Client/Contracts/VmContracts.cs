@@ -78,6 +78,9 @@ public sealed record VmDetails
     /// <summary>The host the VM runs on (or starts on next).</summary>
     public string? Host { get; init; }
 
+    /// <summary>Where the VM may run, beyond what its storage and networks need.</summary>
+    public VmPlacementRules Rules { get; init; } = new();
+
     /// <summary>Changes to a running VM that take effect at its next start (harts, memory, boot, disks, NICs).</summary>
     public IReadOnlyList<string> PendingChanges { get; init; } = [];
     public required DateTime CreatedAt { get; init; }
@@ -131,6 +134,21 @@ public sealed record VmCreateRequest
 
     /// <summary>The host to put the VM on; null: the one with its storage and networks and the most free memory.</summary>
     public string? Host { get; init; }
+
+    public VmPlacementRules? Rules { get; init; }
+}
+
+/// <summary>
+/// A VM's placement rules (vSphere's VM-host and VM-VM rules, Proxmox's HA affinity): pinned, it
+/// stays on its host (placement and maintenance never move it; a migration naming a host moves the
+/// pin); kept apart from VMs, it never runs on a host where one of them runs; kept together with
+/// VMs, it runs where they run. VMs are named; the rules hold both ways.
+/// </summary>
+public sealed record VmPlacementRules
+{
+    public bool PinToHost { get; init; }
+    public IReadOnlyList<string> KeepApartFrom { get; init; } = [];
+    public IReadOnlyList<string> KeepTogetherWith { get; init; } = [];
 }
 
 /// <summary>Moves a VM to another host: live while it runs (its memory copied while it runs on; its disks stay on a pool both hosts see), offline while stopped.</summary>
@@ -185,6 +203,9 @@ public sealed record VmEditRequest
     public string? CpuEngine { get; init; }
     public string? Iso { get; init; }
     public VmAutostart? Autostart { get; init; }
+
+    /// <summary>Replaces the VM's placement rules (they apply from its next placement: start elsewhere, migration, maintenance).</summary>
+    public VmPlacementRules? Rules { get; init; }
 }
 
 public sealed record CloneRequest

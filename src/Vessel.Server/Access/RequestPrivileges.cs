@@ -31,7 +31,8 @@ public static class RequestPrivileges
         }
 
         if (request.Name is not null || request.Description is not null || request.Tags is not null || request.Append is not null
-            || request.Rng is not null || request.Display is not null || request.Autostart is not null || request.Kernel is not null || request.Initrd is not null)
+            || request.Rng is not null || request.Display is not null || request.Autostart is not null || request.Kernel is not null || request.Initrd is not null
+            || request.Rules is not null)
         {
             yield return Privileges.VmConfigOptions;
         }

@@ -187,6 +187,7 @@ public static class VmEndpoints
         }
 
         VmCreation.ApplyAutostart(record, request.Autostart);
+        await VmCreation.ApplyRulesAsync(db, record, request.Rules);
         VmmSupervisor.VmmInstance? instance = supervisor.Find(record.Id);
         if (request.Iso is not null && instance is not null)
         {

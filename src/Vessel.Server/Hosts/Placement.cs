@@ -15,11 +15,48 @@ namespace Vessel.Server.Hosts;
 /// </summary>
 public static class Placement
 {
-    /// <summary>What a VM needs of a host.</summary>
-    public sealed record Needs(IReadOnlyList<string> LocalPools, IReadOnlyList<string> LocalNetworks);
+    /// <summary>
+    /// What a VM needs of a host: its storage and networks, and its rules — pinned, the hosts where
+    /// VMs it is kept apart from run (host id, null for the manager's own → that VM's name), and
+    /// the host of a VM it is kept together with.
+    /// </summary>
+    public sealed record Needs(IReadOnlyList<string> LocalPools, IReadOnlyList<string> LocalNetworks)
+    {
+        public bool Pinned { get; init; }
+
+        public IReadOnlyList<(Guid? Host, string Vm)> ApartHosts { get; init; } = [];
+
+        public (Guid? Host, string Vm)? Together { get; init; }
+    }
+
+    /// <summary>The states in which a VM occupies a host (a VMM exists, or may).</summary>
+    private static readonly string[] s_occupying = [VmStates.Running, VmStates.Paused, VmStates.Starting, VmStates.Stopping, VmStates.Suspending, VmStates.Unknown];
+
+    /// <summary>
+    /// The rules' part of the needs of VM <paramref name="vmId"/> (saved or about to be) with the
+    /// given rules: the hosts of the VMs it is kept apart from and with, counting also the VMs
+    /// whose own rules name it (the rules hold both ways); only VMs that occupy a host count.
+    /// </summary>
+    public static async Task<Needs> WithRulesAsync(InventoryContext db, Needs needs, Guid vmId, bool pinned, string apartFrom, string togetherWith)
+    {
+        string self = $",{vmId},";
+        var occupying = await db.Vms.AsNoTracking().Where(v => v.Id != vmId && s_occupying.Contains(v.State))
+            .Select(v => new { v.Id, v.Name, v.HostId, v.KeepApartFrom, v.KeepTogetherWith }).ToListAsync();
+        var apart = occupying.Where(v => apartFrom.Contains($",{v.Id},", StringComparison.Ordinal) || v.KeepApartFrom.Contains(self, StringComparison.Ordinal))
+            .Select(v => (v.HostId, v.Name)).ToList();
+        var together = occupying.FirstOrDefault(v => togetherWith.Contains($",{v.Id},", StringComparison.Ordinal) || v.KeepTogetherWith.Contains(self, StringComparison.Ordinal));
+        return needs with { Pinned = pinned, ApartHosts = apart, Together = together is null ? null : (together.HostId, together.Name) };
+    }
 
     /// <summary>The needs of the VM as saved.</summary>
     public static async Task<Needs> NeedsOfAsync(InventoryContext db, Guid vmId)
+    {
+        Needs needs = await ResourceNeedsAsync(db, vmId);
+        var rules = await db.Vms.AsNoTracking().Where(v => v.Id == vmId).Select(v => new { v.PinToHost, v.KeepApartFrom, v.KeepTogetherWith }).FirstAsync();
+        return await WithRulesAsync(db, needs, vmId, rules.PinToHost, rules.KeepApartFrom, rules.KeepTogetherWith);
+    }
+
+    private static async Task<Needs> ResourceNeedsAsync(InventoryContext db, Guid vmId)
     {
         List<string> pools = await db.Disks.Where(d => d.VmId == vmId && !d.Volume!.Pool!.Shared).Select(d => d.Volume!.Pool!.Name).Distinct().ToListAsync();
         Guid? iso = await db.Vms.Where(v => v.Id == vmId).Select(v => v.IsoVolumeId).FirstOrDefaultAsync();
@@ -40,7 +77,12 @@ public static class Placement
     public static async Task<Guid?> ChooseAsync(InventoryContext db, string vmName, Needs needs, string? requested, Guid? excluding)
     {
         List<HostRecord> hosts = await db.Hosts.AsNoTracking().Where(h => h.State != HostStates.Removed).ToListAsync();
-        if (requested is null && excluding is null && hosts.All(h => h.IsLocal && h.State != HostStates.Maintenance))
+        if (needs.Pinned && requested is null && excluding is not null)
+        {
+            throw ApiException.Conflict($"VM '{vmName}' is pinned to its host; only a migration that names a host moves it.");
+        }
+
+        if (requested is null && excluding is null && hosts.All(h => h.IsLocal && h.State != HostStates.Maintenance) && needs.ApartHosts.Count == 0)
         {
             return null; // one host: the manager's own
         }
@@ -74,6 +116,20 @@ public static class Placement
         if (host.State != HostStates.Up)
         {
             return host.State == HostStates.Maintenance ? "it is in maintenance" : $"it is {host.State}";
+        }
+
+        Guid? key = host.IsLocal ? null : host.Id;
+        foreach ((Guid? apartHost, string vm) in needs.ApartHosts)
+        {
+            if (apartHost == key)
+            {
+                return $"VM '{vm}' runs there, and the two are kept apart";
+            }
+        }
+
+        if (needs.Together is { } together && together.Host != key)
+        {
+            return $"it is kept together with VM '{together.Vm}', which runs on another host";
         }
 
         if (host.IsLocal)

@@ -40,6 +40,15 @@ public sealed class VmRecord
     /// <summary>The host the VM runs on, or runs on next (placement, migration); null: the manager's own host.</summary>
     public Guid? HostId { get; set; }
 
+    /// <summary>Placement never moves the VM off its host (a migration naming a host moves the pin).</summary>
+    public bool PinToHost { get; set; }
+
+    /// <summary>The ids of VMs it never shares a host with, as <c>,id,id,</c>.</summary>
+    public string KeepApartFrom { get; set; } = ",";
+
+    /// <summary>The ids of VMs it runs beside, as <c>,id,id,</c>.</summary>
+    public string KeepTogetherWith { get; set; } = ",";
+
     /// <summary>The definition the running VMM was started with, to tell pending changes apart.</summary>
     public string? RunningDefinition { get; set; }
     public Guid? CurrentSnapshotId { get; set; }

@@ -141,7 +141,9 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             localPools.Add(isoPool);
         }
 
-        vm.HostId = await Hosts.Placement.ChooseAsync(db, name, new Hosts.Placement.Needs(localPools, nicNetworks), request.Host, excluding: null);
+        await ApplyRulesAsync(db, vm, request.Rules);
+        Hosts.Placement.Needs needs = await Hosts.Placement.WithRulesAsync(db, new Hosts.Placement.Needs(localPools, nicNetworks), vm.Id, vm.PinToHost, vm.KeepApartFrom, vm.KeepTogetherWith);
+        vm.HostId = await Hosts.Placement.ChooseAsync(db, name, needs, request.Host, excluding: null);
 
         return await operations.StartAsync("vm.create", new OperationManager.Target("VM", name, vm.Id, [NameLock(name)]), mayCancel: true, async context =>
         {
@@ -505,6 +507,45 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             catch (Exception e) when (e is IOException or DbUpdateException)
             {
             }
+        }
+    }
+
+    /// <summary>Sets a VM's placement rules from a request: the VMs named must exist and be others.</summary>
+    public static async Task ApplyRulesAsync(InventoryContext db, VmRecord vm, VmPlacementRules? rules)
+    {
+        if (rules is null)
+        {
+            return;
+        }
+
+        async Task<string> IdsAsync(IReadOnlyList<string> names, string what)
+        {
+            if (names.Count > 32)
+            {
+                throw ApiException.BadRequest($"A VM is kept {what} at most 32 VMs, and {names.Count} were named.");
+            }
+
+            var ids = new List<Guid>();
+            foreach (string name in names.Distinct(StringComparer.Ordinal))
+            {
+                VmRecord other = await VmDefinitions.FindAsync(db, name, tracking: false);
+                if (other.Id == vm.Id)
+                {
+                    throw ApiException.BadRequest($"VM '{vm.Name}' cannot be kept {what} itself.");
+                }
+
+                ids.Add(other.Id);
+            }
+
+            return "," + string.Concat(ids.Select(id => $"{id},"));
+        }
+
+        vm.PinToHost = rules.PinToHost;
+        vm.KeepApartFrom = await IdsAsync(rules.KeepApartFrom ?? [], "apart from");
+        vm.KeepTogetherWith = await IdsAsync(rules.KeepTogetherWith ?? [], "together with");
+        if (vm.KeepApartFrom.Split(',', StringSplitOptions.RemoveEmptyEntries).Intersect(vm.KeepTogetherWith.Split(',', StringSplitOptions.RemoveEmptyEntries)).Any())
+        {
+            throw ApiException.BadRequest($"VM '{vm.Name}' cannot be kept both apart from and together with the same VM.");
         }
     }
 

@@ -59,6 +59,13 @@ public static class VmDefinitions
         return "," + string.Concat(checkedTags.Select(t => t + ",")) ;
     }
 
+    /// <summary>The names of the VMs in a <c>,id,id,</c> list that still exist.</summary>
+    private static async Task<IReadOnlyList<string>> NamesOfAsync(InventoryContext db, string ids)
+    {
+        List<Guid> list = ids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Guid.Parse).ToList();
+        return list.Count == 0 ? [] : await db.Vms.Where(v => list.Contains(v.Id)).OrderBy(v => v.Name).Select(v => v.Name).ToListAsync();
+    }
+
     /// <summary>The name of the manager's own host (where VMs without a host run); null before it is recorded.</summary>
     public static Task<string?> LocalHostNameAsync(InventoryContext db) =>
         db.Hosts.Where(h => h.IsLocal).Select(h => h.Name).FirstOrDefaultAsync();
@@ -105,6 +112,12 @@ public static class VmDefinitions
             CurrentSnapshot = current,
             ClonedFrom = clonedFrom,
             Host = host,
+            Rules = new VmPlacementRules
+            {
+                PinToHost = vm.PinToHost,
+                KeepApartFrom = await NamesOfAsync(db, vm.KeepApartFrom),
+                KeepTogetherWith = await NamesOfAsync(db, vm.KeepTogetherWith),
+            },
             PendingChanges = PendingChanges(vm),
             CreatedAt = DateTime.SpecifyKind(vm.CreatedAt, DateTimeKind.Utc),
             UpdatedAt = DateTime.SpecifyKind(vm.UpdatedAt, DateTimeKind.Utc),

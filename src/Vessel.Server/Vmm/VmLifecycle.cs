@@ -73,19 +73,24 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
     /// </summary>
     private static async Task<Guid?> HostToStartOnAsync(InventoryContext db, VmRecord vm, bool resuming)
     {
-        if (vm.HostId is not { } hostId || resuming)
+        if (resuming)
         {
             return vm.HostId;
         }
 
-        HostRecord? host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId);
-        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id);
-        if (host is not null && Placement.UnfitReason(host, needs) is null)
+        HostRecord? host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => vm.HostId == null ? h.IsLocal : h.Id == vm.HostId);
+        if (host is null)
         {
-            return hostId;
+            return vm.HostId;
         }
 
-        Guid? chosen = await Placement.ChooseAsync(db, vm.Name, needs, null, excluding: hostId);
+        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id);
+        if (Placement.UnfitReason(host, needs) is null)
+        {
+            return vm.HostId;
+        }
+
+        Guid? chosen = await Placement.ChooseAsync(db, vm.Name, needs, null, excluding: host.Id);
         await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s.SetProperty(v => v.HostId, chosen));
         return chosen;
     }

@@ -79,11 +79,13 @@ internal static class VmCommand
         var start = new Option<bool>("--start") { Description = "Start the VM once created" };
         var host = new Option<string?>("--host") { Description = "The host to put the VM on (default: the one with its storage and networks and the most free memory)", HelpName = "HOST" };
         var autostart = new AutostartOptions();
+        var placement = new PlacementOptions();
         var command = new Command("create", "Create a VM from vessel run's options, or from a template (--template NAME)")
         {
             name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, display, engine, bios, iso, description, tags, host, start, s_noWait,
         };
         autostart.AddTo(command);
+        placement.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
             string[] deviceList = parseResult.GetValue(devices) ?? [];
@@ -100,6 +102,7 @@ internal static class VmCommand
                 Name = parseResult.GetValue(name)!,
                 Template = parseResult.GetValue(template),
                 Host = parseResult.GetValue(host),
+                Rules = placement.From(parseResult, new VmPlacementRules()),
                 CloneMode = parseResult.GetValue(template) is null ? null : parseResult.GetValue(cloneMode),
                 Kernel = FullPath(parseResult.GetValue(kernel)),
                 Initrd = FullPath(parseResult.GetValue(initrd)),
@@ -169,6 +172,52 @@ internal static class VmCommand
                 ? null
                 : new VmAutostart(enabled ?? current.Enabled, order ?? current.Order, delay ?? current.DelaySeconds);
         }
+    }
+
+    /// <summary><c>--pin</c>, <c>--keep-apart-from VM</c>, <c>--keep-together-with VM</c>: a VM's placement rules.</summary>
+    private sealed class PlacementOptions
+    {
+        private readonly Option<bool?> _pin = new("--pin") { Description = "Keep the VM on its host: placement and maintenance never move it (--pin false to release it)", HelpName = "true|false" };
+        private readonly Option<string[]> _apart = new("--keep-apart-from") { Description = "Never run on a host where this VM runs (repeatable; with edit it replaces the list, \"\" empties it)", HelpName = "VM" };
+        private readonly Option<string[]> _together = new("--keep-together-with") { Description = "Run on the host where this VM runs (repeatable; with edit it replaces the list, \"\" empties it)", HelpName = "VM" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_pin);
+            command.Options.Add(_apart);
+            command.Options.Add(_together);
+        }
+
+        public VmPlacementRules? From(ParseResult parseResult, VmPlacementRules current)
+        {
+            bool? pin = parseResult.GetValue(_pin);
+            string[]? apart = parseResult.GetValue(_apart) is { Length: > 0 } a ? a.Where(n => n.Length > 0).ToArray() : null;
+            string[]? together = parseResult.GetValue(_together) is { Length: > 0 } t ? t.Where(n => n.Length > 0).ToArray() : null;
+            return pin is null && apart is null && together is null
+                ? null
+                : new VmPlacementRules { PinToHost = pin ?? current.PinToHost, KeepApartFrom = apart ?? current.KeepApartFrom, KeepTogetherWith = together ?? current.KeepTogetherWith };
+        }
+    }
+
+    private static string PlacementText(VmPlacementRules rules)
+    {
+        var parts = new List<string>();
+        if (rules.PinToHost)
+        {
+            parts.Add("pinned to its host");
+        }
+
+        if (rules.KeepApartFrom.Count > 0)
+        {
+            parts.Add("apart from " + string.Join(", ", rules.KeepApartFrom));
+        }
+
+        if (rules.KeepTogetherWith.Count > 0)
+        {
+            parts.Add("together with " + string.Join(", ", rules.KeepTogetherWith));
+        }
+
+        return parts.Count == 0 ? "-" : string.Join("; ", parts);
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
@@ -266,6 +315,7 @@ internal static class VmCommand
             ("uuid", vm.Id.ToString()),
             ("state", vm.ProcessId is { } pid ? $"{vm.State} (VMM process {pid})" : vm.State),
             ("host", vm.Host ?? "-"),
+            ("placement", PlacementText(vm.Rules)),
             ("cpus", vm.Cpus.ToString(CultureInfo.InvariantCulture)),
             ("memory", ClientCommand.Size(vm.MemoryBytes) + (vm.BalloonBytes is { } b ? $" (balloon {ClientCommand.Size(b)})" : "")),
         };
@@ -349,8 +399,10 @@ internal static class VmCommand
         var iso = new Option<string?>("--iso") { Description = "The disc in the optical drive, an ISO volume (POOL/NAME; \"\" ejects it), changed live when the VM runs with a drive", HelpName = "VOLUME" };
         var display = new Option<string?>("--display") { Description = "vnc or none (at the next start)", HelpName = "vnc|none" };
         var autostart = new AutostartOptions();
+        var placement = new PlacementOptions();
         var command = new Command("edit", "Change a VM: name, description, tags, balloon, disc and autostart live; the rest at its next start") { s_vmName, newName, description, tags, cpus, memory, balloon, kernel, initrd, append, iso, display };
         autostart.AddTo(command);
+        placement.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
             string name = parseResult.GetValue(s_vmName)!;
@@ -369,6 +421,7 @@ internal static class VmCommand
                 Iso = parseResult.GetValue(iso),
                 Display = parseResult.GetValue(display),
                 Autostart = autostart.From(parseResult, current.Autostart),
+                Rules = placement.From(parseResult, current.Rules),
             };
             VmDetails vm = await client.EditVmAsync(name, request, etag, cancellationToken);
             return await PrintVmAsync(parseResult, client, vm.Name, cancellationToken);

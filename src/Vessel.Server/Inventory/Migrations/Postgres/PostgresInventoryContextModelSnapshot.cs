@@ -787,6 +787,16 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                     b.Property<Guid?>("IsoVolumeId")
                         .HasColumnType("uuid");
 
+                    b.Property<string>("KeepApartFrom")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("KeepTogetherWith")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
                     b.Property<string>("Kernel")
                         .HasColumnType("text")
                         .UseCollation("C");
@@ -799,6 +809,9 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                         .HasMaxLength(63)
                         .HasColumnType("character varying(63)")
                         .UseCollation("C");
+
+                    b.Property<bool>("PinToHost")
+                        .HasColumnType("boolean");
 
                     b.Property<int?>("ProcessId")
                         .HasColumnType("integer");

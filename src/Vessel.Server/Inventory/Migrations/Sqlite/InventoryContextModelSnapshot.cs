@@ -727,6 +727,14 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                     b.Property<Guid?>("IsoVolumeId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("KeepApartFrom")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeepTogetherWith")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kernel")
                         .HasColumnType("TEXT");
 
@@ -737,6 +745,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(63)
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("PinToHost")
+                        .HasColumnType("INTEGER");
 
                     b.Property<int?>("ProcessId")
                         .HasColumnType("INTEGER");
