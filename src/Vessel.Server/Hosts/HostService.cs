@@ -158,6 +158,13 @@ public sealed class HostService(
             throw ApiException.Conflict("The manager's own host cannot be removed.");
         }
 
+        // Its VMs would be lost to the inventory's view (unknown for ever): they move first.
+        List<string> vms = await db.Vms.Where(v => v.HostId == host.Id).OrderBy(v => v.Name).Select(v => v.Name).Take(6).ToListAsync(cancellationToken);
+        if (vms.Count > 0)
+        {
+            throw ApiException.Conflict($"Host '{host.Name}' still has VMs ({string.Join(", ", vms.Take(5))}{(vms.Count > 5 ? ", …" : "")}); migrate or delete them first (vessel host maintenance enter moves the running ones).");
+        }
+
         if (host.State != HostStates.Removed)
         {
             await registry.SetStateAsync(db, host, HostStates.Removed, "removed by an administrator", cancellationToken);

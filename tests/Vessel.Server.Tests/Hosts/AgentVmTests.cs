@@ -158,6 +158,9 @@ public sealed class AgentVmTests
             Assert.Equal((HostStates.Up, (string?)null), (back.State, back.Maintenance));
             await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("pinned", HostService.LocalAlias)));
             Assert.Equal(local, (await client.GetVmAsync("pinned")).Host);
+            // A host with VMs is not removed: they would be lost to the inventory's view.
+            VesselApiException kept = await Assert.ThrowsAsync<VesselApiException>(() => client.RemoveHostAsync("edge-1"));
+            Assert.StartsWith("Host 'edge-1' still has VMs (busy-1, busy-2, newcomer); migrate or delete them first", kept.Message, StringComparison.Ordinal);
             foreach (string name in names)
             {
                 await client.WaitForSuccessAsync(await client.VmActionAsync(name, "stop"));
