@@ -295,6 +295,18 @@ public sealed unsafe partial class GuestMemory : IDisposable
         return count;
     }
 
+    /// <summary>How many pages are marked dirty now, leaving them marked (while harts run, a lower bound of what the next take finds).</summary>
+    public long CountDirtyPages()
+    {
+        long count = 0;
+        for (int i = 0; i < _dirtyBitmap.Length; i++)
+        {
+            count += BitOperations.PopCount(Volatile.Read(ref _dirtyBitmap[i]));
+        }
+
+        return count;
+    }
+
     /// <summary>Words of a dirty bitmap for <see cref="TakeDirtyBitmap"/>.</summary>
     public int DirtyBitmapWords => _dirtyBitmap.Length;
 

@@ -62,6 +62,18 @@ internal static class RamTransfer
         var mayHoldData = new ulong[memory.DirtyBitmapWords];
         memory.FindPagesThatMayHoldData(mayHoldData);
         long sent = 0;
+        SendNonZero(memory, mayHoldData, sink, ref sent, stopBefore: null);
+        return sent;
+    }
+
+    /// <summary>
+    /// Sends the pages of <paramref name="mayHoldData"/> that are not zero, asking
+    /// <paramref name="stopBefore"/> (when given) after each record whether to stop before the
+    /// page it names. Returns the page it stopped before (the pages from there on are not
+    /// sent), or the page count when it sent them all; <paramref name="sent"/> counts the pages.
+    /// </summary>
+    public static ulong SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Func<ulong, bool>? stopBefore)
+    {
         ulong pages = memory.PageCount;
         ulong page = 0;
         while (page < pages)
@@ -87,9 +99,13 @@ internal static class RamTransfer
 
             sink.WritePages(memory.Base + (first * GuestMemory.PageSize), Span(memory, first, page - first));
             sent += (long)(page - first);
+            if (stopBefore is not null && page < pages && stopBefore(page))
+            {
+                return page;
+            }
         }
 
-        return sent;
+        return pages;
     }
 
     /// <summary>
