@@ -151,17 +151,14 @@ public static class MachineSnapshot
                         throw new StateFormatException($"it has pages at 0x{reader.PagesAddress:x} outside this machine's RAM.");
                     }
 
-                    if (apply)
+                    if (apply && reader.PagesAreZero)
                     {
-                        Span<byte> target = memory.GetWriteSpan(reader.PagesAddress, (int)length);
-                        if (reader.PagesAreZero)
-                        {
-                            target.Clear();
-                        }
-                        else
-                        {
-                            reader.PageData.CopyTo(target);
-                        }
+                        memory.ZeroPages(reader.PagesAddress, length);
+                    }
+                    else if (apply)
+                    {
+                        memory.PrepareForWrite(reader.PagesAddress, (int)length);
+                        reader.PageData.CopyTo(memory.GetWriteSpan(reader.PagesAddress, (int)length));
                     }
 
                     break;
