@@ -11,9 +11,10 @@ namespace Vessel.Vmm.Runtime;
 /// Sends a machine's state while it runs (pre-copy), for live migration and live snapshots:
 /// first every non-zero page, then, round after round, the pages the guest wrote meanwhile,
 /// taken from the dirty log that the software MMU keeps. <see cref="SendWhileRunning"/> returns
-/// when the rest would take no longer than the downtime limit at the measured rate; the caller
-/// stops the machine and <see cref="FinishStopped"/> sends the last dirty pages and every
-/// device's state. A guest that dirties memory faster than it can be sent is throttled
+/// when the rest would take no longer than the downtime limit at the measured rate (or, in the
+/// first pass, once the rest is no more than a tenth of a second's share of the bandwidth); the
+/// caller stops the machine and <see cref="FinishStopped"/> sends the last pages, at the link's
+/// speed, and every device's state. A guest that dirties memory faster than it can be sent is throttled
 /// (auto-converge, as QEMU's cpu-throttle). With a <see cref="BlockSender"/> (block migration)
 /// the disks go along: all of them before the RAM, their dirty chunks with each round, and the
 /// last ones while stopped; the downtime estimate counts them too.
@@ -245,16 +246,19 @@ internal sealed class PrecopySender
     /// <summary>
     /// The first pass has spent this tenth's bandwidth before <paramref name="page"/>: true when
     /// what is left (the pages from there that may hold data, and those the guest dirtied so
-    /// far) would go within the downtime limit at <c>max-bandwidth</c>, so the guest may stop
-    /// now; otherwise waits for the next tenth and returns false. QEMU makes the same test
-    /// after its wait; making it before saves the wait when the answer is yes.
+    /// far) is no more than the next tenth would carry and goes within the downtime limit at
+    /// <c>max-bandwidth</c>, so the guest may stop now; otherwise waits for the next tenth and
+    /// returns false. QEMU would wait, send that tenth and then stop; stopping before saves the
+    /// wait. No more than a tenth's share: a busy guest's many dirty pages, and pages the
+    /// destination has never had (each a fresh page for it to fault in), go better while it
+    /// runs, through the dirty rounds, than all at once while it is stopped.
     /// </summary>
     private bool FirstPassCanEndBefore(ReadOnlySpan<ulong> mayHoldData, ulong page)
     {
         CheckCancelled();
         long left = CountFrom(mayHoldData, page) + _machine.Memory.CountDirtyPages();
         ExpectedDowntimeMs = (long)((double)left * PageSize / _parameters.MaxBandwidth * 1000);
-        if (ExpectedDowntimeMs <= _parameters.DowntimeLimitMs)
+        if (left * PageSize <= _parameters.MaxBandwidth * RateWindowSeconds && ExpectedDowntimeMs <= _parameters.DowntimeLimitMs)
         {
             return true;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vessel.Machine.Memory;
 using Vessel.Machine.Persistence;
 
@@ -72,6 +73,7 @@ internal static class RamTransfer
     /// page it names. Returns the page it stopped before (the pages from there on are not
     /// sent), or the page count when it sent them all; <paramref name="sent"/> counts the pages.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
     public static ulong SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Func<ulong, bool>? stopBefore)
     {
         ulong pages = memory.PageCount;
@@ -112,6 +114,7 @@ internal static class RamTransfer
     /// Sends the pages whose bit is set in <paramref name="bitmap"/> (dirty pages): non-zero ones
     /// with their data, zero ones as zero records. Returns the pages sent.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
     public static long SendBitmap(GuestMemory memory, ReadOnlySpan<ulong> bitmap, IRamSink sink)
     {
         long sent = 0;
