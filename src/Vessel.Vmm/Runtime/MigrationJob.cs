@@ -135,6 +135,11 @@ internal sealed class MigrationJob
 
             SetStatus(MigrationStatus.Device);
             _phases?.Mark("stop");
+            if (sink is StreamRamSink stream)
+            {
+                stream.GuestStopped = true;
+            }
+
             _sender.FinishStopped(sink, writer);
             channel.Commit();
             _phases?.Mark("receipt");

@@ -24,8 +24,17 @@ internal sealed class StreamRamSink(StateWriter writer) : IRamSink
 {
     private readonly byte[] _copy = new byte[StateFormat.MaxPagesPerRecord * StateFormat.PageSize];
 
+    /// <summary>Set once the guest is stopped (a migration's last round): nothing writes its pages any more, so they go without the copy.</summary>
+    public bool GuestStopped { get; set; }
+
     public void WritePages(ulong address, ReadOnlySpan<byte> data)
     {
+        if (GuestStopped)
+        {
+            writer.WritePages(address, data);
+            return;
+        }
+
         Span<byte> copy = _copy.AsSpan(0, data.Length);
         data.CopyTo(copy);
         writer.WritePages(address, copy);
