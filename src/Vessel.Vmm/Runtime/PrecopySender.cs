@@ -246,19 +246,20 @@ internal sealed class PrecopySender
     /// <summary>
     /// The first pass has spent this tenth's bandwidth before <paramref name="page"/>: true when
     /// what is left (the pages from there that may hold data, and those the guest dirtied so
-    /// far) is no more than the next tenth would carry and goes within the downtime limit at
-    /// <c>max-bandwidth</c>, so the guest may stop now; otherwise waits for the next tenth and
-    /// returns false. QEMU would wait, send that tenth and then stop; stopping before saves the
-    /// wait. No more than a tenth's share: a busy guest's many dirty pages, and pages the
-    /// destination has never had (each a fresh page for it to fault in), go better while it
-    /// runs, through the dirty rounds, than all at once while it is stopped.
+    /// far) is no more than the next tenth would carry and would take no more than a tenth of
+    /// the downtime limit at <c>max-bandwidth</c>, so the guest may stop now; otherwise waits
+    /// for the next tenth and returns false. QEMU would wait, send that tenth and then stop;
+    /// stopping before saves the wait. Only for a small rest: a busy guest's many dirty pages,
+    /// and pages the destination has never had (each a fresh page for it to fault in), go
+    /// better while it runs, through the dirty rounds, than all at once while it is stopped (an
+    /// idle 1 GiB guest stopped with 11 MiB left was down for 80 to 250 ms).
     /// </summary>
     private bool FirstPassCanEndBefore(ReadOnlySpan<ulong> mayHoldData, ulong page)
     {
         CheckCancelled();
         long left = CountFrom(mayHoldData, page) + _machine.Memory.CountDirtyPages();
         ExpectedDowntimeMs = (long)((double)left * PageSize / _parameters.MaxBandwidth * 1000);
-        if (left * PageSize <= _parameters.MaxBandwidth * RateWindowSeconds && ExpectedDowntimeMs <= _parameters.DowntimeLimitMs)
+        if (left * PageSize <= _parameters.MaxBandwidth * RateWindowSeconds && ExpectedDowntimeMs * 10 <= _parameters.DowntimeLimitMs)
         {
             return true;
         }
