@@ -136,7 +136,7 @@ public sealed partial class VirtualMachine
 
         var listener = address.Transport == MigrationTransport.Unix
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+            : new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = OutgoingStateChannel.SocketBufferBytes }; // before listen: the connection inherits it
         try
         {
             listener.Bind(address.ToEndPoint());
