@@ -18,6 +18,14 @@ public sealed partial class VesselClient
     public Task<HostInfo> RemoveHostAsync(string host, CancellationToken cancellationToken = default) =>
         SendForAsync<HostInfo>(HttpMethod.Delete, $"api/v1/hosts/{Segment(host)}", null, cancellationToken);
 
+    /// <summary>Puts a host in maintenance: an operation that migrates its running VMs away.</summary>
+    public Task<OperationInfo> EnterMaintenanceAsync(string host, CancellationToken cancellationToken = default) =>
+        PostAsync<OperationInfo>($"api/v1/hosts/{Segment(host)}/maintenance", new { }, cancellationToken);
+
+    /// <summary>Takes a host out of maintenance: it takes VMs again.</summary>
+    public Task<HostInfo> ExitMaintenanceAsync(string host, CancellationToken cancellationToken = default) =>
+        SendForAsync<HostInfo>(HttpMethod.Delete, $"api/v1/hosts/{Segment(host)}/maintenance", null, cancellationToken);
+
     /// <summary>An agent's enrolment (anonymous: the join token authorises it).</summary>
     public Task<HostJoinResponse> JoinHostAsync(HostJoinRequest request, CancellationToken cancellationToken = default) => PostAsync<HostJoinResponse>("api/v1/hosts/join", request, cancellationToken);
 }

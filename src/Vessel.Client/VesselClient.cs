@@ -126,6 +126,9 @@ public sealed partial class VesselClient : IDisposable
     public Task<OperationInfo> CloneVmAsync(string vm, CloneRequest request, CancellationToken cancellationToken = default) =>
         PostAsync<OperationInfo>($"api/v1/vms/{Segment(vm)}/clone", request, cancellationToken);
 
+    public Task<OperationInfo> MigrateVmAsync(string vm, VmMigrateRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<OperationInfo>($"api/v1/vms/{Segment(vm)}/migrate", request, cancellationToken);
+
     public Task<VmDetails> MakeTemplateAsync(string vm, CancellationToken cancellationToken = default) =>
         PostAsync<VmDetails>($"api/v1/vms/{Segment(vm)}/template", new { }, cancellationToken);
 

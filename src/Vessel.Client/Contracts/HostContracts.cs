@@ -34,7 +34,15 @@ public sealed record HostInfo(
     DateTimeOffset? LastHeartbeatAt,
     string? CertificateFingerprint,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? JoinedAt);
+    DateTimeOffset? JoinedAt,
+    string? Maintenance = null);
+
+/// <summary>Where a host in maintenance is: <c>entering</c> while VMs still run on it, <c>ready</c> once it is empty and ready for work.</summary>
+public static class HostMaintenance
+{
+    public const string Entering = "entering";
+    public const string Ready = "ready";
+}
 
 /// <summary><c>POST /api/v1/hosts</c>: a host to join, and how long its join token lasts (default an hour).</summary>
 public sealed record HostCreateRequest(string Name, int? TokenLifetimeSeconds = null);

@@ -52,9 +52,10 @@ public static class OperationStatuses
     public const string Cancelled = "cancelled";
 }
 
-public sealed record PoolInfo(string Name, string Path, long CapacityBytes, long AvailableBytes, long AllocatedBytes, int Volumes);
+public sealed record PoolInfo(string Name, string Path, long CapacityBytes, long AvailableBytes, long AllocatedBytes, int Volumes, bool Shared = false);
 
-public sealed record PoolCreateRequest(string Name, string Path);
+/// <param name="Shared">Every host sees the directory at the same path (NFS, a cluster filesystem); VMs on it may run on any host.</param>
+public sealed record PoolCreateRequest(string Name, string Path, bool Shared = false);
 
 public sealed record VolumeInfo(
     string Pool,

@@ -12,6 +12,9 @@ public static class VmStates
     public const string Suspended = "suspended";
     public const string Crashed = "crashed";
 
+    /// <summary>The VM's host is not connected (its agent is down or cut off): whatever it does now is not known, and not guessed.</summary>
+    public const string Unknown = "unknown";
+
     /// <summary>The states in which a VMM process exists for the VM.</summary>
     public static bool HasProcess(string state) => state is Running or Paused or Stopping or Suspending;
 }
@@ -38,7 +41,8 @@ public sealed record VmSummary(
     IReadOnlyList<string> Tags,
     DateTime CreatedAt,
     string? Pool = null,
-    Guid? ClonedFromId = null);
+    Guid? ClonedFromId = null,
+    string? Host = null);
 
 /// <summary>A VM's whole definition and state.</summary>
 public sealed record VmDetails
@@ -70,6 +74,9 @@ public sealed record VmDetails
     public int? ProcessId { get; init; }
     public string? CurrentSnapshot { get; init; }
     public string? ClonedFrom { get; init; }
+
+    /// <summary>The host the VM runs on (or starts on next).</summary>
+    public string? Host { get; init; }
 
     /// <summary>Changes to a running VM that take effect at its next start (harts, memory, boot, disks, NICs).</summary>
     public IReadOnlyList<string> PendingChanges { get; init; } = [];
@@ -121,6 +128,19 @@ public sealed record VmCreateRequest
 
     /// <summary><c>linked</c> (default) or <c>full</c>, with <see cref="Template"/>.</summary>
     public string? CloneMode { get; init; }
+
+    /// <summary>The host to put the VM on; null: the one with its storage and networks and the most free memory.</summary>
+    public string? Host { get; init; }
+}
+
+/// <summary>Moves a VM to another host: live while it runs (its memory copied while it runs on; its disks stay on a pool both hosts see), offline while stopped.</summary>
+public sealed record VmMigrateRequest
+{
+    /// <summary>The destination host; null: the best other host (placement).</summary>
+    public string? Host { get; init; }
+
+    /// <summary>The most the migration sends per second, in bytes (QEMU's <c>max-bandwidth</c>, Proxmox's <c>bwlimit</c>); null: the VMM's default.</summary>
+    public long? MaxBandwidth { get; init; }
 }
 
 /// <summary>

@@ -71,7 +71,7 @@ public static class StorageEndpoints
         }
 
         Directory.CreateDirectory(path);
-        var pool = new PoolRecord { Id = Guid.NewGuid(), Name = name, Path = path, CreatedAt = DateTime.UtcNow };
+        var pool = new PoolRecord { Id = Guid.NewGuid(), Name = name, Path = path, Shared = request.Shared, CreatedAt = DateTime.UtcNow };
         db.Pools.Add(pool);
         await db.SaveChangesAsync();
         return Results.Created($"/api/v1/pools/{name}", await new VolumeService(db).ToInfoAsync(pool));

@@ -26,6 +26,9 @@ public static class VmEndpoints
                 LifecycleAsync(action, vm, http, db, lifecycle, operations, body)).RequirePrivilege(Privileges.VmPowerMgmt, "/vms/{vm}").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} the VM (an operation)").ProducesOperation();
         }
 
+        vms.MapPost("/{vm}/migrate", async (string vm, VmMigrateRequest? request, HttpContext http, InventoryContext db, VmMigration migration, OperationManager operations) =>
+                await HttpConventions.OperationResultAsync(http, operations, await migration.MigrateAsync(db, await VmDefinitions.FindAsync(db, vm), request ?? new VmMigrateRequest())))
+            .RequirePrivilege(Privileges.VmMigrate, "/vms/{vm}").WithSummary("Move the VM to another host: live while it runs (cancel the operation to stop it; the VM stays on its source), offline while stopped (an operation)").ProducesOperation();
         vms.MapPost("/{vm}/clone", CloneAsync).RequirePrivilege(Privileges.VmClone, "/vms/{vm}").WithSummary("Clone the VM: full, linked (at a snapshot) or instant (from its running state)").ProducesOperation();
         vms.MapPost("/{vm}/template", MakeTemplateAsync).RequirePrivilege(Privileges.VmAllocate, "/vms/{vm}").WithSummary("Turn a stopped VM into a read-only template").Produces<VmDetails>();
         vms.MapGet("/{vm}/snapshots", SnapshotsAsync).RequirePrivilege(Privileges.VmAudit, "/vms/{vm}").WithSummary("The VM's snapshot tree and current position");
@@ -82,7 +85,8 @@ public static class VmEndpoints
             _ => throw ApiException.BadRequest($"Lists sort by name, -name, created, -created or state, not '{HttpConventions.Short(sort)}'."),
         };
         IQueryable<VmRow> selected = query.Select(v => new VmRow(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate, v.Tags, v.CreatedAt,
-            v.Disks.OrderBy(d => d.Slot).Select(d => d.Volume!.Pool!.Name).FirstOrDefault(), v.ClonedFromId));
+            v.Disks.OrderBy(d => d.Slot).Select(d => d.Volume!.Pool!.Name).FirstOrDefault(), v.ClonedFromId,
+            v.HostId == null ? null : db.Hosts.Where(h => h.Id == v.HostId).Select(h => h.Name).FirstOrDefault()));
         int total;
         List<VmRow> rows;
         if (visible is null)
@@ -100,12 +104,13 @@ public static class VmEndpoints
             rows = seen.Skip((p - 1) * size).Take(size).ToList();
         }
 
+        string? local = rows.Any(r => r.Host is null) ? await VmDefinitions.LocalHostNameAsync(db) : null;
         VmSummary[] items = rows.Select(v => new VmSummary(v.Id, v.Name, v.State, v.Cpus, v.MemoryBytes, v.IsTemplate,
-            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc), v.Pool, v.ClonedFromId)).ToArray();
+            v.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), DateTime.SpecifyKind(v.CreatedAt, DateTimeKind.Utc), v.Pool, v.ClonedFromId, v.Host ?? local)).ToArray();
         return new Page<VmSummary>(items, total, p, size);
     }
 
-    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt, string? Pool, Guid? ClonedFromId);
+    private sealed record VmRow(Guid Id, string Name, string State, int Cpus, long MemoryBytes, bool IsTemplate, string Tags, DateTime CreatedAt, string? Pool, Guid? ClonedFromId, string? Host);
 
     private static async Task<IResult> CreateAsync(VmCreateRequest request, HttpContext http, InventoryContext db, VmCreation creation, OperationManager operations)
     {

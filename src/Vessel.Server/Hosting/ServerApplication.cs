@@ -48,6 +48,7 @@ public static class ServerApplication
         builder.Services.AddSingleton<NetworkService>();
         builder.Services.AddSingleton<VmLifecycle>();
         builder.Services.AddSingleton<VmCreation>();
+        builder.Services.AddSingleton<VmMigration>();
         builder.Services.AddSingleton<SnapshotService>();
         builder.Services.AddSingleton<MetricsSampler>();
         builder.Services.AddHostedService(s => s.GetRequiredService<MetricsSampler>());

@@ -47,17 +47,25 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
         }
 
         string hostName = host!.Name;
-        HostRegistry.Session session = registry.Attach(hostId);
+        AgentSession session = registry.Attach(hostId, hostName, responseStream, http.Connection.LocalIpAddress?.ToString());
         try
         {
+            session.RunningVmms = RunningOf(hello.Vmms);
             await registry.ReportAsync(hostId, hello.Capacity ?? new Capacity(), hello.AgentVersion, address, context.CancellationToken);
-            await responseStream.WriteAsync(new ManagerMessage { Welcome = new Welcome { HostName = hostName, HeartbeatSeconds = registry.HeartbeatInterval.TotalSeconds } });
+            await session.WriteAsync(new ManagerMessage { Welcome = new Welcome { HostName = hostName, HeartbeatSeconds = registry.HeartbeatInterval.TotalSeconds } }, context.CancellationToken);
+            registry.Announce(session);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Cut);
             while (await requestStream.MoveNext(linked.Token))
             {
-                if (requestStream.Current.KindCase == AgentMessage.KindOneofCase.Heartbeat)
+                switch (requestStream.Current.KindCase)
                 {
-                    await registry.ReportAsync(hostId, requestStream.Current.Heartbeat.Capacity ?? new Capacity(), null, address, linked.Token);
+                    case AgentMessage.KindOneofCase.Heartbeat:
+                        session.RunningVmms = RunningOf(requestStream.Current.Heartbeat.Vmms);
+                        await registry.ReportAsync(hostId, requestStream.Current.Heartbeat.Capacity ?? new Capacity(), null, address, linked.Token);
+                        break;
+                    case AgentMessage.KindOneofCase.Result:
+                        session.Complete(requestStream.Current.Result);
+                        break;
                 }
             }
         }
@@ -76,6 +84,46 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
             session.Dispose();
         }
     }
+
+    /// <summary>
+    /// A tunnel the agent opened because the manager asked for it: admitted only from the host the
+    /// manager asked (its certificate) and for an id the manager is waiting on; it lives until the
+    /// manager's side disposes it or the agent ends it.
+    /// </summary>
+    public override async Task Tunnel(IAsyncStreamReader<TunnelChunk> requestStream, IServerStreamWriter<TunnelChunk> responseStream, ServerCallContext context)
+    {
+        HttpContext http = context.GetHttpContext();
+        (Guid? certified, string? refusal) = authority.IdentifyHost(http.Connection.ClientCertificate);
+        if (certified is not { } hostId)
+        {
+            throw await RefuseAsync(http.Connection.RemoteIpAddress?.ToString() ?? "unknown", "host:?", refusal!);
+        }
+
+        if (!await requestStream.MoveNext(context.CancellationToken))
+        {
+            return;
+        }
+
+        string tunnelId = requestStream.Current.TunnelId;
+        // Not disposed here: the stream (whoever holds it) cancels it when done, also after this call ended.
+        var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var stream = new TunnelStream(requestStream, responseStream, null, call);
+        if (registry.FindSession(hostId) is not { } session || !session.AcceptTunnel(tunnelId, stream))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "The manager asked this host for no such tunnel."));
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, call.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static Dictionary<Guid, int> RunningOf(IEnumerable<RunningVmm> vmms) =>
+        vmms.Where(v => Guid.TryParse(v.VmId, out _)).ToDictionary(v => Guid.Parse(v.VmId), v => v.ProcessId);
 
     private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requests, CancellationToken cancellationToken)
     {

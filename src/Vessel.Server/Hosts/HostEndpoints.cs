@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
 using Vessel.Server.Access;
+using Vessel.Server.Api;
 using Vessel.Server.Audit;
 using Vessel.Server.Inventory;
 
@@ -31,6 +32,14 @@ public static class HostEndpoints
         hosts.MapDelete("/{host}", async (string host, InventoryContext db, HostService service, CancellationToken cancellationToken) =>
             await service.RemoveAsync(db, host, cancellationToken))
             .RequirePrivilege(Privileges.SysModify, "/hosts/{host}").WithAuditAction("host.remove").WithSummary("Remove a host: its agent is cut off and its certificate refused from then on");
+        hosts.MapPost("/{host}/maintenance", async (string host, InventoryContext db, HostMaintenanceService maintenance, HttpContext http, Operations.OperationManager operations, CancellationToken cancellationToken) =>
+            await HttpConventions.OperationResultAsync(http, operations, await maintenance.EnterAsync(db, host, cancellationToken)))
+            .RequirePrivilege(Privileges.SysModify, "/hosts/{host}").WithAuditAction("host.enter-maintenance").ProducesOperation()
+            .WithSummary("Put a host in maintenance: it takes no new VMs and its running VMs migrate away, a few at a time (an operation); it shows maintenance 'ready' once empty");
+        hosts.MapDelete("/{host}/maintenance", async (string host, InventoryContext db, HostMaintenanceService maintenance, CancellationToken cancellationToken) =>
+            await maintenance.ExitAsync(db, host, cancellationToken))
+            .RequirePrivilege(Privileges.SysModify, "/hosts/{host}").WithAuditAction("host.exit-maintenance")
+            .WithSummary("Take a host out of maintenance: it takes VMs again");
         hosts.MapPost("/join", async (HostJoinRequest request, InventoryContext db, HostService service, HttpContext http, CancellationToken cancellationToken) =>
             await service.JoinAsync(db, request, http, cancellationToken))
             .AllowAnonymous().WithAuditAction("host.join")

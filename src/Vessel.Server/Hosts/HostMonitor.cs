@@ -67,7 +67,7 @@ public sealed class HostMonitor(IServiceScopeFactory scopes, HostRegistry regist
         {
             InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
             localId = await db.Hosts.Where(h => h.IsLocal).Select(h => (Guid?)h.Id).FirstOrDefaultAsync(cancellationToken);
-            running = await db.Vms.CountAsync(v => v.State == VmStates.Running, cancellationToken);
+            running = await db.Vms.CountAsync(v => v.HostId == null && (v.State == VmStates.Running || v.State == VmStates.Paused), cancellationToken);
         }
 
         if (localId is { } id)

@@ -15,6 +15,9 @@ public sealed class HostRecord
     /// <summary>The manager's own host (one, made at start; it is never removed).</summary>
     public bool IsLocal { get; set; }
 
+    /// <summary>An administrator put the host in maintenance: it takes no VMs, and its state is <c>maintenance</c> whenever its agent is there.</summary>
+    public bool Maintenance { get; set; }
+
     /// <summary>Where the agent's connection came from, as the manager saw it.</summary>
     public string? Address { get; set; }
 

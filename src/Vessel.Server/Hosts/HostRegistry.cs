@@ -16,24 +16,10 @@ namespace Vessel.Server.Hosts;
 /// </summary>
 public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, AuditLog audit, ServerOptions options, TimeProvider time, ILogger<HostRegistry> logger)
 {
-    private readonly ConcurrentDictionary<Guid, Session> _sessions = new();
+    private readonly ConcurrentDictionary<Guid, AgentSession> _sessions = new();
 
     /// <summary>State changes one at a time: a heartbeat and the unreachable check must not cross.</summary>
     private readonly SemaphoreSlim _stateGate = new(1, 1);
-
-    /// <summary>One connected agent's stream; cancelled when the host is removed or a newer connection of it arrives.</summary>
-    public sealed class Session(Guid hostId) : IDisposable
-    {
-        private readonly CancellationTokenSource _cut = new();
-
-        public Guid HostId { get; } = hostId;
-
-        public CancellationToken Cut => _cut.Token;
-
-        public void Cancel() => _cut.Cancel();
-
-        public void Dispose() => _cut.Dispose();
-    }
 
     /// <summary>The agent endpoint's port as bound (port 0 becomes a real one), once it listens.</summary>
     public int? AgentEndpointPort { get; set; }
@@ -45,11 +31,17 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
 
     public bool IsConnected(Guid hostId) => _sessions.ContainsKey(hostId);
 
+    /// <summary>The connected agent of a host; null while none is.</summary>
+    public AgentSession? FindSession(Guid hostId) => _sessions.TryGetValue(hostId, out AgentSession? session) ? session : null;
+
+    /// <summary>Raised (on a pool thread) when an agent's stream has been admitted and welcomed, and when it ended.</summary>
+    public event Action<AgentSession, bool>? SessionChanged;
+
     /// <summary>Registers a connected agent; an older stream of the same host is cut (the agent reconnected).</summary>
-    public Session Attach(Guid hostId)
+    public AgentSession Attach(Guid hostId, string hostName, Grpc.Core.IAsyncStreamWriter<ManagerMessage> writer, string? managerAddress)
     {
-        var session = new Session(hostId);
-        Session? previous = null;
+        var session = new AgentSession(hostId, hostName, writer) { ManagerAddress = managerAddress };
+        AgentSession? previous = null;
         _sessions.AddOrUpdate(hostId, session, (_, old) =>
         {
             previous = old;
@@ -59,14 +51,26 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
         return session;
     }
 
-    public void Detach(Session session) => _sessions.TryRemove(new KeyValuePair<Guid, Session>(session.HostId, session));
+    /// <summary>Tells the VM side an agent's stream is ready for commands (after its welcome).</summary>
+    public void Announce(AgentSession session) => SessionChanged?.Invoke(session, true);
+
+    /// <summary>The stream ended: whatever waited on it fails, and the VM side hears of it.</summary>
+    public void Detach(AgentSession session)
+    {
+        session.Cancel();
+        if (_sessions.TryRemove(new KeyValuePair<Guid, AgentSession>(session.HostId, session)))
+        {
+            SessionChanged?.Invoke(session, false);
+        }
+    }
 
     /// <summary>Cuts a host's agent off (removed).</summary>
     public void Disconnect(Guid hostId)
     {
-        if (_sessions.TryRemove(hostId, out Session? session))
+        if (_sessions.TryRemove(hostId, out AgentSession? session))
         {
             session.Cancel();
+            SessionChanged?.Invoke(session, false);
         }
     }
 
@@ -111,7 +115,7 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
             host.LastHeartbeatAt = time.GetUtcNow().UtcDateTime;
             if (host.State is HostStates.Connecting or HostStates.Unreachable)
             {
-                await ChangeStateAsync(db, host, HostStates.Up, "its agent reports", cancellationToken);
+                await ChangeStateAsync(db, host, host.Maintenance ? HostStates.Maintenance : HostStates.Up, "its agent reports", cancellationToken);
             }
             else
             {

@@ -184,7 +184,8 @@ public sealed class HostService(
         Utc(host.LastHeartbeatAt),
         host.CertificateFingerprint,
         Utc(host.CreatedAt)!.Value,
-        Utc(host.JoinedAt));
+        Utc(host.JoinedAt),
+        !host.Maintenance ? null : host.RunningVms == 0 ? HostMaintenance.Ready : HostMaintenance.Entering);
 
     private static DateTimeOffset? Utc(DateTime? time) => time is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
 }

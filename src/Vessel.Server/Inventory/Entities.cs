@@ -34,8 +34,11 @@ public sealed class VmRecord
     public int AutostartOrder { get; set; }
     public int AutostartDelaySeconds { get; set; }
 
-    /// <summary>The VMM's process while one runs (also in its pidfile).</summary>
+    /// <summary>The VMM's process while one runs (also in its pidfile), on <see cref="HostId"/>'s host.</summary>
     public int? ProcessId { get; set; }
+
+    /// <summary>The host the VM runs on, or runs on next (placement, migration); null: the manager's own host.</summary>
+    public Guid? HostId { get; set; }
 
     /// <summary>The definition the running VMM was started with, to tell pending changes apart.</summary>
     public string? RunningDefinition { get; set; }
@@ -83,6 +86,9 @@ public sealed class PoolRecord
     public Guid Id { get; set; }
     public required string Name { get; set; }
     public required string Path { get; set; }
+
+    /// <summary>Every host sees the directory at the same path (NFS, a cluster filesystem): VMs on it may run on, and move between, any host.</summary>
+    public bool Shared { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 

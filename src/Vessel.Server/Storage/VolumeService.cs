@@ -331,7 +331,7 @@ public sealed class VolumeService(InventoryContext db)
         {
         }
 
-        return new PoolInfo(pool.Name, pool.Path, capacity, available, allocated, volumes.Count);
+        return new PoolInfo(pool.Name, pool.Path, capacity, available, allocated, volumes.Count, pool.Shared);
     }
 
     private static VolumeRecord NewRecord(PoolRecord pool, string name, string format) => new()

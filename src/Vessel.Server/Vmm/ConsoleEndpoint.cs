@@ -5,6 +5,7 @@ using Vessel.Server.Access;
 using Vessel.Server.Api;
 using Vessel.Server.Hosting;
 using Vessel.Server.Inventory;
+using Vessel.Server.Operations;
 
 namespace Vessel.Server.Vmm;
 
@@ -56,8 +57,8 @@ public static class ConsoleEndpoint
     {
         (VmRecord record, VmmSupervisor.VmmInstance instance) = await AdmitAsync(vm, ConsoleKinds.Serial, http, db, supervisor, tickets);
         RequireWebSocket(http, "The console is a WebSocket; connect with a WebSocket client (vessel vm console NAME).");
-        using Socket console = await ConnectAsync(instance.Paths.Console, $"The console of VM '{record.Name}'", http.RequestAborted);
-        await RelayAsync(http, console);
+        Stream console = await ConnectAsync(instance, "console", $"The console of VM '{record.Name}'", http.RequestAborted);
+        await RelayAsync(http, console, supervisor, instance);
     }
 
     private static async Task RelayVncAsync(string vm, HttpContext http, InventoryContext db, VmmSupervisor supervisor, ConsoleTickets tickets)
@@ -71,8 +72,8 @@ public static class ConsoleEndpoint
         }
 
         RequireWebSocket(http, "The VNC console is a WebSocket of RFB; connect with a WebSocket client such as noVNC.");
-        using Socket screen = await ConnectAsync(instance.Paths.Vnc, $"The screen of VM '{record.Name}'", http.RequestAborted);
-        await RelayAsync(http, screen);
+        Stream screen = await ConnectAsync(instance, "vnc", $"The screen of VM '{record.Name}'", http.RequestAborted);
+        await RelayAsync(http, screen, supervisor, null);
     }
 
     /// <summary>
@@ -102,42 +103,32 @@ public static class ConsoleEndpoint
         }
     }
 
-    private static async Task<Socket> ConnectAsync(string path, string what, CancellationToken cancellationToken)
+    private static async Task<Stream> ConnectAsync(VmmSupervisor.VmmInstance instance, string socket, string what, CancellationToken cancellationToken)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
-            return socket;
+            return await instance.OpenSocketAsync(socket, cancellationToken);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or OperationFailedException or IOException)
         {
-            socket.Dispose();
             throw ApiException.Conflict(Sentences.Of($"{what} cannot be reached ({e.Message})"));
         }
     }
 
-    /// <summary>Accepts the WebSocket and relays bytes both ways with <paramref name="target"/> until either side ends.</summary>
-    private static async Task RelayAsync(HttpContext http, Socket target)
+    /// <summary>
+    /// Accepts the WebSocket and relays bytes both ways with <paramref name="target"/> until either
+    /// side ends. A serial console (<paramref name="follow"/>) follows its VM to another host: when
+    /// the VMM's side ends because the VM migrated, the relay goes on with the new VMM's console.
+    /// </summary>
+    private static async Task RelayAsync(HttpContext http, Stream target, VmmSupervisor supervisor, VmmSupervisor.VmmInstance? follow)
     {
         string? subProtocol = http.WebSockets.WebSocketRequestedProtocols.Contains(BinarySubProtocol) ? BinarySubProtocol : null;
         using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(subProtocol);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        Task fromVm = Task.Run(async () =>
-        {
-            byte[] buffer = new byte[65536];
-            try
-            {
-                int read;
-                while ((read = await target.ReceiveAsync(buffer, done.Token)) > 0)
-                {
-                    await socket.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary, true, done.Token);
-                }
-            }
-            catch (Exception e) when (e is SocketException or WebSocketException or OperationCanceledException)
-            {
-            }
-        });
+        Stream? current = target;
+
+        // One reader of the WebSocket for its whole life (a cancelled receive would abort it):
+        // what the client types goes to whichever VMM's console is current.
         Task toVm = Task.Run(async () =>
         {
             byte[] buffer = new byte[16384];
@@ -151,24 +142,96 @@ public static class ConsoleEndpoint
                         break;
                     }
 
-                    await target.SendAsync(buffer.AsMemory(0, result.Count), SocketFlags.None, done.Token);
+                    if (Volatile.Read(ref current) is { } vm)
+                    {
+                        try
+                        {
+                            await vm.WriteAsync(buffer.AsMemory(0, result.Count), done.Token);
+                        }
+                        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+                        {
+                            // That VMM's console ended; the relay moves on or ends.
+                        }
+                    }
                 }
             }
-            catch (Exception e) when (e is SocketException or WebSocketException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
             }
         });
-        await Task.WhenAny(fromVm, toVm);
-        await done.CancelAsync();
+        while (true)
+        {
+            Task fromVm = PumpToClientAsync(current!, socket, done.Token);
+            Task first = await Task.WhenAny(fromVm, toVm);
+            Stream ended = current!;
+            Volatile.Write(ref current, null);
+            await ended.DisposeAsync();
+            if (first == toVm || follow is null || await NextVmmAsync(supervisor, follow, done.Token) is not { } next)
+            {
+                break;
+            }
+
+            try
+            {
+                Volatile.Write(ref current, await next.OpenSocketAsync("console", done.Token));
+                follow = next;
+            }
+            catch (Exception e) when (e is SocketException or OperationFailedException or IOException or OperationCanceledException)
+            {
+                break;
+            }
+        }
+
         try
         {
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "detached", CancellationToken.None);
             }
+
+            await toVm.WaitAsync(TimeSpan.FromSeconds(5));
         }
-        catch (WebSocketException)
+        catch (Exception e) when (e is WebSocketException or TimeoutException)
         {
         }
+
+        await done.CancelAsync();
+    }
+
+    private static async Task PumpToClientAsync(Stream vm, WebSocket socket, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[65536];
+        try
+        {
+            int read;
+            while ((read = await vm.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await socket.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary, true, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is SocketException or WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>The VMM that took over from <paramref name="previous"/> (a migration's destination), waited for a while; null when the VM did not move.</summary>
+    private static async Task<VmmSupervisor.VmmInstance?> NextVmmAsync(VmmSupervisor supervisor, VmmSupervisor.VmmInstance previous, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < 100 && !cancellationToken.IsCancellationRequested; i++)
+        {
+            if (supervisor.Find(previous.VmId) is { } current && current != previous)
+            {
+                return current;
+            }
+
+            if (!previous.MigratedAway && !previous.Emigrating)
+            {
+                return null;
+            }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
+
+        return null;
     }
 }

@@ -13,8 +13,7 @@ namespace Vessel.Server.Vmm;
 /// </summary>
 public sealed class QmpConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly SemaphoreSlim _commandGate = new(1, 1);
     private readonly object _gate = new();
     private TaskCompletionSource<JsonObject>? _pendingReply;
@@ -22,10 +21,9 @@ public sealed class QmpConnection : IAsyncDisposable
     private long _lastId;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private QmpConnection(Socket socket)
+    private QmpConnection(Stream stream)
     {
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
     }
 
     /// <summary>Called on the reading thread for every event.</summary>
@@ -43,10 +41,7 @@ public sealed class QmpConnection : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
-                var connection = new QmpConnection(socket);
-                connection.StartReading();
-                await connection.NegotiateAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-                return connection;
+                return await OverAsync(new NetworkStream(socket, ownsSocket: true), cancellationToken);
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
@@ -54,6 +49,24 @@ public sealed class QmpConnection : IAsyncDisposable
                 await Task.Delay(50, cancellationToken);
             }
         }
+    }
+
+    /// <summary>A QMP client on a stream that already reaches the VMM's QMP socket (a tunnel to an agent's host); negotiates.</summary>
+    public static async Task<QmpConnection> OverAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var connection = new QmpConnection(stream);
+        connection.StartReading();
+        try
+        {
+            await connection.NegotiateAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        return connection;
     }
 
     private async Task NegotiateAsync(CancellationToken cancellationToken)
@@ -205,11 +218,7 @@ public sealed class QmpConnection : IAsyncDisposable
         _closed.TrySetResult();
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _stream.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _stream.DisposeAsync();
 }
 
 /// <summary>The VMM refused a QMP command; the message is its description.</summary>

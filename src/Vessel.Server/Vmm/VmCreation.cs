@@ -125,6 +125,24 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             attach.Add((slot, disk, existing, pool));
         }
 
+        var nicNetworks = new List<string>();
+        foreach (NicRecord nic in vm.Nics)
+        {
+            NetworkRecord network = nic.Network ?? await db.Networks.AsNoTracking().FirstAsync(n => n.Id == nic.NetworkId);
+            if (network.Kind != "nat")
+            {
+                nicNetworks.Add(network.Name);
+            }
+        }
+
+        List<string> localPools = attach.Select(a => a.Existing?.Pool ?? a.Pool).Where(p => !p.Shared).Select(p => p.Name).Distinct().ToList();
+        if (vm.IsoVolumeId is { } isoId && await db.Volumes.Where(v => v.Id == isoId && !v.Pool!.Shared).Select(v => v.Pool!.Name).FirstOrDefaultAsync() is { } isoPool)
+        {
+            localPools.Add(isoPool);
+        }
+
+        vm.HostId = await Hosts.Placement.ChooseAsync(db, name, new Hosts.Placement.Needs(localPools, nicNetworks), request.Host, excluding: null);
+
         return await operations.StartAsync("vm.create", new OperationManager.Target("VM", name, vm.Id, [NameLock(name)]), mayCancel: true, async context =>
         {
             InventoryContext opDb = context.Services.GetRequiredService<InventoryContext>();
@@ -239,6 +257,21 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             {
                 clone.Nics = await NicsAsync(db, overrides.Nics);
             }
+        }
+
+        if (request.Mode == "instant")
+        {
+            // The clone maps its parent's memory copy-on-write: it runs where its parent runs.
+            if (source.HostId is not null)
+            {
+                throw ApiException.Conflict($"VM '{source.Name}' runs on an agent's host; instant clones are made of VMs on the manager's own host (migrate it there first).");
+            }
+
+            clone.HostId = null;
+        }
+        else
+        {
+            clone.HostId = await Hosts.Placement.ChooseAsync(db, name, await Hosts.Placement.NeedsOfAsync(db, source.Id), overrides?.Host, excluding: null);
         }
 
         if (request.Mode == "instant" || request.Start)

@@ -59,6 +59,10 @@ public static class VmDefinitions
         return "," + string.Concat(checkedTags.Select(t => t + ",")) ;
     }
 
+    /// <summary>The name of the manager's own host (where VMs without a host run); null before it is recorded.</summary>
+    public static Task<string?> LocalHostNameAsync(InventoryContext db) =>
+        db.Hosts.Where(h => h.IsLocal).Select(h => h.Name).FirstOrDefaultAsync();
+
     public static async Task<VmDetails> ToDetailsAsync(InventoryContext db, VmRecord vm)
     {
         string? iso = vm.IsoVolumeId is { } isoId
@@ -70,6 +74,9 @@ public static class VmDefinitions
         string? clonedFrom = vm.ClonedFromId is { } sourceId
             ? await db.Vms.Where(v => v.Id == sourceId).Select(v => v.Name).FirstOrDefaultAsync()
             : null;
+        string? host = vm.HostId is { } hostId
+            ? await db.Hosts.Where(h => h.Id == hostId).Select(h => h.Name).FirstOrDefaultAsync()
+            : await LocalHostNameAsync(db);
         return new VmDetails
         {
             Id = vm.Id,
@@ -97,6 +104,7 @@ public static class VmDefinitions
             ProcessId = vm.ProcessId,
             CurrentSnapshot = current,
             ClonedFrom = clonedFrom,
+            Host = host,
             PendingChanges = PendingChanges(vm),
             CreatedAt = DateTime.SpecifyKind(vm.CreatedAt, DateTimeKind.Utc),
             UpdatedAt = DateTime.SpecifyKind(vm.UpdatedAt, DateTimeKind.Utc),

@@ -4,6 +4,7 @@ using Vessel.Client.Contracts;
 using Vessel.Server.Api;
 using Vessel.Server.Events;
 using Vessel.Server.Hosting;
+using Vessel.Server.Hosts;
 using Vessel.Server.Inventory;
 using Vessel.Server.Licensing;
 using Vessel.Server.Networks;
@@ -51,7 +52,8 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
 
         string definition = VmDefinitions.DefinitionText(vm);
         string? statePath = vm.StatePath;
-        await supervisor.StartAsync(spec, context.CancellationToken);
+        Guid? hostId = await HostToStartOnAsync(db, vm, resuming);
+        await supervisor.StartAsync(spec, hostId, context.CancellationToken);
         await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s
             .SetProperty(v => v.RunningDefinition, definition)
             .SetProperty(v => v.StatePath, (string?)null));
@@ -65,8 +67,36 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         return vm.Name;
     }
 
+    /// <summary>
+    /// The VM's own host while that can take it; else (its agent away, in maintenance) another one
+    /// that can, which becomes the VM's host. A suspended VM resumes where its state was saved.
+    /// </summary>
+    private static async Task<Guid?> HostToStartOnAsync(InventoryContext db, VmRecord vm, bool resuming)
+    {
+        if (vm.HostId is not { } hostId || resuming)
+        {
+            return vm.HostId;
+        }
+
+        HostRecord? host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId);
+        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id);
+        if (host is not null && Placement.UnfitReason(host, needs) is null)
+        {
+            return hostId;
+        }
+
+        Guid? chosen = await Placement.ChooseAsync(db, vm.Name, needs, null, excluding: hostId);
+        await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s.SetProperty(v => v.HostId, chosen));
+        return chosen;
+    }
+
     public static void RequireStartable(VmRecord vm)
     {
+        if (vm.State == VmStates.Unknown)
+        {
+            throw UnknownState(vm);
+        }
+
         if (vm.IsTemplate)
         {
             throw ApiException.Conflict($"Template '{vm.Name}' cannot start; create a VM from it with --template {vm.Name}.");
@@ -200,6 +230,12 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
     public Task<OperationInfo> SuspendAsync(VmRecord vm) => Run("vm.suspend", vm, mayCancel: false, async context =>
     {
         VmmSupervisor.VmmInstance instance = RequireProcess(vm);
+        if (instance.IsRemote)
+        {
+            // The state file is written where the VMM runs; the manager keeps its states on its own host.
+            throw ApiException.Conflict($"VM '{vm.Name}' runs on an agent's host; suspending to disk is done on the manager's own host (migrate it there first).");
+        }
+
         Directory.CreateDirectory(options.StatesDirectory);
         string statePath = Path.Combine(options.StatesDirectory, $"{vm.Id:N}.suspend.state");
         context.Log($"Saving the state of VM '{vm.Name}' to {statePath}.");
@@ -298,7 +334,11 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         await instance.Qmp.ExecuteAsync("balloon", new JsonObject { ["value"] = bytes }, CancellationToken.None);
 
     public VmmSupervisor.VmmInstance RequireProcess(VmRecord vm) =>
-        supervisor.Find(vm.Id) ?? throw ApiException.Conflict($"VM '{vm.Name}' is {vm.State}, not running.");
+        supervisor.Find(vm.Id) ?? throw (vm.State == VmStates.Unknown ? UnknownState(vm) : ApiException.Conflict($"VM '{vm.Name}' is {vm.State}, not running."));
+
+    /// <summary>Nothing is done to a VM whose host's agent is away: what it would change is not known.</summary>
+    public static ApiException UnknownState(VmRecord vm) =>
+        ApiException.Conflict($"VM '{vm.Name}' is in an unknown state: its host's agent is not connected; it can be managed again when the agent is back.");
 
     private Task<OperationInfo> Run(string kind, VmRecord vm, bool mayCancel, Func<OperationContext, Task<string?>> work)
     {
@@ -309,6 +349,11 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         if (kind is not ("vm.start" or "vm.delete") && !(kind == "vm.resume" && vm.State == VmStates.Suspended))
         {
             RequireProcess(vm);
+        }
+
+        if (kind == "vm.delete" && vm.State == VmStates.Unknown)
+        {
+            throw UnknownState(vm);
         }
 
         if (kind == "vm.delete" && (VmStates.HasProcess(vm.State) || vm.State == VmStates.Starting))

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
 using Vessel.Server.Events;
 using Vessel.Server.Hosting;
+using Vessel.Server.Hosts;
 using Vessel.Server.Inventory;
 using Vessel.Server.Operations;
 
@@ -16,27 +17,59 @@ namespace Vessel.Server.Vmm;
 /// daemon start it adopts the VMMs a previous daemon left running, through their pidfiles and
 /// QMP sockets, and marks those that died meanwhile crashed.
 /// </summary>
-public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceScopeFactory scopes, EventHub events, ILogger<VmmSupervisor> logger) : IHostedService
+public sealed partial class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceScopeFactory scopes, EventHub events, HostRegistry hosts, ILogger<VmmSupervisor> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<Guid, VmmInstance> _instances = new();
 
     // Set while the daemon stops: the QMP connections it closes are not VMMs ending.
     private volatile bool _daemonStopping;
 
-    /// <summary>A running VMM as the daemon sees it.</summary>
-    public sealed class VmmInstance(Guid vmId, string name, int pid, QmpConnection qmp, VmmPaths paths)
+    /// <summary>A running VMM as the daemon sees it, on the manager's own host or (through its agent) on another.</summary>
+    public sealed class VmmInstance(Guid vmId, string name, int pid, QmpConnection qmp, VmmPaths paths, Guid? hostId = null, Func<string, CancellationToken, Task<Stream>>? openSocket = null)
     {
         public Guid VmId { get; } = vmId;
         public string Name { get; set; } = name;
         public int ProcessId { get; } = pid;
         public QmpConnection Qmp { get; } = qmp;
+
+        /// <summary>Its runtime directory on its own host (on an agent's host: in the agent's data directory).</summary>
         public VmmPaths Paths { get; } = paths;
+
+        /// <summary>The agent's host it runs on; null: the manager's own.</summary>
+        public Guid? HostId { get; } = hostId;
+
+        public bool IsRemote => HostId is not null;
+
+        /// <summary>A byte stream to one of its sockets: <c>console</c> or <c>vnc</c>.</summary>
+        public Task<Stream> OpenSocketAsync(string socket, CancellationToken cancellationToken) =>
+            openSocket is not null ? openSocket(socket, cancellationToken) : ConnectLocalAsync(socket == "vnc" ? Paths.Vnc : Paths.Console, cancellationToken);
+
+        private static async Task<Stream> ConnectLocalAsync(string path, CancellationToken cancellationToken)
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
 
         /// <summary>Set before the daemon ends the VMM, so that its exit is not a crash.</summary>
         public volatile bool ExitExpected;
 
         /// <summary>The guest powered off (SHUTDOWN): the exit that follows is not a crash.</summary>
         public volatile bool ShutdownSeen;
+
+        /// <summary>The VM moved to another host: this VMM's end changes nothing of the VM's state.</summary>
+        public volatile bool MigratedAway;
+
+        /// <summary>A migration to another host is under way: the stop at its end is not a pause.</summary>
+        public volatile bool Emigrating;
 
         /// <summary>Completes once the exit has been recorded in the inventory.</summary>
         public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -57,9 +90,14 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
     public VmmInstance Require(Guid vmId, string name) =>
         Find(vmId) ?? throw new OperationFailedException($"VM '{name}' has no running VMM.");
 
-    /// <summary>Starts the VMM and waits until its QMP answers; records the state.</summary>
-    public async Task<VmmInstance> StartAsync(VmmLaunchSpec spec, CancellationToken cancellationToken)
+    /// <summary>Starts the VMM (on <paramref name="hostId"/>'s host when that is an agent's) and waits until its QMP answers; records the state.</summary>
+    public async Task<VmmInstance> StartAsync(VmmLaunchSpec spec, Guid? hostId, CancellationToken cancellationToken)
     {
+        if (hostId is { } remote && RemoteSession(remote) is { } session)
+        {
+            return await StartRemoteAsync(spec, session, cancellationToken);
+        }
+
         await SetStateAsync(spec.VmId, spec.Name, VmStates.Starting, null);
         int pid;
         QmpConnection qmp;
@@ -88,9 +126,11 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
         return instance;
     }
 
-    private VmmInstance Attach(Guid vmId, string name, int pid, QmpConnection qmp, VmmPaths paths)
+    private VmmInstance Attach(Guid vmId, string name, int pid, QmpConnection qmp, VmmPaths paths, AgentSession? session = null)
     {
-        var instance = new VmmInstance(vmId, name, pid, qmp, paths);
+        var instance = session is null
+            ? new VmmInstance(vmId, name, pid, qmp, paths)
+            : new VmmInstance(vmId, name, pid, qmp, paths, session.HostId, (socket, cancellationToken) => session.OpenTunnelAsync(vmId, socket, cancellationToken));
         _instances[vmId] = instance;
         qmp.EventReceived += message => OnEvent(instance, message);
         _ = qmp.Closed.ContinueWith(_ => OnClosedAsync(instance), TaskScheduler.Default).Unwrap();
@@ -118,7 +158,7 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
 
         switch (message["event"]?.GetValue<string>())
         {
-            case "STOP":
+            case "STOP" when !instance.Emigrating && !instance.MigratedAway:
                 _ = SetStateIfAsync(instance, VmStates.Paused, [VmStates.Running]);
                 break;
             case "RESUME":
@@ -150,6 +190,20 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
         _instances.TryRemove(new KeyValuePair<Guid, VmmInstance>(instance.VmId, instance));
         try
         {
+            await instance.Qmp.DisposeAsync();
+            if (instance.IsRemote && !instance.ExitExpected && !instance.ShutdownSeen && !instance.MigratedAway)
+            {
+                // The tunnel ended: the VMM, or only the agent's connection. Not a guess: unknown
+                // until the agent says whether the VMM still runs.
+                await OnRemoteLostAsync(instance);
+                return;
+            }
+
+            if (instance.MigratedAway)
+            {
+                return;
+            }
+
             if (instance.ExitExpected || instance.ShutdownSeen)
             {
                 await SetStateAsync(instance.VmId, instance.Name, VmStates.Stopped, null);
@@ -189,7 +243,7 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
         }
         catch (TimeoutException)
         {
-            KillVmm(instance.ProcessId);
+            await KillAsync(instance);
             await instance.Exited.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
@@ -206,6 +260,21 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
         {
             return false;
         }
+    }
+
+    private async Task KillAsync(VmmInstance instance)
+    {
+        if (instance.HostId is { } hostId)
+        {
+            if (hosts.FindSession(hostId) is { } session)
+            {
+                await session.SendAsync(new Hosts.Channel.Command { Kill = new Hosts.Channel.KillVmm { VmId = instance.VmId.ToString("D") } }, TimeSpan.FromSeconds(30), CancellationToken.None);
+            }
+
+            return;
+        }
+
+        KillVmm(instance.ProcessId);
     }
 
     private static void KillVmm(int pid)
@@ -314,9 +383,18 @@ public sealed class VmmSupervisor(ServerOptions options, VmmPool pool, IServiceS
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
         string[] live = [VmStates.Running, VmStates.Paused, VmStates.Starting, VmStates.Stopping, VmStates.Suspending];
-        var vms = await db.Vms.AsNoTracking().Where(v => live.Contains(v.State)).Select(v => new { v.Id, v.Name, v.State }).ToListAsync(cancellationToken);
+        hosts.SessionChanged += OnSessionChanged;
+        HashSet<Guid> agentHosts = (await db.Hosts.AsNoTracking().Where(h => !h.IsLocal).Select(h => h.Id).ToListAsync(cancellationToken)).ToHashSet();
+        var vms = await db.Vms.AsNoTracking().Where(v => live.Contains(v.State)).Select(v => new { v.Id, v.Name, v.State, v.HostId }).ToListAsync(cancellationToken);
         foreach (var vm in vms)
         {
+            if (vm.HostId is { } hostId && agentHosts.Contains(hostId))
+            {
+                // Its agent says what became of it when it connects (OnSessionChanged).
+                await SetStateAsync(vm.Id, vm.Name, VmStates.Unknown, null);
+                continue;
+            }
+
             VmmPaths paths = VmmPaths.For(options, vm.Id);
             int? pid = VmmLauncher.ReadPid(paths.PidFile);
             if (pid is { } p && VmmLauncher.IsVmmAlive(p, paths))

@@ -17,9 +17,13 @@ public sealed class Manager : IDisposable
     public const double HeartbeatSeconds = 1;
 
     private readonly string[] _arguments;
+    private readonly IReadOnlyList<string> _prefix;
+    private readonly string _address;
 
-    private Manager(string dataDirectory, int agentPort, ServeProcess serve, Uri https, string[] arguments)
+    private Manager(IReadOnlyList<string> prefix, string address, string dataDirectory, int agentPort, ServeProcess serve, Uri https, string[] arguments)
     {
+        _prefix = prefix;
+        _address = address;
         _arguments = arguments;
         DataDirectory = dataDirectory;
         AgentPort = agentPort;
@@ -37,18 +41,21 @@ public sealed class Manager : IDisposable
     public Uri Https { get; private set; }
 
     /// <summary>Starts the manager with <paramref name="arguments"/> added (<c>--database URL</c>).</summary>
-    public static async Task<Manager> StartAsync(string dataDirectory, params string[] arguments)
+    public static Task<Manager> StartAsync(string dataDirectory, params string[] arguments) =>
+        StartOnAsync([], "127.0.0.1", FreePort(), dataDirectory, arguments);
+
+    /// <summary>Starts the manager behind <paramref name="prefix"/> (<c>ip netns exec NS</c>), listening on <paramref name="address"/>.</summary>
+    public static async Task<Manager> StartOnAsync(IReadOnlyList<string> prefix, string address, int agentPort, string dataDirectory, params string[] arguments)
     {
-        int agentPort = FreePort();
-        (ServeProcess serve, Uri https) = await StartServeAsync(dataDirectory, agentPort, arguments);
-        return new Manager(dataDirectory, agentPort, serve, https, arguments);
+        (ServeProcess serve, Uri https) = await StartServeAsync(prefix, address, dataDirectory, agentPort, arguments);
+        return new Manager(prefix, address, dataDirectory, agentPort, serve, https, arguments);
     }
 
-    private static async Task<(ServeProcess, Uri)> StartServeAsync(string dataDirectory, int agentPort, string[] arguments)
+    private static async Task<(ServeProcess, Uri)> StartServeAsync(IReadOnlyList<string> prefix, string address, string dataDirectory, int agentPort, string[] arguments)
     {
-        ServeProcess serve = await ServeProcess.StartAsync(dataDirectory,
-            // No standby VMMs: these tests start no VM, and the machine is shared.
-            ["--vmm-pool", "0", "--listen", "https://127.0.0.1:0", "--agent-listen", $"127.0.0.1:{agentPort}",
+        ServeProcess serve = await ServeProcess.StartInAsync(prefix, dataDirectory,
+            // No standby VMMs: the machine is shared.
+            ["--vmm-pool", "0", "--listen", $"https://{address}:0", "--agent-listen", $"{address}:{agentPort}",
             "--agent-heartbeat-seconds", HeartbeatSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
         try
         {
@@ -68,7 +75,7 @@ public sealed class Manager : IDisposable
     {
         Serve.KillHard();
         Serve.Dispose();
-        (Serve, Https) = await StartServeAsync(DataDirectory, AgentPort, _arguments);
+        (Serve, Https) = await StartServeAsync(_prefix, _address, DataDirectory, AgentPort, _arguments);
     }
 
     public Task<HostCreated> AddHostAsync(string name, int? tokenLifetimeSeconds = null) =>
@@ -135,10 +142,14 @@ public sealed class AgentProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts <c>vessel agent --data-dir DIR</c> with <paramref name="arguments"/> (<c>--join URL --token T</c> to join).</summary>
-    public static AgentProcess Start(string dataDirectory, params string[] arguments)
+    public static AgentProcess Start(string dataDirectory, params string[] arguments) => StartIn([], dataDirectory, arguments);
+
+    /// <summary>Starts the agent behind <paramref name="prefix"/> (<c>ip netns exec NS</c>: on a test host).</summary>
+    public static AgentProcess StartIn(IReadOnlyList<string> prefix, string dataDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (string argument in new[] { TestFiles.VesselAssembly, "agent", "--data-dir", dataDirectory }.Concat(arguments))
+        var start = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        IEnumerable<string> program = prefix.Count > 0 ? [.. prefix.Skip(1), "dotnet"] : [];
+        foreach (string argument in program.Concat([TestFiles.VesselAssembly, "agent", "--data-dir", dataDirectory]).Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }

@@ -44,11 +44,14 @@ public sealed class ServeProcess : IDisposable
     /// them it serves the Unix socket only (the default port 8006 is for one daemon per host, and
     /// tests run many).
     /// </summary>
-    public static async Task<ServeProcess> StartAsync(string dataDirectory, params string[] arguments)
+    public static Task<ServeProcess> StartAsync(string dataDirectory, params string[] arguments) => StartInAsync([], dataDirectory, arguments);
+
+    /// <summary>Starts the daemon behind <paramref name="prefix"/> (<c>ip netns exec NS</c>: on a test host).</summary>
+    public static async Task<ServeProcess> StartInAsync(IReadOnlyList<string> prefix, string dataDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         string[] listen = arguments.Contains("--listen") ? [] : ["--listen", "none"];
-        string[] all = [TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template", .. listen, .. arguments];
+        string[] all = [.. prefix.Skip(1), .. prefix.Count > 0 ? ["dotnet"] : Array.Empty<string>(), TestFiles.VesselAssembly, "serve", "--data-dir", dataDirectory, "--no-default-template", .. listen, .. arguments];
         foreach (string argument in all)
         {
             start.ArgumentList.Add(argument);

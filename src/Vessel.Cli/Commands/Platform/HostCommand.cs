@@ -6,7 +6,7 @@ namespace Vessel.Cli.Commands.Platform;
 /// <summary><c>vessel host add|list|show|remove</c>: the manager's hosts and their agents' join tokens.</summary>
 internal static class HostCommand
 {
-    public static Command Create() => ClientCommand.Group("host", "List, add and remove hosts (a host joins with vessel agent --join URL --token TOKEN).", List(), Add(), Show(), Remove());
+    public static Command Create() => ClientCommand.Group("host", "List, add and remove hosts, and put them in maintenance (a host joins with vessel agent --join URL --token TOKEN).", List(), Add(), Show(), Remove(), Maintenance());
 
     private static Command List()
     {
@@ -72,7 +72,7 @@ internal static class HostCommand
 
             Console.Out.WriteLine($"name:            {host.Name}{(host.Local ? " (the manager's own host)" : "")}");
             Console.Out.WriteLine($"id:              {host.Id}");
-            Console.Out.WriteLine($"state:           {host.State}");
+            Console.Out.WriteLine($"state:           {host.State}{(host.Maintenance is { } m ? $" ({m})" : "")}");
             Console.Out.WriteLine($"address:         {host.Address}");
             Console.Out.WriteLine($"harts:           {host.Harts}");
             Console.Out.WriteLine($"memory:          {ClientCommand.Size(host.MemoryAvailableBytes)} free of {ClientCommand.Size(host.MemoryTotalBytes)}");
@@ -85,6 +85,42 @@ internal static class HostCommand
             return 0;
         });
         return command;
+    }
+
+    private static Command Maintenance()
+    {
+        var enterName = new Argument<string>("NAME") { Description = "The host (name or id; 'local' is the manager's own)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Print the operation and return at once instead of waiting for it" };
+        var enter = new Command("enter", "Put the host in maintenance: it takes no new VMs and its running VMs migrate away") { enterName, noWait };
+        enter.SetClientAction(async (parseResult, client, cancellationToken) =>
+        {
+            OperationInfo operation = await client.EnterMaintenanceAsync(parseResult.GetValue(enterName)!, cancellationToken);
+            if (parseResult.GetValue(noWait))
+            {
+                ClientCommand.Report(parseResult, operation);
+                return 0;
+            }
+
+            await ClientCommand.FollowAsync(parseResult, client, operation, cancellationToken);
+            return 0;
+        });
+        var exitName = new Argument<string>("NAME") { Description = "The host" };
+        var exit = new Command("exit", "Take the host out of maintenance: it takes VMs again") { exitName };
+        exit.SetClientAction(async (parseResult, client, cancellationToken) =>
+        {
+            HostInfo host = await client.ExitMaintenanceAsync(parseResult.GetValue(exitName)!, cancellationToken);
+            if (ClientCommand.Json(parseResult))
+            {
+                ClientCommand.WriteJson(host);
+            }
+            else
+            {
+                Console.Out.WriteLine($"host {host.Name} {host.State}");
+            }
+
+            return 0;
+        });
+        return new Command("maintenance", "Put a host in maintenance (its VMs move away) or take it out") { enter, exit };
     }
 
     private static Command Remove()

@@ -32,17 +32,18 @@ internal static class PoolCommand
     {
         var name = new Argument<string>("NAME") { Description = "The pool's name" };
         var path = new Argument<string>("PATH") { Description = "The directory that holds its volumes" };
-        var command = new Command("create", "Add a directory pool") { name, path };
+        var shared = new Option<bool>("--shared") { Description = "Every host sees this directory at the same path (NFS, a cluster filesystem): its VMs may run on any host and move between them" };
+        var command = new Command("create", "Add a directory pool") { name, path, shared };
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
         {
-            PoolInfo pool = await client.CreatePoolAsync(new PoolCreateRequest(parseResult.GetValue(name)!, Path.GetFullPath(parseResult.GetValue(path)!)), cancellationToken);
+            PoolInfo pool = await client.CreatePoolAsync(new PoolCreateRequest(parseResult.GetValue(name)!, Path.GetFullPath(parseResult.GetValue(path)!), parseResult.GetValue(shared)), cancellationToken);
             if (ClientCommand.Json(parseResult))
             {
                 ClientCommand.WriteJson(pool);
             }
             else
             {
-                Console.Out.WriteLine($"pool {pool.Name} at {pool.Path}");
+                Console.Out.WriteLine($"pool {pool.Name} at {pool.Path}{(pool.Shared ? ", shared by every host" : "")}");
             }
 
             return 0;

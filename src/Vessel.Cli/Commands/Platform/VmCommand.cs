@@ -6,7 +6,7 @@ using Vessel.Client.Contracts;
 namespace Vessel.Cli.Commands.Platform;
 
 /// <summary>
-/// <c>vessel vm list|create|show|edit|start|stop|shutdown|reboot|reset|pause|resume|suspend|delete|console|clone</c>:
+/// <c>vessel vm list|create|show|edit|start|stop|shutdown|reboot|reset|pause|resume|suspend|delete|console|clone|migrate</c>:
 /// VMs kept by <c>vessel serve</c>, through its API.
 /// </summary>
 internal static class VmCommand
@@ -24,7 +24,7 @@ internal static class VmCommand
         Action("pause", "Pause the guest"),
         Action("resume", "Let a paused guest run on, or start a suspended one from its saved state"),
         Action("suspend", "Save the VM's state to disk and stop it; start or resume continues it"),
-        Delete(), ConsoleCommand.Create(), Clone());
+        Delete(), ConsoleCommand.Create(), Clone(), Migrate());
 
     private static Command List()
     {
@@ -77,10 +77,11 @@ internal static class VmCommand
         var description = new Option<string?>("--description") { Description = "What the VM is for", HelpName = "TEXT" };
         var tags = new Option<string[]>("--tag") { Description = "A tag (repeatable)", HelpName = "TAG" };
         var start = new Option<bool>("--start") { Description = "Start the VM once created" };
+        var host = new Option<string?>("--host") { Description = "The host to put the VM on (default: the one with its storage and networks and the most free memory)", HelpName = "HOST" };
         var autostart = new AutostartOptions();
         var command = new Command("create", "Create a VM from vessel run's options, or from a template (--template NAME)")
         {
-            name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, display, engine, bios, iso, description, tags, start, s_noWait,
+            name, template, cloneMode, kernel, initrd, append, memory, cpus, drives, nets, devices, console, display, engine, bios, iso, description, tags, host, start, s_noWait,
         };
         autostart.AddTo(command);
         command.SetClientAction(async (parseResult, client, cancellationToken) =>
@@ -98,6 +99,7 @@ internal static class VmCommand
             {
                 Name = parseResult.GetValue(name)!,
                 Template = parseResult.GetValue(template),
+                Host = parseResult.GetValue(host),
                 CloneMode = parseResult.GetValue(template) is null ? null : parseResult.GetValue(cloneMode),
                 Kernel = FullPath(parseResult.GetValue(kernel)),
                 Initrd = FullPath(parseResult.GetValue(initrd)),
@@ -263,6 +265,7 @@ internal static class VmCommand
             ("name", vm.IsTemplate ? $"{vm.Name} (template)" : vm.Name),
             ("uuid", vm.Id.ToString()),
             ("state", vm.ProcessId is { } pid ? $"{vm.State} (VMM process {pid})" : vm.State),
+            ("host", vm.Host ?? "-"),
             ("cpus", vm.Cpus.ToString(CultureInfo.InvariantCulture)),
             ("memory", ClientCommand.Size(vm.MemoryBytes) + (vm.BalloonBytes is { } b ? $" (balloon {ClientCommand.Size(b)})" : "")),
         };
@@ -369,6 +372,31 @@ internal static class VmCommand
             };
             VmDetails vm = await client.EditVmAsync(name, request, etag, cancellationToken);
             return await PrintVmAsync(parseResult, client, vm.Name, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command Migrate()
+    {
+        var host = new Option<string?>("--host") { Description = "The destination host (default: the best other host for the VM)", HelpName = "HOST" };
+        var bandwidth = new Option<string?>("--max-bandwidth") { Description = "The most the migration sends per second, e.g. 100M (default: the VMM's, 128M)", HelpName = "SIZE" };
+        var command = new Command("migrate", "Move the VM to another host: live while it runs (its disks on a shared pool), offline while stopped; cancel with vessel operation cancel") { s_vmName, host, bandwidth, s_noWait };
+        command.SetClientAction(async (parseResult, client, cancellationToken) =>
+        {
+            string name = parseResult.GetValue(s_vmName)!;
+            OperationInfo operation = await client.MigrateVmAsync(name, new VmMigrateRequest
+            {
+                Host = parseResult.GetValue(host),
+                MaxBandwidth = parseResult.GetValue(bandwidth) is { } limit ? ClientCommand.ParseSize("--max-bandwidth", limit) : null,
+            }, cancellationToken);
+            if (parseResult.GetValue(s_noWait))
+            {
+                ClientCommand.Report(parseResult, operation);
+                return 0;
+            }
+
+            await ClientCommand.FollowAsync(parseResult, client, operation, cancellationToken);
+            return await PrintVmAsync(parseResult, client, name, cancellationToken);
         });
         return command;
     }

@@ -21,6 +21,17 @@ namespace Vessel.Server.Hosts.Agent;
 /// </summary>
 public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
 {
+    private AgentVmms? _vmms;
+
+    /// <summary>This host's VMMs, started in the agent's data directory with the vessel program the agent runs from.</summary>
+    private AgentVmms Vmms => _vmms ??= CreateVmms();
+
+    private AgentVmms CreateVmms()
+    {
+        (string program, string[] prefix) = Hosting.ServerOptions.FindVessel();
+        return new AgentVmms(new Hosting.ServerOptions { DataDirectory = dataDirectory, VesselProgram = program, VesselPrefixArguments = prefix }, log);
+    }
+
     /// <summary>The longest pause between two attempts to reach the manager (VESSEL_AGENT_RETRY_MAX_SECONDS changes it).</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -156,7 +167,10 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
         var client = new HostAgent.HostAgentClient(channel);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using AsyncDuplexStreamingCall<AgentMessage, ManagerMessage> call = client.Connect(cancellationToken: stop.Token);
-        await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { HostId = identity.HostId.ToString("D"), AgentVersion = AgentVersion.Current, Capacity = HostCapacity.Read(RunningVms()) } }, cancellationToken);
+        var hello = new Hello { HostId = identity.HostId.ToString("D"), AgentVersion = AgentVersion.Current };
+        hello.Vmms.AddRange(Vmms.Running());
+        hello.Capacity = HostCapacity.Read(hello.Vmms.Count);
+        await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.KindCase != ManagerMessage.KindOneofCase.Welcome)
         {
             throw new IOException("the manager closed the stream before it welcomed the agent");
@@ -167,12 +181,42 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
         TimeSpan interval = TimeSpan.FromSeconds(Math.Clamp(welcome.HeartbeatSeconds, 0.2, 300));
         log.WriteLine($"vessel: connected to the manager at {identity.AgentEndpoint} as host {welcome.HostName}; a heartbeat every {interval.TotalSeconds:0.#} s");
 
-        // The manager's direction: nothing but the welcome yet (commands will come this way). Its
-        // end (the manager stopped, or cut this host off) ends the session.
+        // The manager's direction: commands, each carried out on its own (a VMM start takes
+        // seconds; a tunnel must not wait for it) and answered by id. Its end (the manager
+        // stopped, or cut this host off) ends the session; the VMMs run on.
+        using var writeGate = new SemaphoreSlim(1, 1);
+        async Task SendAsync(AgentMessage message)
+        {
+            await writeGate.WaitAsync(stop.Token);
+            try
+            {
+                await call.RequestStream.WriteAsync(message, stop.Token);
+            }
+            finally
+            {
+                writeGate.Release();
+            }
+        }
+
         Task reading = Task.Run(async () =>
         {
             while (await call.ResponseStream.MoveNext(stop.Token))
             {
+                if (call.ResponseStream.Current.Command is { } command)
+                {
+                    _ = Task.Run(async () =>
+                    {
+                        CommandResult result = await Vmms.ExecuteAsync(command, client, stop.Token);
+                        try
+                        {
+                            await SendAsync(new AgentMessage { Result = result });
+                        }
+                        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException)
+                        {
+                            // The session ended; the manager fails the command on its side.
+                        }
+                    }, CancellationToken.None);
+                }
             }
         }, CancellationToken.None);
         using var timer = new PeriodicTimer(interval);
@@ -187,12 +231,12 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
             }
 
             await tick;
-            await call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { Capacity = HostCapacity.Read(RunningVms()) } }, cancellationToken);
+            var heartbeat = new Heartbeat();
+            heartbeat.Vmms.AddRange(Vmms.Running());
+            heartbeat.Capacity = HostCapacity.Read(heartbeat.Vmms.Count);
+            await SendAsync(new AgentMessage { Heartbeat = heartbeat });
         }
     }
-
-    /// <summary>The agent runs no VMs of its own yet (VMs on agents' hosts come later): none are running.</summary>
-    private static int RunningVms() => 0;
 
     /// <summary>The agent endpoint's certificate: issued by the manager's CA (nothing else is trusted here), for the manager's endpoint.</summary>
     private static bool IsManagerEndpoint(X509Certificate2 server, X509Certificate2 ca) =>

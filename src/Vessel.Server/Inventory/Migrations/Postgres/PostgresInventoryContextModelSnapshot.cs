@@ -401,6 +401,9 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                     b.Property<double>("LoadAverage")
                         .HasColumnType("double precision");
 
+                    b.Property<bool>("Maintenance")
+                        .HasColumnType("boolean");
+
                     b.Property<long>("MemoryAvailableBytes")
                         .HasColumnType("bigint");
 
@@ -647,6 +650,9 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                         .HasColumnType("character varying(4096)")
                         .UseCollation("C");
 
+                    b.Property<bool>("Shared")
+                        .HasColumnType("boolean");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
@@ -767,6 +773,9 @@ namespace Vessel.Server.Inventory.Migrations.Postgres
                         .HasMaxLength(4096)
                         .HasColumnType("character varying(4096)")
                         .UseCollation("C");
+
+                    b.Property<Guid?>("HostId")
+                        .HasColumnType("uuid");
 
                     b.Property<string>("Initrd")
                         .HasColumnType("text")

@@ -368,6 +368,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                     b.Property<double>("LoadAverage")
                         .HasColumnType("REAL");
 
+                    b.Property<bool>("Maintenance")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("MemoryAvailableBytes")
                         .HasColumnType("INTEGER");
 
@@ -597,6 +600,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                         .HasMaxLength(4096)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Shared")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
@@ -707,6 +713,9 @@ namespace Vessel.Server.Inventory.Migrations.Sqlite
                     b.Property<string>("Firmware")
                         .IsRequired()
                         .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("HostId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Initrd")

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Vessel.Server.Hosts.Agent;
+
+/// <summary>
+/// The destination's half of a migration between hosts: a TCP port on every address of the host that takes exactly one
+/// connection presenting the ticket (compared in constant time) and splices it to the waiting
+/// VMM's incoming socket. A wrong ticket is dropped; after the right one the port closes, so a
+/// replayed ticket finds nobody listening.
+/// </summary>
+internal sealed class MigrationGate(string ticket, string incomingSocket, TextWriter log) : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Any, 0);
+    private readonly CancellationTokenSource _end = new(TimeSpan.FromMinutes(5));
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Done => _done.Task;
+
+    public int Start()
+    {
+        _listener.Start();
+        _ = Task.Run(AcceptAsync);
+        return ((IPEndPoint)_listener.LocalEndpoint).Port;
+    }
+
+    private async Task AcceptAsync()
+    {
+        byte[] expected = Encoding.ASCII.GetBytes(ticket);
+        try
+        {
+            while (true)
+            {
+                Socket peer = await _listener.AcceptSocketAsync(_end.Token);
+                peer.NoDelay = true;
+                byte[]? presented = await ReadLineAsync(peer);
+                if (presented is null || !CryptographicOperations.FixedTimeEquals(presented, expected))
+                {
+                    log.WriteLine($"vessel: refused a migration connection from {peer.RemoteEndPoint}: its ticket is not the one the manager issued");
+                    peer.Dispose();
+                    continue;
+                }
+
+                _listener.Stop();
+                using (peer)
+                using (var vmm = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+                {
+                    await vmm.ConnectAsync(new UnixDomainSocketEndPoint(incomingSocket), _end.Token);
+                    await Splice.BothWaysAsync(peer, vmm);
+                }
+
+                return;
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+        finally
+        {
+            _listener.Stop();
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>The ticket line: at most 256 bytes, within 10 seconds, byte by byte so nothing of the stream after it is consumed.</summary>
+    private static async Task<byte[]?> ReadLineAsync(Socket peer)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var line = new List<byte>(64);
+        byte[] one = new byte[1];
+        try
+        {
+            while (line.Count < 256)
+            {
+                if (await peer.ReceiveAsync(one, SocketFlags.None, timeout.Token) == 0)
+                {
+                    return null;
+                }
+
+                if (one[0] == (byte)'\n')
+                {
+                    return [.. line];
+                }
+
+                line.Add(one[0]);
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+        }
+
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _end.Cancel();
+        _listener.Stop();
+    }
+}
+
+/// <summary>Copies two connected sockets into each other until both directions end (each end half-closes the other side).</summary>
+internal static class Splice
+{
+    public static Task BothWaysAsync(Socket a, Socket b) => Task.WhenAll(OneWayAsync(a, b), OneWayAsync(b, a));
+
+    private static async Task OneWayAsync(Socket from, Socket to)
+    {
+        byte[] buffer = new byte[256 * 1024];
+        try
+        {
+            int read;
+            while ((read = await from.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+            {
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
+            }
+
+            to.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // One side failed: end both, so the other direction does not wait forever.
+            try
+            {
+                from.Shutdown(SocketShutdown.Both);
+                to.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception again) when (again is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+}

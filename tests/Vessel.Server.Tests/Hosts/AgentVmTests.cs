@@ -1,0 +1,259 @@
+using Vessel.Client;
+using Vessel.Client.Contracts;
+using Vessel.Server.Hosts;
+using Vessel.Server.Tests.Infrastructure;
+
+namespace Vessel.Server.Tests.Hosts;
+
+/// <summary>
+/// VMs on an agent's host, with real <c>vessel serve</c>, <c>vessel agent</c> and VMM processes
+/// booting the reference guest: the agent starts the VMM in its own data directory, the manager
+/// reaches its QMP and console through the agent's tunnels, the VM is <c>unknown</c> while the
+/// agent is away and adopted when it returns, and it migrates live between the agent's host and
+/// the manager's own with its memory and an open console, the old VMM gone after.
+/// </summary>
+public sealed class AgentVmTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task AVmRunsOnAnAgentsHostIsUnknownWhileItsAgentIsAwayAndMigratesLiveWithItsConsole()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+
+            // A VM without disks or NICs needs nothing only the manager's host has: it may go anywhere.
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("roamer", "edge-1")));
+            Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
+            await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "start"));
+            VmDetails running = await client.GetVmAsync("roamer");
+            Assert.Equal(VmStates.Running, running.State);
+            int edgeVmm = running.ProcessId ?? throw new InvalidOperationException("a running VM without a VMM process");
+            // The agent started it in its own data directory, not the manager's.
+            Assert.True(File.Exists(Path.Combine(agentData, "run", running.Id.ToString("N"), "qmp.sock")));
+            Assert.False(Directory.Exists(Path.Combine(data, "run", running.Id.ToString("N"))));
+
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                console.WaitFor(TestFiles.Prompt);
+                // Memory of the guest (its root is a RAM disk): what must arrive with a migration.
+                await console.RunAsync("echo edge-$((6*7)) > /marker; cat /marker", "edge-42");
+            }
+
+            // The agent away: the VM is unknown (not stopped, not crashed), and nothing is done to it.
+            agent.Kill();
+            await WaitForStateAsync(manager, "roamer", VmStates.Unknown);
+            Assert.True(Directory.Exists($"/proc/{edgeVmm}"), "the VMM ended with its agent");
+            foreach (string action in new[] { "start", "stop" })
+            {
+                VesselApiException refused = await Assert.ThrowsAsync<VesselApiException>(() => client.VmActionAsync("roamer", action));
+                Assert.Contains("unknown state", refused.Message, StringComparison.Ordinal);
+            }
+
+            // The agent back: the VMM is adopted, and runs as before.
+            agent.Dispose();
+            agent = AgentProcess.Start(agentData);
+            await WaitForStateAsync(manager, "roamer", VmStates.Running);
+            Assert.Equal(edgeVmm, (await client.GetVmAsync("roamer")).ProcessId);
+
+            // Live to the manager's own host, with a console open all along.
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                await console.RunAsync("echo still-$((6*7))", "still-42");
+                OperationInfo migrated = await client.WaitAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = HostService.LocalAlias }));
+                Assert.True(migrated.Status == OperationStatuses.Succeeded, $"{migrated.Error}\n{manager.Serve.Log}\n{agent.Log}");
+                VmDetails moved = await client.GetVmAsync("roamer");
+                Assert.Equal(VmStates.Running, moved.State);
+                Assert.NotEqual("edge-1", moved.Host);
+                Assert.NotEqual(edgeVmm, moved.ProcessId);
+                Assert.True(File.Exists(Path.Combine(data, "run", moved.Id.ToString("N"), "qmp.sock")));
+                await WaitUntilAsync(() => !Directory.Exists($"/proc/{edgeVmm}"), "the source VMM on the agent's host did not end after the migration");
+
+                // The same console session goes on with the VM on its new host, and its memory came along.
+                await console.RunAsync("cat /marker; echo moved-$((6*7))", "moved-42");
+                Assert.Contains("edge-42", console.Output, StringComparison.Ordinal);
+            }
+
+            // And back to the agent's host, live.
+            OperationInfo back = await client.WaitAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = "edge-1" }));
+            Assert.True(back.Status == OperationStatuses.Succeeded, $"{back.Error}\n{manager.Serve.Log}\n{agent.Log}");
+            Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
+            await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
+            {
+                await console.RunAsync("cat /marker; echo back-$((6*7))", "back-42");
+                Assert.Contains("edge-42", console.Output, StringComparison.Ordinal);
+            }
+
+            // A migration to where it is is refused with one sentence; a stopped VM moves offline.
+            VesselApiException same = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = "edge-1" }));
+            Assert.Contains("already", same.Message, StringComparison.Ordinal);
+            await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "stop"));
+            await client.WaitForSuccessAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest()));
+            Assert.NotEqual("edge-1", (await client.GetVmAsync("roamer")).Host);
+        }
+        finally
+        {
+            agent.Dispose();
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    [Fact]
+    public async Task AHostInMaintenanceSendsItsRunningVmsAwayTakesNoNewOnesAndIsReadyWhenEmpty()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+            string[] names = ["busy-1", "busy-2"];
+            foreach (string name in names)
+            {
+                await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn(name, HostService.LocalAlias)));
+                await client.WaitForSuccessAsync(await client.VmActionAsync(name, "start"));
+            }
+
+            string local = (await client.GetHostAsync(HostService.LocalAlias)).Name;
+            OperationInfo evacuated = await client.WaitAsync(await client.EnterMaintenanceAsync(HostService.LocalAlias));
+            Assert.True(evacuated.Status == OperationStatuses.Succeeded, $"{evacuated.Error}\n{string.Join("\n", evacuated.Log)}\n{manager.Serve.Log}\n{agent.Log}");
+            foreach (string name in names)
+            {
+                VmDetails moved = await client.GetVmAsync(name);
+                Assert.Equal(("edge-1", VmStates.Running), (moved.Host, moved.State));
+                Assert.True(File.Exists(Path.Combine(agentData, "run", moved.Id.ToString("N"), "qmp.sock")));
+            }
+
+            // Empty now: shown ready for work (the running count is refreshed every few seconds).
+            DateTime deadline = DateTime.UtcNow + Patience;
+            HostInfo host;
+            while ((host = await client.GetHostAsync(HostService.LocalAlias)).Maintenance != HostMaintenance.Ready)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the local host stayed {host.State} ({host.Maintenance}) with {host.RunningVms} running VMs");
+                await Task.Delay(200);
+            }
+
+            Assert.Equal(HostStates.Maintenance, host.State);
+
+            // No new VMs on it: placement goes elsewhere, and asking for it is refused with the reason.
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("newcomer", null)));
+            Assert.Equal("edge-1", (await client.GetVmAsync("newcomer")).Host);
+            VesselApiException refused = await Assert.ThrowsAsync<VesselApiException>(() => client.CreateVmAsync(GuestOn("pinned", HostService.LocalAlias)));
+            Assert.Equal($"VM 'pinned' cannot go to host '{local}': it is in maintenance.", refused.Message);
+
+            HostInfo back = await client.ExitMaintenanceAsync(HostService.LocalAlias);
+            Assert.Equal((HostStates.Up, (string?)null), (back.State, back.Maintenance));
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("pinned", HostService.LocalAlias)));
+            Assert.Equal(local, (await client.GetVmAsync("pinned")).Host);
+            foreach (string name in names)
+            {
+                await client.WaitForSuccessAsync(await client.VmActionAsync(name, "stop"));
+            }
+        }
+        finally
+        {
+            agent.Dispose();
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    [Fact]
+    public async Task ACancelledMigrationLeavesTheVmRunningOnItsSourceAndEndsTheWaitingVmm()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.File("manager");
+        string agentData = temp.File("edge");
+        using Manager manager = await Manager.StartAsync(data);
+        HostCreated added = await manager.AddHostAsync("edge-1");
+        using AgentProcess agent = AgentProcess.Join(agentData, manager, added.JoinToken);
+        try
+        {
+            await manager.WaitForStateAsync("edge-1", HostStates.Up, agent);
+            VesselClient client = manager.Serve.Client;
+            await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("stayer", HostService.LocalAlias)));
+            await client.WaitForSuccessAsync(await client.VmActionAsync("stayer", "start"));
+            VmDetails before = await client.GetVmAsync("stayer");
+            await using ConsoleSession console = await ConsoleSession.AttachAsync(client, "stayer");
+            console.WaitFor(TestFiles.Prompt);
+
+            // 1 MiB/s: the guest's tens of MiB in use keep the migration sending for a while.
+            OperationInfo migration = await client.MigrateVmAsync("stayer", new VmMigrateRequest { Host = "edge-1", MaxBandwidth = 1 << 20 });
+            DateTime deadline = DateTime.UtcNow + Patience;
+            while (!(await client.GetOperationAsync(migration.Id)).Log.Any(l => l.Contains("MiB sent", StringComparison.Ordinal)))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the migration did not get going");
+                await Task.Delay(200);
+            }
+
+            Assert.True(LiveVmmIn(agentData, before.Id), "no destination VMM waits on the agent's host during the migration");
+            await client.CancelOperationAsync(migration.Id);
+            OperationInfo cancelled = await client.WaitAsync(migration);
+            Assert.Equal(OperationStatuses.Cancelled, cancelled.Status);
+
+            VmDetails after = await client.GetVmAsync("stayer");
+            Assert.Equal((VmStates.Running, before.Host, before.ProcessId), (after.State, after.Host, after.ProcessId));
+            await WaitUntilAsync(() => !LiveVmmIn(agentData, before.Id), "the destination VMM on the agent's host did not end after the cancel");
+            await console.RunAsync("echo stayed-$((6*7))", "stayed-42");
+            await client.WaitForSuccessAsync(await client.VmActionAsync("stayer", "stop"));
+        }
+        finally
+        {
+            VmmProcesses.KillAll(agentData);
+            VmmProcesses.KillAll(data);
+        }
+    }
+
+    /// <summary>Whether a VMM of the VM runs out of <paramref name="dataDirectory"/> (its pidfile names a live process).</summary>
+    private static bool LiveVmmIn(string dataDirectory, Guid vmId)
+    {
+        string pidFile = Path.Combine(dataDirectory, "run", vmId.ToString("N"), "vmm.pid");
+        return File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && Directory.Exists($"/proc/{pid}")
+            && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+    }
+
+    private static VmCreateRequest GuestOn(string name, string? host) => new()
+    {
+        Name = name,
+        Kernel = TestFiles.Kernel,
+        Initrd = TestFiles.Initrd,
+        Append = TestFiles.CommandLine,
+        MemoryBytes = 128L << 20,
+        Nics = [],
+        Host = host,
+    };
+
+    private static async Task WaitForStateAsync(Manager manager, string vm, string state)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        string seen;
+        while ((seen = (await manager.Serve.Client.GetVmAsync(vm)).State) != state)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"VM {vm} stayed {seen}, not {state}\n{manager.Serve.Log}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(200);
+        }
+    }
+}
