@@ -13,6 +13,7 @@ internal static partial class LibC
     public const int MapNoReserve = 0x4000;
     public const int MadviseDontNeed = 4;
     public const int MadviseMergeable = 12;
+    public const int MadvisePopulateWrite = 23; // Linux 5.14; older kernels answer EINVAL
 
     public static readonly nint MapFailed = -1;
 

@@ -22,6 +22,7 @@ internal sealed class MigrationJob
     private readonly object _gate = new();
     private readonly Stopwatch _clock = new();
     private MigrationInfo _info = new() { Status = MigrationStatus.Setup };
+    private readonly MigrationPhases? _phases = MigrationPhases.Begin("out");
     private volatile bool _cancelRequested;
 
     /// <param name="block">Whether the disks' contents go along (block migration).</param>
@@ -31,7 +32,7 @@ internal sealed class MigrationJob
         _machine = machine;
         _address = address;
         _blocks = block ? new BlockSender(machine.HandoverDisks) : null;
-        _sender = new PrecopySender(machine, parameters, () => _cancelRequested, _blocks);
+        _sender = new PrecopySender(machine, parameters, () => _cancelRequested, _blocks) { Phases = _phases };
     }
 
     /// <summary>What <c>query-migrate</c> shows now.</summary>
@@ -107,7 +108,11 @@ internal sealed class MigrationJob
         bool stopped = false;
         try
         {
+            _phases?.Mark("thread");
+            _vm.WarmSavePath();
+            _phases?.Mark("warm-up");
             channel = OutgoingStateChannel.Open(_address);
+            _phases?.Mark("connect");
             var writer = new StateWriter(channel.Stream);
             MachineStateCodec.WriteIdentity(writer, _machine.Identity);
             IRamSink sink = channel.IsFile
@@ -115,6 +120,7 @@ internal sealed class MigrationJob
                 : new StreamRamSink(writer);
             SetStatus(MigrationStatus.Active);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "active" });
+            _phases?.Mark("setup");
             _sender.SendWhileRunning(sink, writer);
 
             // The last round: the guest stops for the pages still dirty and the devices.
@@ -128,8 +134,15 @@ internal sealed class MigrationJob
             }
 
             SetStatus(MigrationStatus.Device);
+            _phases?.Mark("stop");
+            if (sink is StreamRamSink stream)
+            {
+                stream.GuestStopped = true;
+            }
+
             _sender.FinishStopped(sink, writer);
             channel.Commit();
+            _phases?.Mark("receipt");
             long downtime = (long)Stopwatch.GetElapsedTime(downtimeStart).TotalMilliseconds;
 
             // The VM's state first: whoever sees "completed" may act on the VM at once.
@@ -140,6 +153,7 @@ internal sealed class MigrationJob
             }
 
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "completed" });
+            _phases?.Write($"completed, downtime {downtime} ms");
         }
         catch (Exception e)
         {
@@ -163,6 +177,7 @@ internal sealed class MigrationJob
             }
 
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = cancelled ? "cancelled" : "failed" });
+            _phases?.Write(cancelled ? "cancelled" : $"failed: {e.Message}");
         }
         finally
         {

@@ -18,6 +18,8 @@ public sealed partial class VirtualMachine
 
     private Task? _incomingWarmUp;
 
+    private MigrationPhases? _incomingPhases;
+
     /// <summary>
     /// Holds the built board paused until a state arrives, and meanwhile (<paramref name="warmUp"/>)
     /// runs the restore path once on the board's own empty state, so that the real restore does
@@ -59,6 +61,7 @@ public sealed partial class VirtualMachine
         }
 
         Raise("MIGRATION", new JsonObject { ["status"] = "setup" });
+        _incomingPhases = MigrationPhases.Begin("in");
         switch (address.Transport)
         {
             case MigrationTransport.File:
@@ -81,12 +84,17 @@ public sealed partial class VirtualMachine
 
             case MigrationTransport.Unix:
             case MigrationTransport.Tcp:
+                // Listening means ready: a source that connects at once finds the restore path
+                // compiled and a receiver that keeps up, not one still warming up while the
+                // state piles up in the socket's buffers.
+                AwaitIncomingWarmUp();
                 _incomingListener = ListenForIncoming(address);
                 new Thread(() => AcceptIncoming(address)) { IsBackground = true, Name = "incoming migration" }.Start();
                 return;
 
             case MigrationTransport.Exec:
             {
+                AwaitIncomingWarmUp();
                 var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
                 start.ArgumentList.Add("-c");
                 start.ArgumentList.Add(address.Path);
@@ -106,6 +114,19 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>Waits for the restore path's warm-up, if one runs; its failure is not the restore's (which reports its own).</summary>
+    private void AwaitIncomingWarmUp()
+    {
+        try
+        {
+            _incomingWarmUp?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Only a head start: the real restore goes on and says why if it fails too.
+        }
+    }
+
     private static Socket ListenForIncoming(MigrationAddress address)
     {
         if (address.Transport == MigrationTransport.Unix && File.Exists(address.Path))
@@ -115,7 +136,7 @@ public sealed partial class VirtualMachine
 
         var listener = address.Transport == MigrationTransport.Unix
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+            : new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = OutgoingStateChannel.SocketBufferBytes }; // before listen: the connection inherits it
         try
         {
             listener.Bind(address.ToEndPoint());
@@ -150,6 +171,8 @@ public sealed partial class VirtualMachine
             connection.NoDelay = true;
         }
 
+        _incomingPhases?.Mark("waiting for the source");
+
         using var stream = new NetworkStream(connection, ownsSocket: true);
         using var buffered = new BufferedStream(stream, 1 << 20);
         ReceiveOnThread(buffered, $"the state from {address}", acknowledge: () => connection.Send([OutgoingStateChannel.StateReceived]));
@@ -183,12 +206,16 @@ public sealed partial class VirtualMachine
         Raise("MIGRATION", new JsonObject { ["status"] = "active" });
         try
         {
-            _incomingWarmUp?.Wait();
+            AwaitIncomingWarmUp();
+            _incomingPhases?.Mark("warm-up");
             MachineSnapshot.Restore(_machine, source);
+            _incomingPhases?.Mark("receive and restore");
             acknowledge?.Invoke();
+            _incomingPhases?.Mark("acknowledge");
         }
         catch (Exception e) when (e is StateFormatException or IOException or SocketException)
         {
+            _incomingPhases?.Write($"failed: {e.Message}");
             Raise("MIGRATION", new JsonObject { ["status"] = "failed" });
             throw new VmmException($"cannot restore {what}: {e.Message.TrimEnd('.')}.");
         }
@@ -202,6 +229,7 @@ public sealed partial class VirtualMachine
         try
         {
             ActivateDisks(TimeSpan.FromSeconds(30));
+            _incomingPhases?.Mark("disks");
         }
         catch (VmmException e)
         {
@@ -223,5 +251,7 @@ public sealed partial class VirtualMachine
         }
 
         Raise("RESUME");
+        _incomingPhases?.Mark("resume");
+        _incomingPhases?.Write("running");
     }
 }

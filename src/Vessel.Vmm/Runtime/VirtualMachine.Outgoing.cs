@@ -7,8 +7,12 @@ namespace Vessel.Vmm.Runtime;
 /// </summary>
 public sealed partial class VirtualMachine
 {
+    /// <summary>How long after boot the save path is compiled, off the record: late enough not to slow the boot, early enough for the first migration to find it done.</summary>
+    private static readonly TimeSpan s_savePathWarmUpDelay = TimeSpan.FromSeconds(1);
+
     private MigrationJob? _migration;
     private bool _stoppedByMigration;
+    private Lazy<bool>? _savePathWarmUp;
 
     /// <summary>The parameters the next migration uses (<c>migrate-set-parameters</c>).</summary>
     public MigrationParameters MigrationParameters { get; set; } = new();
@@ -84,6 +88,44 @@ public sealed partial class VirtualMachine
         }
 
         return info.Status == MigrationStatus.Completed ? info : throw new VmmException(info.ErrorDescription ?? $"the migration to {address} was cancelled");
+    }
+
+    /// <summary>
+    /// Makes sure the save path (device state to JSON sections, page records) has run once in
+    /// this process before a migration's guest stops: the first call of a .NET method pays for
+    /// its compilation, which would otherwise land in the downtime. Returns at once when it is
+    /// done or not needed (a VM restored from a state ran the save path in its restore warm-up);
+    /// otherwise runs it, or waits for the background warm-up that is running it.
+    /// </summary>
+    internal void WarmSavePath() => _ = _savePathWarmUp?.Value;
+
+    /// <summary>
+    /// Captures the booted machine's state before it first runs and compiles the save path with
+    /// it a second after boot, on a background thread of low priority (the guest runs
+    /// meanwhile; the warm-up only serialises that copy to nowhere).
+    /// </summary>
+    private void PrepareSavePathWarmUp()
+    {
+        Vessel.Vmm.State.MachineState initial = _machine.CaptureStateBeforeFirstRun();
+        _savePathWarmUp = new Lazy<bool>(() =>
+        {
+            try
+            {
+                Vessel.Vmm.State.MachineSnapshot.WarmUpSave(_machine, initial);
+                return true;
+            }
+            catch (Exception)
+            {
+                // Only a head start: a save that really fails says why in its own words.
+                return false;
+            }
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        new Thread(() =>
+        {
+            Thread.Sleep(s_savePathWarmUpDelay);
+            WarmSavePath();
+        })
+        { IsBackground = true, Priority = ThreadPriority.Lowest, Name = "save path warm-up" }.Start();
     }
 
     private static bool IsFinal(MigrationStatus status) => status is MigrationStatus.Completed or MigrationStatus.Failed or MigrationStatus.Cancelled;

@@ -82,6 +82,7 @@ public sealed partial class VirtualMachine : IDisposable
     public void Boot()
     {
         _machine.Boot();
+        PrepareSavePathWarmUp();
         if (Configuration.StartPaused)
         {
             _machine.Pause();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vessel.Machine.Memory;
 using Vessel.Machine.Persistence;
 
@@ -23,8 +24,17 @@ internal sealed class StreamRamSink(StateWriter writer) : IRamSink
 {
     private readonly byte[] _copy = new byte[StateFormat.MaxPagesPerRecord * StateFormat.PageSize];
 
+    /// <summary>Set once the guest is stopped (a migration's last round): nothing writes its pages any more, so they go without the copy.</summary>
+    public bool GuestStopped { get; set; }
+
     public void WritePages(ulong address, ReadOnlySpan<byte> data)
     {
+        if (GuestStopped)
+        {
+            writer.WritePages(address, data);
+            return;
+        }
+
         Span<byte> copy = _copy.AsSpan(0, data.Length);
         data.CopyTo(copy);
         writer.WritePages(address, copy);
@@ -62,6 +72,19 @@ internal static class RamTransfer
         var mayHoldData = new ulong[memory.DirtyBitmapWords];
         memory.FindPagesThatMayHoldData(mayHoldData);
         long sent = 0;
+        SendNonZero(memory, mayHoldData, sink, ref sent, stopBefore: null);
+        return sent;
+    }
+
+    /// <summary>
+    /// Sends the pages of <paramref name="mayHoldData"/> that are not zero, asking
+    /// <paramref name="stopBefore"/> (when given) after each record whether to stop before the
+    /// page it names. Returns the page it stopped before (the pages from there on are not
+    /// sent), or the page count when it sent them all; <paramref name="sent"/> counts the pages.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
+    public static ulong SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Func<ulong, bool>? stopBefore)
+    {
         ulong pages = memory.PageCount;
         ulong page = 0;
         while (page < pages)
@@ -87,15 +110,20 @@ internal static class RamTransfer
 
             sink.WritePages(memory.Base + (first * GuestMemory.PageSize), Span(memory, first, page - first));
             sent += (long)(page - first);
+            if (stopBefore is not null && page < pages && stopBefore(page))
+            {
+                return page;
+            }
         }
 
-        return sent;
+        return pages;
     }
 
     /// <summary>
     /// Sends the pages whose bit is set in <paramref name="bitmap"/> (dirty pages): non-zero ones
     /// with their data, zero ones as zero records. Returns the pages sent.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
     public static long SendBitmap(GuestMemory memory, ReadOnlySpan<ulong> bitmap, IRamSink sink)
     {
         long sent = 0;

@@ -233,6 +233,21 @@ public sealed partial class RiscvVirtMachine
         return hash.GetHashAndReset();
     }
 
+    /// <summary>
+    /// The state of a machine that has not begun to run (nothing moves it yet, so it needs no
+    /// pause): what a warm-up of the save path serialises, off the record.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The machine has run already.</exception>
+    public MachineState CaptureStateBeforeFirstRun()
+    {
+        if (_started)
+        {
+            throw new InvalidOperationException("The machine has run already: its state is captured paused, with SaveState.");
+        }
+
+        return CaptureState();
+    }
+
     private MachineState CaptureState()
     {
         return new MachineState
