@@ -49,6 +49,17 @@ public interface INetworkBackend : IDisposable
     }
 
     /// <summary>
+    /// The guest has just arrived (a migration's destination, now running): tell the guest's
+    /// side what a new host's backend does not know yet, as QEMU's announce-self does for its
+    /// network — the user-mode NAT asks the guest's address again (ARP) and sends the SYNs of
+    /// forwarded connections that came in while the guest was still on its way at once, instead
+    /// of at their next retransmission seconds later. Backends with nothing to tell ignore it.
+    /// </summary>
+    void Announce()
+    {
+    }
+
+    /// <summary>
     /// The deterministic mode: from now on, what the backend answers by itself to a frame of the
     /// guest's (the NAT's ARP, DHCP and gateway replies) reaches the guest before
     /// <see cref="Send"/> returns, and frames held back reach it before

@@ -375,6 +375,34 @@ internal sealed partial class TcpConnection
         }
     }
 
+    /// <summary>
+    /// The guest answered ARP for its address: a forward still waiting for its SYN to be answered,
+    /// sent to a MAC the guest does not take (broadcast, or one from before a migration), sends it
+    /// to the right one now instead of at its next retransmission, a second or more later.
+    /// </summary>
+    public void OnGuestFound(MacAddress mac)
+    {
+        if (State == TcpState.SynSent && GuestMac != mac)
+        {
+            GuestMac = mac;
+            SendSyn();
+        }
+    }
+
+    /// <summary>A SYN not answered yet goes again now, to the guest's MAC as now known (asked by ARP when it is not).</summary>
+    public void RetrySynNow()
+    {
+        if (State == TcpState.SynSent)
+        {
+            if (_nat.ResolveGuest is { } resolve)
+            {
+                GuestMac = resolve(Key.GuestAddress);
+            }
+
+            SendSyn();
+        }
+    }
+
     private void SendSyn()
     {
         Span<byte> options = stackalloc byte[12];

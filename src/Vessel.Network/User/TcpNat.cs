@@ -138,6 +138,27 @@ internal sealed class TcpNat
 
     public void MarkDirty(TcpConnection connection) => _dirty.Add(connection);
 
+    /// <summary>Forwarded connections still waiting for the guest's answer send their SYN again now (the guest just arrived).</summary>
+    public void RetryConnecting()
+    {
+        foreach (TcpConnection connection in _connections.Values)
+        {
+            connection.RetrySynNow();
+        }
+    }
+
+    /// <summary>A guest address showed its MAC (it answered or sent ARP): its forwards still connecting go on at once.</summary>
+    public void OnGuestFound(Ipv4Address address, MacAddress mac)
+    {
+        foreach (TcpConnection connection in _connections.Values)
+        {
+            if (connection.Key.GuestAddress == address)
+            {
+                connection.OnGuestFound(mac);
+            }
+        }
+    }
+
     /// <summary>Sends what each touched connection has to send (data, coalesced ACKs).</summary>
     public void FlushDirty()
     {

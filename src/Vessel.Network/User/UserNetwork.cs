@@ -18,6 +18,7 @@ public sealed class UserNetwork : INetworkBackend
 {
     private readonly EventLoop _loop;
     private int _resetRequested;
+    private int _announceRequested;
     private readonly FrameQueue _input;
     private readonly GuestLink _link;
     private readonly VirtualAddresses _addresses;
@@ -163,6 +164,13 @@ public sealed class UserNetwork : INetworkBackend
         _loop.Wake();
     }
 
+    public void Announce()
+    {
+        // Done on the loop thread, which owns the connection table.
+        Volatile.Write(ref _announceRequested, 1);
+        _loop.Wake();
+    }
+
     public void NotifyReceiveSpace()
     {
         _link.SignalSpace();
@@ -194,6 +202,11 @@ public sealed class UserNetwork : INetworkBackend
         if (Interlocked.Exchange(ref _resetRequested, 0) != 0)
         {
             _tcp.AbortAll();
+        }
+
+        if (Interlocked.Exchange(ref _announceRequested, 0) != 0)
+        {
+            _tcp.RetryConnecting();
         }
 
         _link.Flush();
@@ -256,7 +269,12 @@ public sealed class UserNetwork : INetworkBackend
         Ipv4Address sender = arp.SenderProtocol;
         if (!sender.IsAny)
         {
+            bool known = _neighbors.TryGet(sender, out MacAddress before) && before == arp.SenderHardware;
             _neighbors.Learn(sender, arp.SenderHardware);
+            if (!known)
+            {
+                _tcp.OnGuestFound(sender, arp.SenderHardware);
+            }
         }
 
         Ipv4Address target = arp.TargetProtocol;

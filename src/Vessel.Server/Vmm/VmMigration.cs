@@ -153,6 +153,8 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             {
                 case "completed":
                     context.Progress(1);
+                    context.Log(string.Create(CultureInfo.InvariantCulture,
+                        $"Completed in {info?["total-time"]?.GetValue<double>() ?? 0:0} ms, the guest stopped for {info?["downtime"]?.GetValue<double>() ?? 0:0} ms, {(info?["ram"]?["transferred"]?.GetValue<double>() ?? 0) / 1048576:0.0} MiB sent."));
                     return;
                 case "failed":
                     throw new OperationFailedException(Sentences.Of($"The migration failed: {info?["error-desc"]?.GetValue<string>() ?? "no reason given"}; the VM runs on its source"));

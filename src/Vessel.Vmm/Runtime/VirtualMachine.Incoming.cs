@@ -250,6 +250,7 @@ public sealed partial class VirtualMachine
             _machine.Resume();
         }
 
+        _machine.AnnounceNetworks();
         Raise("RESUME");
         _incomingPhases?.Mark("resume");
         _incomingPhases?.Write("running");

@@ -95,7 +95,10 @@ public sealed partial class ThreeHostScenarioTests(ITestOutputHelper output)
                     VmDetails vm = await api.GetVmAsync("wanderer");
                     Assert.Equal((destination, VmStates.Running), (vm.Host, vm.State));
                     TimeSpan gap = await WaitForCountFromAsync(seen, destination, after: before);
-                    output.WriteLine($"to {destination}: HTTP answered from the new host {gap.TotalMilliseconds:0} ms after the last answer from the old one (the client asks every 100 ms)");
+                    // Log lines start with the time (HH:mm:ss).
+                    string completed = migrated.Log.Select(l => l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..]).LastOrDefault(l => l.StartsWith("Completed in ", StringComparison.Ordinal)) ?? "(no completion line)";
+                    Assert.Matches(@"^Completed in \d+ ms, the guest stopped for \d+ ms, [\d.]+ MiB sent\.$", completed);
+                    output.WriteLine($"to {destination}: {completed} HTTP answered from the new host {gap.TotalMilliseconds:0} ms after the last answer from the old one (the client asks every 100 ms, waiting up to 1 s for each answer)");
                     await console.RunAsync("echo here-$((6*7))", "here-42");
                 }
 

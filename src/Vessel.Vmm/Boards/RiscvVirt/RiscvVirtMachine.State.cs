@@ -175,6 +175,15 @@ public sealed partial class RiscvVirtMachine
         }
     }
 
+    /// <summary>After a migration's guest starts running here: network backends announce it (<see cref="Vessel.Network.INetworkBackend.Announce"/>).</summary>
+    public void AnnounceNetworks()
+    {
+        foreach (Vessel.Network.INetworkBackend backend in _networkBackends)
+        {
+            backend.Announce();
+        }
+    }
+
     /// <summary>Takes the state of every part but RAM. The machine must be paused.</summary>
     public MachineState SaveState()
     {
