@@ -52,6 +52,7 @@ public sealed class RequestPrivilegeTests : IDisposable
                 Type t when t == typeof(bool?) => true,
                 Type t when t == typeof(IReadOnlyList<string>) => new[] { "x" },
                 Type t when t == typeof(VmAutostart) => new VmAutostart(true, 1, 0),
+                Type t when t == typeof(VmPlacementRules) => new VmPlacementRules { PinToHost = true },
                 Type t => throw new InvalidOperationException($"VmEditRequest.{property.Name} is a {t.Name}: give it a value here and a privilege in RequestPrivileges.OfEdit"),
             };
             var request = new VmEditRequest();
