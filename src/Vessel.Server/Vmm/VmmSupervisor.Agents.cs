@@ -247,9 +247,9 @@ public sealed partial class VmmSupervisor
             return;
         }
 
-        if (Find(vmId) is { } watched && watched.HostId == session.HostId)
+        if (Find(vmId) is { } watched && (watched.HostId == session.HostId || watched.Emigrating))
         {
-            return; // the destination of a migration in progress
+            return; // watched here already, or the destination of a migration in progress
         }
 
         await using QmpConnection qmp = await QmpConnection.OverAsync(await session.OpenTunnelAsync(vmId, "qmp", CancellationToken.None), CancellationToken.None);
