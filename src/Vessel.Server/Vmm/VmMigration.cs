@@ -91,6 +91,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         context.Log($"Starting the destination VMM on host '{destinationName}'.");
         CommandResult launched = await SendAsync(destinationId, VmmSupervisor.LaunchCommand(spec, ticket), TimeSpan.FromMinutes(2), context.CancellationToken);
         bool switched = false;
+        bool completed = false;
         try
         {
             string gate = FormatEndpoint(await DestinationAddressAsync(db, destinationId, source.HostId), int.Parse(launched.Address, CultureInfo.InvariantCulture));
@@ -106,10 +107,23 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             await FollowAsync(context, source);
 
             // Completed: the destination runs the VM; the source is stopped after sending it.
-            VmmSupervisor.VmmInstance arrived = await supervisor.AdoptAsync(destinationId, vm.Id, vm.Name, launched.ProcessId, context.CancellationToken);
+            completed = true;
+            VmmSupervisor.VmmInstance? arrived = await AdoptWithRetriesAsync(destinationId, vm, launched.ProcessId);
+            await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s.SetProperty(v => v.HostId, destinationId));
+            if (arrived is null)
+            {
+                // Only watching it failed: the VM is where the migration put it, unknown until its
+                // host's agent is reconciled (which adopts it); the source's copy is stale.
+                switched = true;
+                await supervisor.SetStateAsync(vm.Id, vm.Name, VmStates.Unknown, null);
+                await supervisor.EndSourceAsync(source);
+                supervisor.ReconcileSoon(destinationId);
+                context.Log($"VM '{vm.Name}' runs on host '{destinationName}', but the manager could not reach it yet; it is adopted when its host is reconciled.");
+                return;
+            }
+
             supervisor.Replace(source, arrived);
             switched = true;
-            await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s.SetProperty(v => v.HostId, destinationId));
             string state = await VmmSupervisor.QueryStateAsync(arrived, CancellationToken.None);
             await supervisor.SetStateAsync(vm.Id, vm.Name, state, launched.ProcessId);
             await supervisor.EndSourceAsync(source);
@@ -118,7 +132,8 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         }
         finally
         {
-            if (!switched)
+            // Once completed, the destination's VMM is the VM: it is never ended here.
+            if (!switched && !completed)
             {
                 source.Emigrating = false;
                 try
@@ -129,6 +144,28 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 {
                     logger.LogWarning("Could not end the destination VMM of VM {Name} on {Host}: {Reason}", vm.Name, destinationName, e.Message);
                 }
+            }
+        }
+    }
+
+    /// <summary>Watches the destination's VMM, trying a few times (a tunnel under load can be slow to open); null when it could not.</summary>
+    private async Task<VmmSupervisor.VmmInstance?> AdoptWithRetriesAsync(Guid? destinationId, VmRecord vm, int processId)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await supervisor.AdoptAsync(destinationId, vm.Id, vm.Name, processId, CancellationToken.None);
+            }
+            catch (Exception e) when (e is OperationFailedException or QmpCommandException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                logger.LogWarning("VM {Name}: watching its VMM on the destination failed (attempt {Attempt}): {Reason}", vm.Name, attempt, e.Message);
+                if (attempt == 3)
+                {
+                    return null;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1));
             }
         }
     }

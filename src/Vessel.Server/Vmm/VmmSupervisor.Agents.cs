@@ -134,6 +134,15 @@ public sealed partial class VmmSupervisor
         });
     }
 
+    /// <summary>Reconciles an agent's host soon (a VM there the manager could not watch yet); nothing for the manager's own host, whose VMMs are adopted at its next start.</summary>
+    internal void ReconcileSoon(Guid? hostId)
+    {
+        if (hostId is { } remote && hosts.FindSession(remote) is { } session)
+        {
+            OnSessionChanged(session, true);
+        }
+    }
+
     /// <summary>The agent went away: every VM it ran is unknown until it returns.</summary>
     private async Task MarkHostUnknownAsync(Guid hostId)
     {
