@@ -84,7 +84,8 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         InventoryContext db = context.Services.GetRequiredService<InventoryContext>();
         VmRecord current = await VmDefinitions.FindAsync(db, vm.Id.ToString());
         VmmSupervisor.VmmInstance source = lifecycle.RequireProcess(current);
-        VmmLaunchSpec spec = await lifecycle.LaunchSpecAsync(context, db, current);
+        // A paused VM arrives paused (its destination starts with -S), a running one runs on.
+        VmmLaunchSpec spec = await lifecycle.LaunchSpecAsync(context, db, current) with { Paused = current.State == VmStates.Paused };
         string ticket = Base64Url(RandomNumberGenerator.GetBytes(32));
 
         // The destination: a VMM waiting for the state behind the ticket's gate.

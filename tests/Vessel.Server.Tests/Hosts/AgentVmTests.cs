@@ -73,10 +73,13 @@ public sealed class AgentVmTests
             Assert.Contains("edge-42", console.Output, StringComparison.Ordinal);
         }
 
-        // And back to the agent's host, live.
+        // And back to the agent's host, live and paused: it arrives paused, and goes on when resumed.
+        await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "pause"));
         OperationInfo back = await client.WaitAsync(await client.MigrateVmAsync("roamer", new VmMigrateRequest { Host = "edge-1" }));
         Assert.True(back.Status == OperationStatuses.Succeeded, $"{back.Error}\n{manager.Serve.Log}\n{pair.Agent.Log}");
-        Assert.Equal("edge-1", (await client.GetVmAsync("roamer")).Host);
+        VmDetails arrived = await client.GetVmAsync("roamer");
+        Assert.Equal(("edge-1", VmStates.Paused), (arrived.Host, arrived.State));
+        await client.WaitForSuccessAsync(await client.VmActionAsync("roamer", "resume"));
         await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "roamer"))
         {
             await console.RunAsync("cat /marker; echo back-$((6*7))", "back-42");
