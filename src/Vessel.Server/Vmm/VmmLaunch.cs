@@ -146,6 +146,26 @@ public static class VmmLauncher
         }
     }
 
+    /// <summary>Ends (SIGKILL) the VMM <paramref name="pid"/> if it is still the live VMM of <paramref name="paths"/>, and waits a moment for it to go.</summary>
+    public static void KillIfAlive(int pid, VmmPaths paths)
+    {
+        if (!IsVmmAlive(pid, paths))
+        {
+            return;
+        }
+
+        try
+        {
+            using Process process = Process.GetProcessById(pid);
+            process.Kill();
+            process.WaitForExit(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // It ended meanwhile.
+        }
+    }
+
     /// <summary>Whether <paramref name="pid"/> is a live VMM of the VM whose runtime directory is <paramref name="paths"/> (not a reused pid).</summary>
     public static bool IsVmmAlive(int pid, VmmPaths paths)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Vessel.Server.Hosting;
 using Vessel.Server.Operations;
@@ -170,7 +169,7 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
             // it must not wait for a claim that never comes.
             if (VmmLauncher.ReadPid(paths.PidFile) is { } started)
             {
-                Kill(started, paths);
+                VmmLauncher.KillIfAlive(started, paths);
             }
 
             TryDeleteDirectory(paths.Directory);
@@ -190,7 +189,7 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
         }
 
         await standby.Qmp.DisposeAsync();
-        Kill(standby.ProcessId, paths);
+        VmmLauncher.KillIfAlive(standby.ProcessId, paths);
         TryDeleteDirectory(paths.Directory);
     }
 
@@ -207,31 +206,13 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
             var paths = new VmmPaths(directory);
             if (VmmLauncher.ReadPid(paths.PidFile) is { } pid)
             {
-                Kill(pid, paths);
+                VmmLauncher.KillIfAlive(pid, paths);
             }
 
             TryDeleteDirectory(directory);
         }
     }
 
-    private static void Kill(int pid, VmmPaths paths)
-    {
-        if (!VmmLauncher.IsVmmAlive(pid, paths))
-        {
-            return;
-        }
-
-        try
-        {
-            using Process process = Process.GetProcessById(pid);
-            process.Kill();
-            process.WaitForExit(TimeSpan.FromSeconds(5));
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // It ended meanwhile.
-        }
-    }
 
     private static void TryDeleteDirectory(string directory)
     {

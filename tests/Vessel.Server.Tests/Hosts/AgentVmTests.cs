@@ -166,24 +166,16 @@ public sealed class AgentVmTests
             await Task.Delay(200);
         }
 
-        Assert.True(LiveVmmIn(agentData, before.Id), "no destination VMM waits on the agent's host during the migration");
+        Assert.True(VmmProcesses.LiveIn(agentData, before.Id) is not null, "no destination VMM waits on the agent's host during the migration");
         await client.CancelOperationAsync(migration.Id);
         OperationInfo cancelled = await client.WaitAsync(migration);
         Assert.Equal(OperationStatuses.Cancelled, cancelled.Status);
 
         VmDetails after = await client.GetVmAsync("stayer");
         Assert.Equal((VmStates.Running, before.Host, before.ProcessId), (after.State, after.Host, after.ProcessId));
-        await WaitUntilAsync(() => !LiveVmmIn(agentData, before.Id), "the destination VMM on the agent's host did not end after the cancel");
+        await WaitUntilAsync(() => VmmProcesses.LiveIn(agentData, before.Id) is null, "the destination VMM on the agent's host did not end after the cancel");
         await console.RunAsync("echo stayed-$((6*7))", "stayed-42");
         await client.WaitForSuccessAsync(await client.VmActionAsync("stayer", "stop"));
-    }
-
-    /// <summary>Whether a VMM of the VM runs out of <paramref name="dataDirectory"/> (its pidfile names a live process).</summary>
-    private static bool LiveVmmIn(string dataDirectory, Guid vmId)
-    {
-        string pidFile = Path.Combine(dataDirectory, "run", vmId.ToString("N"), "vmm.pid");
-        return File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && Directory.Exists($"/proc/{pid}")
-            && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
     }
 
     /// <summary>A manager and one joined agent, host <c>edge-1</c>, with their data directories; disposing ends them and their VMMs.</summary>

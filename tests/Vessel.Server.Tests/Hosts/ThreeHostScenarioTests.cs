@@ -262,22 +262,9 @@ public sealed partial class ThreeHostScenarioTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The live VMM processes of a VM in any of the hosts' data directories (by pidfile and /proc).</summary>
-    private static List<string> LiveVmms(Guid vmId, IEnumerable<string> dataDirectories)
-    {
-        var live = new List<string>();
-        foreach (string directory in dataDirectories)
-        {
-            string pidFile = Path.Combine(directory, "run", vmId.ToString("N"), "vmm.pid");
-            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid)
-                && File.Exists($"/proc/{pid}/cmdline") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal))
-            {
-                live.Add($"{pid} in {directory}");
-            }
-        }
-
-        return live;
-    }
+    /// <summary>The live VMM processes of a VM in any of the hosts' data directories.</summary>
+    private static List<string> LiveVmms(Guid vmId, IEnumerable<string> dataDirectories) =>
+        dataDirectories.Select(d => (Directory: d, Pid: VmmProcesses.LiveIn(d, vmId))).Where(v => v.Pid is not null).Select(v => $"{v.Pid} in {v.Directory}").ToList();
 
     /// <summary>The disk's file system is clean and /counter holds C1, C2, … with no gap and no repeat.</summary>
     private static void AssertCountsContiguous(string qcow2, TempDirectory temp)

@@ -56,6 +56,13 @@ public static class TestFiles
 /// <summary>Ends the VMMs a test's daemon started (found by their pidfiles in its data directory).</summary>
 public static class VmmProcesses
 {
+    /// <summary>The VM's live VMM process in <paramref name="dataDirectory"/> (a daemon's or an agent's), by its pidfile, as the daemon itself judges it; null when none runs.</summary>
+    public static int? LiveIn(string dataDirectory, Guid vmId)
+    {
+        var paths = new Vessel.Server.Vmm.VmmPaths(Path.Combine(dataDirectory, "run", vmId.ToString("N")));
+        return Vessel.Server.Vmm.VmmLauncher.ReadPid(paths.PidFile) is { } pid && Vessel.Server.Vmm.VmmLauncher.IsVmmAlive(pid, paths) ? pid : null;
+    }
+
     public static void KillAll(string dataDirectory)
     {
         string run = Path.Combine(dataDirectory, "run");

@@ -121,8 +121,7 @@ public sealed class AgentVmms(ServerOptions options, TextWriter log)
         VmmPaths paths = VmmPaths.For(options, vmId);
         if (VmmLauncher.ReadPid(paths.PidFile) is { } pid && VmmLauncher.IsVmmAlive(pid, paths))
         {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            process.Kill();
+            VmmLauncher.KillIfAlive(pid, paths);
             log.WriteLine($"vessel: killed the VMM of VM {vmId} (process {pid})");
         }
     }
