@@ -52,7 +52,8 @@ public static class OperationStatuses
     public const string Cancelled = "cancelled";
 }
 
-public sealed record PoolInfo(string Name, string Path, long CapacityBytes, long AvailableBytes, long AllocatedBytes, int Volumes, bool Shared = false);
+/// <param name="Host">The host whose directory it is (null when shared: every host sees it); on another host than the manager's, the figures are the inventory's (allocation and free space are read on the manager's host only).</param>
+public sealed record PoolInfo(string Name, string Path, long CapacityBytes, long AvailableBytes, long AllocatedBytes, int Volumes, bool Shared = false, string? Host = null);
 
 /// <param name="Shared">Every host sees the directory at the same path (NFS, a cluster filesystem); VMs on it may run on any host.</param>
 public sealed record PoolCreateRequest(string Name, string Path, bool Shared = false);

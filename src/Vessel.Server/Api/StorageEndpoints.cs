@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Vessel.Client.Contracts;
 using Vessel.Server.Access;
+using Vessel.Server.Hosts;
 using Vessel.Server.Inventory;
 using Vessel.Server.Operations;
 using Vessel.Server.Storage;
@@ -195,9 +196,9 @@ public static class StorageEndpoints
         return await HttpConventions.OperationResultAsync(http, operations, operation);
     }
 
-    private static async Task<IResult> DeleteVolumeAsync(string pool, string volume, InventoryContext db, OperationManager operations)
+    private static async Task<IResult> DeleteVolumeAsync(string pool, string volume, InventoryContext db, OperationManager operations, HostCommands hosts)
     {
-        var service = new VolumeService(db);
+        var service = new VolumeService(db, hosts);
         VolumeRecord record = await service.FindVolumeAsync($"{pool}/{volume}");
         if (operations.IsBusy(record.Id))
         {

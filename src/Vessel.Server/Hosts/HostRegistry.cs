@@ -128,6 +128,45 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
         }
     }
 
+    /// <summary>The name of the pool an agent's host gets in its data directory.</summary>
+    public static string HostPoolName(string hostName) => hostName + "-local";
+
+    /// <summary>
+    /// Gives an agent's host its own pool, <c>HOST-local</c> at <c>DATA_DIR/pools/default</c> of
+    /// the agent (what the manager's <c>default</c> pool is to its host): where disks that migrate
+    /// to the host with their VM land. Made at the first hello; its path follows the agent's data
+    /// directory while it holds no volume.
+    /// </summary>
+    public async Task EnsureHostPoolAsync(Guid hostId, string hostName, string dataDirectory, CancellationToken cancellationToken)
+    {
+        if (!Path.IsPathFullyQualified(dataDirectory))
+        {
+            return; // an agent of an earlier version says nothing of its data directory
+        }
+
+        string path = Path.Combine(dataDirectory, "pools", "default");
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
+        PoolRecord? pool = await db.Pools.FirstOrDefaultAsync(p => p.HostId == hostId, cancellationToken);
+        if (pool is null)
+        {
+            string name = HostPoolName(hostName);
+            if (await db.Pools.AnyAsync(p => p.Name == name, cancellationToken))
+            {
+                logger.LogWarning("Host {Host} gets no pool of its own: the name {Pool} is taken.", hostName, name);
+                return;
+            }
+
+            db.Pools.Add(new PoolRecord { Id = Guid.NewGuid(), Name = name, Path = path, HostId = hostId, CreatedAt = time.GetUtcNow().UtcDateTime });
+        }
+        else if (pool.Path != path && !await db.Volumes.AnyAsync(v => v.PoolId == pool.Id, cancellationToken))
+        {
+            pool.Path = path;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
     /// <summary>Sets a host's state (saved, published, audited) unless it is in it already.</summary>
     public async Task SetStateAsync(InventoryContext db, HostRecord host, string state, string reason, CancellationToken cancellationToken)
     {

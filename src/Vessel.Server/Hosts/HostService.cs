@@ -165,8 +165,16 @@ public sealed class HostService(
             throw ApiException.Conflict($"Host '{host.Name}' still has VMs ({string.Join(", ", vms.Take(5))}{(vms.Count > 5 ? ", …" : "")}); migrate or delete them first (vessel host maintenance enter moves the running ones).");
         }
 
+        // Volumes in its own pool would be rows without files anyone reaches.
+        List<string> volumes = await db.Volumes.Where(v => v.Pool!.HostId == host.Id).OrderBy(v => v.Name).Select(v => v.Pool!.Name + "/" + v.Name).Take(6).ToListAsync(cancellationToken);
+        if (volumes.Count > 0)
+        {
+            throw ApiException.Conflict($"Host '{host.Name}' still holds volumes ({string.Join(", ", volumes.Take(5))}{(volumes.Count > 5 ? ", …" : "")}); migrate their VMs away or delete them first.");
+        }
+
         if (host.State != HostStates.Removed)
         {
+            await db.Pools.Where(p => p.HostId == host.Id).ExecuteDeleteAsync(cancellationToken);
             await registry.SetStateAsync(db, host, HostStates.Removed, "removed by an administrator", cancellationToken);
             await db.JoinTokens.Where(t => t.HostId == host.Id && t.UsedAt == null).ExecuteDeleteAsync(cancellationToken);
         }

@@ -8,6 +8,7 @@ public static class HostsSetup
         services.AddSingleton<HostCertificateAuthority>();
         services.AddSingleton<HostRegistry>();
         services.AddSingleton<HostService>();
+        services.AddSingleton<HostCommands>();
         services.AddSingleton<HostMaintenanceService>();
         services.AddHostedService<HostMonitor>();
         services.AddSingleton<AgentEndpoint>();

@@ -7,8 +7,9 @@ namespace Vessel.Server.Hosts;
 
 /// <summary>
 /// Which host a VM goes to. A host qualifies when it is up (not in maintenance, not
-/// unreachable), sees the VM's storage (an agent's host sees only shared pools; the manager's
-/// own host sees every pool) and can give it its networks (NAT runs inside the VMM on any host;
+/// unreachable), sees the VM's storage (shared pools and its own: the manager's host the pools
+/// made on it, an agent's host its <c>HOST-local</c> pool; a live migration may copy the disks
+/// along instead) and can give it its networks (NAT runs inside the VMM on any host;
 /// isolated and bridged networks live on the manager's host). Among those, a host asked for by
 /// name must be one; otherwise the one with the most free memory wins (the manager's own host on
 /// a tie).
@@ -20,14 +21,25 @@ public static class Placement
     /// VMs it is kept apart from run (host id, null for the manager's own → that VM's name), and
     /// the host of a VM it is kept together with.
     /// </summary>
-    public sealed record Needs(IReadOnlyList<string> LocalPools, IReadOnlyList<string> LocalNetworks)
+    public sealed record Needs(IReadOnlyList<PoolNeed> LocalPools, IReadOnlyList<string> LocalNetworks)
     {
+        /// <summary>The VM's writable disks may be copied to the host (a live block migration): their pools need not be seen there.</summary>
+        public bool CopyDisks { get; init; }
+
         public bool Pinned { get; init; }
 
         public IReadOnlyList<(Guid? Host, string Vm)> ApartHosts { get; init; } = [];
 
         public (Guid? Host, string Vm)? Together { get; init; }
     }
+
+    /// <summary>A pool that not every host sees: its name, its host (null: the manager's own) and whether only copyable disks are in it (not an ISO, not a read-only disk).</summary>
+    public sealed record PoolNeed(string Name, Guid? HostId, bool Copyable);
+
+    /// <summary>The pools among <paramref name="pools"/> that not every host sees.</summary>
+    public static List<PoolNeed> LocalPoolsOf(IEnumerable<(PoolRecord Pool, bool Copyable)> pools) =>
+        pools.Where(p => !p.Pool.Shared).GroupBy(p => p.Pool.Id)
+            .Select(g => new PoolNeed(g.First().Pool.Name, g.First().Pool.HostId, g.All(p => p.Copyable))).ToList();
 
     /// <summary>The states in which a VM occupies a host (a VMM exists, or may).</summary>
     private static readonly string[] s_occupying = [VmStates.Running, VmStates.Paused, VmStates.Starting, VmStates.Stopping, VmStates.Suspending, VmStates.Unknown];
@@ -58,15 +70,16 @@ public static class Placement
 
     private static async Task<Needs> ResourceNeedsAsync(InventoryContext db, Guid vmId)
     {
-        List<string> pools = await db.Disks.Where(d => d.VmId == vmId && !d.Volume!.Pool!.Shared).Select(d => d.Volume!.Pool!.Name).Distinct().ToListAsync();
+        var disks = await db.Disks.Where(d => d.VmId == vmId).Select(d => new { d.Volume!.Pool, Copyable = !d.ReadOnly && !d.Volume.ReadOnly }).ToListAsync();
+        var used = disks.Select(d => (d.Pool!, d.Copyable)).ToList();
         Guid? iso = await db.Vms.Where(v => v.Id == vmId).Select(v => v.IsoVolumeId).FirstOrDefaultAsync();
-        if (iso is { } isoId && await db.Volumes.Where(v => v.Id == isoId && !v.Pool!.Shared).Select(v => v.Pool!.Name).FirstOrDefaultAsync() is { } isoPool)
+        if (iso is { } isoId && await db.Volumes.Where(v => v.Id == isoId).Select(v => v.Pool).FirstOrDefaultAsync() is { } isoPool)
         {
-            pools.Add(isoPool);
+            used.Add((isoPool, false));
         }
 
         List<string> networks = await db.Nics.Where(n => n.VmId == vmId && n.Network!.Kind != "nat").Select(n => n.Network!.Name).Distinct().ToListAsync();
-        return new Needs(pools.Distinct().ToList(), networks);
+        return new Needs(LocalPoolsOf(used), networks);
     }
 
     /// <summary>
@@ -132,17 +145,17 @@ public static class Placement
             return $"it is kept together with VM '{together.Vm}', which runs on another host";
         }
 
-        if (host.IsLocal)
+        foreach (PoolNeed pool in needs.LocalPools)
         {
-            return null;
+            if (pool.HostId != key && !(needs.CopyDisks && pool.Copyable))
+            {
+                return pool.HostId is null
+                    ? $"its disks are in the pool '{pool.Name}', which only the manager's host sees (make VMs that move on a shared pool, or migrate them live with their disks)"
+                    : $"its disks are in the pool '{pool.Name}' of another host (VMs there move live with their disks)";
+            }
         }
 
-        if (needs.LocalPools.Count > 0)
-        {
-            return $"its disks are in the pool '{needs.LocalPools[0]}', which only the manager's host sees (make VMs that move on a shared pool)";
-        }
-
-        return needs.LocalNetworks.Count > 0 ? $"its network '{needs.LocalNetworks[0]}' lives on the manager's host" : null;
+        return !host.IsLocal && needs.LocalNetworks.Count > 0 ? $"its network '{needs.LocalNetworks[0]}' lives on the manager's host" : null;
     }
 
     private static Guid? HostIdOf(HostRecord host) => host.IsLocal ? null : host.Id;

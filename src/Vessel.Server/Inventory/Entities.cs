@@ -98,6 +98,13 @@ public sealed class PoolRecord
 
     /// <summary>Every host sees the directory at the same path (NFS, a cluster filesystem): VMs on it may run on, and move between, any host.</summary>
     public bool Shared { get; set; }
+
+    /// <summary>
+    /// The host whose directory this is, when it is not shared: null for the manager's own host;
+    /// an agent's host has its own pool (made when it first connects), where disks that migrate
+    /// to it with their VM land.
+    /// </summary>
+    public Guid? HostId { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 

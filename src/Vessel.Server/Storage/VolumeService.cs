@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
 using Vessel.Client.Contracts;
 using Vessel.Server.Api;
 using Vessel.Server.Inventory;
@@ -16,7 +17,8 @@ public sealed class VolumeException(string message) : Exception(message);
 /// under a temporary name (<c>.NAME.part</c>) and renamed into place once complete, and its row is
 /// added only then: a crash, a full disk or a cut upload never leaves a half volume listed.
 /// </summary>
-public sealed class VolumeService(InventoryContext db)
+/// <param name="hosts">Reaches other hosts' pools (deleting a volume there); without it, their volumes are refused.</param>
+public sealed class VolumeService(InventoryContext db, Hosts.HostCommands? hosts = null)
 {
     public const long MaxVolumeBytes = 64L << 40;
     public const long MinVolumeBytes = 1L << 20;
@@ -92,6 +94,7 @@ public sealed class VolumeService(InventoryContext db)
     /// <summary>Creates an empty volume (or an overlay on <paramref name="backing"/>), file first, then the row.</summary>
     public async Task<VolumeRecord> CreateAsync(PoolRecord pool, string name, string format, long? size, VolumeRecord? backing = null, bool readOnly = false)
     {
+        await RequireHereAsync(pool);
         var volume = NewRecord(pool, name, format);
         volume.BackingVolumeId = backing?.Id;
         volume.ReadOnly = readOnly;
@@ -121,6 +124,7 @@ public sealed class VolumeService(InventoryContext db)
     /// <summary>Copies or converts an image file (on this host) into a new volume.</summary>
     public async Task<VolumeRecord> ImportAsync(PoolRecord pool, string name, string sourcePath, string format, string? snapshot, Action<double>? progress, CancellationToken cancellationToken, bool readOnly = false)
     {
+        await RequireHereAsync(pool);
         if (!File.Exists(sourcePath))
         {
             throw new VolumeException($"There is no file '{sourcePath}' to import.");
@@ -182,6 +186,7 @@ public sealed class VolumeService(InventoryContext db)
     /// </summary>
     public async Task<VolumeRecord> UploadAsync(PoolRecord pool, string name, string format, Stream body, long? expectedLength, CancellationToken cancellationToken)
     {
+        await RequireHereAsync(pool);
         VolumeRecord volume = NewRecord(pool, name, format);
         string target = PathOf(volume, pool);
         string part = PartPath(target);
@@ -266,14 +271,28 @@ public sealed class VolumeService(InventoryContext db)
     public async Task DeleteUnusedAsync(VolumeRecord volume)
     {
         string path = PathOf(volume);
+        Guid? host = volume.Pool!.HostId;
+        if (host is not null && hosts is null)
+        {
+            await RequireHereAsync(volume.Pool);
+        }
+
         db.Volumes.Remove(volume);
         await db.SaveChangesAsync();
-        File.Delete(path);
+        if (host is null)
+        {
+            File.Delete(path);
+        }
+        else
+        {
+            await hosts!.TryRemoveFilesAsync(host, [path], NullLogger.Instance);
+        }
     }
 
     public async Task ResizeAsync(VolumeRecord volume, long size)
     {
         CheckSize(size);
+        await RequireHereAsync(volume.Pool!);
         if (volume.Format == "iso" || volume.ReadOnly)
         {
             throw ApiException.Conflict($"Volume '{volume.Name}' is read-only and cannot be resized.");
@@ -319,6 +338,13 @@ public sealed class VolumeService(InventoryContext db)
     public async Task<PoolInfo> ToInfoAsync(PoolRecord pool)
     {
         List<VolumeRecord> volumes = await db.Volumes.Where(v => v.PoolId == pool.Id).ToListAsync();
+        string? host = pool.Shared ? null : await db.Hosts.Where(h => pool.HostId == null ? h.IsLocal : h.Id == pool.HostId).Select(h => h.Name).FirstOrDefaultAsync();
+        if (pool.HostId is not null)
+        {
+            // Another host's directory: its files are not here to measure.
+            return new PoolInfo(pool.Name, pool.Path, 0, 0, 0, volumes.Count, pool.Shared, host);
+        }
+
         long allocated = volumes.Sum(v => AllocatedBytes(PathOf(v, pool)));
         long capacity = 0, available = 0;
         try
@@ -331,7 +357,20 @@ public sealed class VolumeService(InventoryContext db)
         {
         }
 
-        return new PoolInfo(pool.Name, pool.Path, capacity, available, allocated, volumes.Count, pool.Shared);
+        return new PoolInfo(pool.Name, pool.Path, capacity, available, allocated, volumes.Count, pool.Shared, host);
+    }
+
+    /// <summary>
+    /// Refuses file work on another host's pool: the manager reads and writes only its own
+    /// host's directories and shared ones; disks reach an agent's pool with their VM's migration.
+    /// </summary>
+    public async Task RequireHereAsync(PoolRecord pool)
+    {
+        if (pool.HostId is { } hostId)
+        {
+            string host = await db.Hosts.Where(h => h.Id == hostId).Select(h => h.Name).FirstOrDefaultAsync() ?? hostId.ToString();
+            throw ApiException.Conflict($"Pool '{pool.Name}' is on host '{host}', whose files the manager does not handle; its disks come and go with their VMs' migrations.");
+        }
     }
 
     private static VolumeRecord NewRecord(PoolRecord pool, string name, string format) => new()

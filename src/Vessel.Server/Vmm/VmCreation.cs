@@ -135,11 +135,13 @@ public sealed class VmCreation(ServerOptions options, OperationManager operation
             }
         }
 
-        List<string> localPools = attach.Select(a => a.Existing?.Pool ?? a.Pool).Where(p => !p.Shared).Select(p => p.Name).Distinct().ToList();
-        if (vm.IsoVolumeId is { } isoId && await db.Volumes.Where(v => v.Id == isoId && !v.Pool!.Shared).Select(v => v.Pool!.Name).FirstOrDefaultAsync() is { } isoPool)
+        var used = attach.Select(a => (a.Existing?.Pool ?? a.Pool, true)).ToList();
+        if (vm.IsoVolumeId is { } isoId && await db.Volumes.Where(v => v.Id == isoId).Select(v => v.Pool).FirstOrDefaultAsync() is { } isoPool)
         {
-            localPools.Add(isoPool);
+            used.Add((isoPool, false));
         }
+
+        List<Hosts.Placement.PoolNeed> localPools = Hosts.Placement.LocalPoolsOf(used);
 
         await ApplyRulesAsync(db, vm, request.Rules);
         Hosts.Placement.Needs needs = await Hosts.Placement.WithRulesAsync(db, new Hosts.Placement.Needs(localPools, nicNetworks), vm.Id, vm.PinToHost, vm.KeepApartFrom, vm.KeepTogetherWith);

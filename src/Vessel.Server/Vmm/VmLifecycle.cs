@@ -280,7 +280,7 @@ public sealed class VmLifecycle(ServerOptions options, OperationManager operatio
         db.Snapshots.RemoveRange(db.Snapshots.Where(s => s.VmId == current.Id));
         db.Vms.Remove(current);
         await db.SaveChangesAsync();
-        var volumeService = new VolumeService(db);
+        var volumeService = new VolumeService(db, context.Services.GetRequiredService<Hosts.HostCommands>());
         if (deleteDisks)
         {
             foreach (VolumeRecord volume in volumes.Concat(bases))

@@ -21,12 +21,11 @@ namespace Vessel.Server.Vmm;
 /// the source host relays its VMM's pre-copy stream there (agent to agent, the manager only
 /// drives both ends and watches the progress). Until the destination runs, the VM runs on its
 /// source: a failure on either side, a cut connection or a cancel leaves it there, and the waiting
-/// VMM ends. A stopped VM moves offline (its disks are where both hosts see them).
+/// VMM ends. Disks the destination does not see go along with the memory (see
+/// <c>VmMigration.Disks.cs</c>). A stopped VM moves offline (its disks are where both hosts see them).
 /// </summary>
-public sealed class VmMigration(ServerOptions options, OperationManager operations, VmmSupervisor supervisor, VmLifecycle lifecycle, HostRegistry hosts, EventHub events, ILogger<VmMigration> logger)
+public sealed partial class VmMigration(OperationManager operations, VmmSupervisor supervisor, VmLifecycle lifecycle, HostRegistry hosts, HostCommands commands, EventHub events, ILogger<VmMigration> logger)
 {
-    private readonly AgentVmms _local = new(options, TextWriter.Null);
-
     public async Task<OperationInfo> MigrateAsync(InventoryContext db, VmRecord vm, VmMigrateRequest request)
     {
         if (vm.IsTemplate)
@@ -50,7 +49,8 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             throw ApiException.BadRequest($"A migration's bandwidth is between 1 MiB/s and 1 TiB/s, and {bandwidth} bytes/s is not.");
         }
 
-        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id);
+        // Live, the disks a destination does not see can go along with the memory.
+        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id) with { CopyDisks = live };
         Guid sourceId = vm.HostId ?? await LocalHostIdAsync(db);
         Guid? destination = await Placement.ChooseAsync(db, vm.Name, needs, request.Host, excluding: sourceId);
         if (destination is null && vm.HostId is null)
@@ -59,6 +59,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         }
 
         string destinationName = await db.Hosts.Where(h => destination == null ? h.IsLocal : h.Id == destination).Select(h => h.Name).FirstAsync();
+        (PoolRecord? pool, List<DiskCopy> copies) = live ? await PlanDiskCopiesAsync(db, vm, destination, destinationName) : (null, []);
         var target = new OperationManager.Target("VM", vm.Name, vm.Id);
         return await operations.StartAsync("vm.migrate", target, mayCancel: live, async context =>
         {
@@ -71,7 +72,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 return vm.Name;
             }
 
-            await MigrateLiveAsync(context, vm, destination, destinationName, request.MaxBandwidth);
+            await MigrateLiveAsync(context, vm, destination, destinationName, request.MaxBandwidth, pool, copies);
             return vm.Name;
         });
     }
@@ -79,7 +80,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
     private static async Task<Guid> LocalHostIdAsync(InventoryContext db) =>
         await db.Hosts.Where(h => h.IsLocal).Select(h => h.Id).FirstOrDefaultAsync();
 
-    private async Task MigrateLiveAsync(OperationContext context, VmRecord vm, Guid? destinationId, string destinationName, long? maxBandwidth)
+    private async Task MigrateLiveAsync(OperationContext context, VmRecord vm, Guid? destinationId, string destinationName, long? maxBandwidth, PoolRecord? pool, List<DiskCopy> copies)
     {
         InventoryContext db = context.Services.GetRequiredService<InventoryContext>();
         VmRecord current = await VmDefinitions.FindAsync(db, vm.Id.ToString());
@@ -87,16 +88,32 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         // A paused VM arrives paused (its destination starts with -S), a running one runs on.
         VmmLaunchSpec spec = await lifecycle.LaunchSpecAsync(context, db, current) with { Paused = current.State == VmStates.Paused };
         string ticket = Base64Url(RandomNumberGenerator.GetBytes(32));
+        if (copies.Count > 0)
+        {
+            context.Log($"Copying {copies.Count} disk(s) along to the pool '{pool!.Name}' of host '{destinationName}': {string.Join(", ", copies.Select(c => c.Name))}.");
+            await commands.SendAsync(destinationId, PrepareCommand(copies), TimeSpan.FromMinutes(1), context.CancellationToken);
+            spec = WithCopiedDrives(spec, copies);
+        }
 
         // The destination: a VMM waiting for the state behind the ticket's gate.
         context.Log($"Starting the destination VMM on host '{destinationName}'.");
-        CommandResult launched = await SendAsync(destinationId, VmmSupervisor.LaunchCommand(spec, ticket), TimeSpan.FromMinutes(2), context.CancellationToken);
         bool switched = false;
         bool completed = false;
+        CommandResult launched;
+        try
+        {
+            launched = await commands.SendAsync(destinationId, VmmSupervisor.LaunchCommand(spec, ticket), TimeSpan.FromMinutes(2), context.CancellationToken);
+        }
+        catch when (copies.Count > 0)
+        {
+            await commands.TryRemoveFilesAsync(destinationId, copies.Select(c => c.To), logger);
+            throw;
+        }
+
         try
         {
             string gate = FormatEndpoint(await DestinationAddressAsync(db, destinationId, source.HostId), int.Parse(launched.Address, CultureInfo.InvariantCulture));
-            CommandResult relay = await SendAsync(source.HostId, new Command { RelayMigration = new RelayMigration { VmId = vm.Id.ToString("D"), Destination = gate, Ticket = ticket } }, TimeSpan.FromSeconds(30), context.CancellationToken);
+            CommandResult relay = await commands.SendAsync(source.HostId, new Command { RelayMigration = new RelayMigration { VmId = vm.Id.ToString("D"), Destination = gate, Ticket = ticket } }, TimeSpan.FromSeconds(30), context.CancellationToken);
             context.Log($"Migrating the memory of VM '{vm.Name}' to host '{destinationName}' ({gate}).");
             source.Emigrating = true;
             if (maxBandwidth is { } limit)
@@ -104,11 +121,16 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 await source.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = limit }, context.CancellationToken);
             }
 
-            await source.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{relay.Address}" }, context.CancellationToken);
+            await source.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{relay.Address}", ["blk"] = copies.Count > 0 }, context.CancellationToken);
             await FollowAsync(context, source);
 
             // Completed: the destination runs the VM; the source is stopped after sending it.
             completed = true;
+            if (copies.Count > 0)
+            {
+                await MoveVolumeRowsAsync(db, pool!, copies);
+            }
+
             VmmSupervisor.VmmInstance? arrived = await AdoptWithRetriesAsync(destinationId, vm, launched.ProcessId);
             await db.Vms.Where(v => v.Id == vm.Id).ExecuteUpdateAsync(s => s.SetProperty(v => v.HostId, destinationId));
             if (arrived is null)
@@ -118,6 +140,11 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 switched = true;
                 await supervisor.SetStateAsync(vm.Id, vm.Name, VmStates.Unknown, null);
                 await supervisor.EndSourceAsync(source);
+                if (copies.Count > 0)
+                {
+                    await commands.TryRemoveFilesAsync(source.HostId, copies.Select(c => c.From), logger);
+                }
+
                 supervisor.ReconcileSoon(destinationId);
                 context.Log($"VM '{vm.Name}' runs on host '{destinationName}', but the manager could not reach it yet; it is adopted when its host is reconciled.");
                 return;
@@ -128,6 +155,11 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
             string state = await VmmSupervisor.QueryStateAsync(arrived, CancellationToken.None);
             await supervisor.SetStateAsync(vm.Id, vm.Name, state, launched.ProcessId);
             await supervisor.EndSourceAsync(source);
+            if (copies.Count > 0 && await commands.TryRemoveFilesAsync(source.HostId, copies.Select(c => c.From), logger))
+            {
+                context.Log($"Removed the disks' old files on the source host.");
+            }
+
             context.Log($"VM '{vm.Name}' runs on host '{destinationName}'.");
             events.Publish("vm.migrated", "vm", vm.Name, state, $"VM '{vm.Name}' migrated live to host '{destinationName}'.");
         }
@@ -139,11 +171,17 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 source.Emigrating = false;
                 try
                 {
-                    await SendAsync(destinationId, new Command { EndIncoming = new EndIncoming { VmId = vm.Id.ToString("D") } }, TimeSpan.FromSeconds(30), CancellationToken.None);
+                    await commands.SendAsync(destinationId, new Command { EndIncoming = new EndIncoming { VmId = vm.Id.ToString("D") } }, TimeSpan.FromSeconds(30), CancellationToken.None);
                 }
                 catch (OperationFailedException e)
                 {
                     logger.LogWarning("Could not end the destination VMM of VM {Name} on {Host}: {Reason}", vm.Name, destinationName, e.Message);
+                }
+
+                // The images made for the disks: the VM's disks are still the source's files.
+                if (copies.Count > 0)
+                {
+                    await commands.TryRemoveFilesAsync(destinationId, copies.Select(c => c.To), logger);
                 }
             }
         }
@@ -192,7 +230,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
                 case "completed":
                     context.Progress(1);
                     context.Log(string.Create(CultureInfo.InvariantCulture,
-                        $"Completed in {info?["total-time"]?.GetValue<double>() ?? 0:0} ms, the guest stopped for {info?["downtime"]?.GetValue<double>() ?? 0:0} ms, {(info?["ram"]?["transferred"]?.GetValue<double>() ?? 0) / 1048576:0.0} MiB sent."));
+                        $"Completed in {info?["total-time"]?.GetValue<double>() ?? 0:0} ms, the guest stopped for {info?["downtime"]?.GetValue<double>() ?? 0:0} ms, {Figure(info?["ram"] as JsonObject, "transferred") / 1048576:0.0} MiB sent{(info?["disk"] is JsonObject disk ? string.Create(CultureInfo.InvariantCulture, $" and {Figure(disk, "transferred") / 1048576:0.0} MiB of disk") : "")}."));
                     return;
                 case "failed":
                     throw new OperationFailedException(Sentences.Of($"The migration failed: {info?["error-desc"]?.GetValue<string>() ?? "no reason given"}; the VM runs on its source"));
@@ -202,17 +240,19 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
 
             if (info?["ram"] is JsonObject ram)
             {
-                double transferred = ram["transferred"]?.GetValue<double>() ?? 0;
-                double total = Math.Max(1, ram["total"]?.GetValue<double>() ?? 1);
-                double remaining = ram["remaining"]?.GetValue<double>() ?? 0;
+                // With the disks copied along, their bytes count in the progress as the memory's do.
+                JsonObject? disk = info["disk"] as JsonObject;
+                double transferred = Figure(ram, "transferred") + Figure(disk, "transferred");
+                double total = Math.Max(1, Figure(ram, "total") + Figure(disk, "total"));
+                double remaining = Figure(ram, "remaining") + Figure(disk, "remaining");
                 context.Progress(Math.Clamp(1 - remaining / total, 0, 0.99));
                 if (DateTime.UtcNow - lastLog > TimeSpan.FromSeconds(1))
                 {
                     lastLog = DateTime.UtcNow;
-                    double dirtyRate = ram["dirty-pages-rate"]?.GetValue<double>() ?? 0;
+                    double dirtyRate = Figure(ram, "dirty-pages-rate");
                     double pageSize = ram["page-size"]?.GetValue<double>() ?? 4096;
                     context.Log(string.Create(CultureInfo.InvariantCulture,
-                        $"{status}: {transferred / 1048576:0.0} MiB sent, {remaining / 1048576:0.0} MiB left, dirtied {dirtyRate * pageSize / 1048576:0.0} MiB/s."));
+                        $"{status}: {transferred / 1048576:0.0} MiB sent, {remaining / 1048576:0.0} MiB left{(disk is null ? "" : $" (disks: {Figure(disk, "remaining") / 1048576:0.0} MiB)")}, dirtied {dirtyRate * pageSize / 1048576:0.0} MiB/s."));
                 }
             }
 
@@ -240,19 +280,7 @@ public sealed class VmMigration(ServerOptions options, OperationManager operatio
         return new IPEndPoint(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip, port).ToString();
     }
 
-    /// <summary>A command to a host: an agent's through its stream, the manager's own carried out here with the agents' code.</summary>
-    private async Task<CommandResult> SendAsync(Guid? hostId, Command command, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (hostId is { } remote)
-        {
-            AgentSession session = hosts.FindSession(remote) ?? throw new OperationFailedException("The host's agent is not connected.");
-            return await session.SendAsync(command, timeout, cancellationToken);
-        }
-
-        command.Id = Guid.NewGuid().ToString("N");
-        CommandResult result = await _local.ExecuteAsync(command, null, cancellationToken);
-        return result.Error.Length > 0 ? throw new OperationFailedException(result.Error) : result;
-    }
+    private static double Figure(JsonObject? figures, string name) => figures?[name]?.GetValue<double>() ?? 0;
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

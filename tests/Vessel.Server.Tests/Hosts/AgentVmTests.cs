@@ -147,6 +147,70 @@ public sealed class AgentVmTests
     }
 
     [Fact]
+    public async Task AVmWhoseDiskOnlyItsHostSeesMigratesLiveWithItsDiskAndBack()
+    {
+        using EdgePair pair = await EdgePair.StartAsync();
+        (Manager manager, string data, string agentData, VesselClient client) = (pair.Manager, pair.Data, pair.AgentData, pair.Client);
+
+        // The agent's host has a pool of its own, in its data directory.
+        PoolInfo edgePool = (await client.ListPoolsAsync()).Single(p => p.Host == "edge-1");
+        Assert.Equal(("edge-1-local", Path.Combine(agentData, "pools", "default"), false), (edgePool.Name, edgePool.Path, edgePool.Shared));
+
+        // A disk in the manager's default pool, which the agent's host does not see.
+        await client.WaitForSuccessAsync(await client.CreateVmAsync(GuestOn("carrier", HostService.LocalAlias) with { Disks = [new DiskRequest { SizeBytes = 32L << 20 }] }));
+        await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "start"));
+        string volume = (await client.GetVmAsync("carrier")).Disks.Single().Volume;
+        string localFile = Path.Combine(data, "pools", "default", volume.Split('/')[1] + ".qcow2");
+        Assert.True(File.Exists(localFile), localFile);
+        await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "carrier"))
+        {
+            console.WaitFor(TestFiles.Prompt);
+            await console.RunAsync("echo first-$((6*7)) | dd of=/dev/vda conv=fsync 2>/dev/null; echo written-$((6*7))", "written-42");
+        }
+
+        // Stopped, it cannot move there (nothing would carry the disk); with snapshots, which live in the disk, neither.
+        await client.WaitForSuccessAsync(await client.CreateSnapshotAsync("carrier", new SnapshotCreateRequest { Name = "kept" }));
+        VesselApiException withSnapshots = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = "edge-1" }));
+        Assert.StartsWith("VM 'carrier' has snapshots", withSnapshots.Message, StringComparison.Ordinal);
+        await client.WaitForSuccessAsync(await client.DeleteSnapshotAsync("carrier", "kept"));
+
+        OperationInfo away = await client.WaitAsync(await client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = "edge-1" }));
+        Assert.True(away.Status == OperationStatuses.Succeeded, $"{away.Error}\n{string.Join("\n", away.Log)}\n{manager.Serve.Log}\n{pair.Agent.Log}");
+        Assert.Contains(away.Log, line => line.Contains("Copying 1 disk(s) along to the pool 'edge-1-local'", StringComparison.Ordinal));
+        Assert.Contains(away.Log, line => line.Contains("MiB of disk.", StringComparison.Ordinal));
+        VmDetails there = await client.GetVmAsync("carrier");
+        Assert.Equal(("edge-1", VmStates.Running), (there.Host, there.State));
+        Assert.StartsWith("edge-1-local/", there.Disks.Single().Volume, StringComparison.Ordinal);
+        string edgeFile = Path.Combine(agentData, "pools", "default", there.Disks.Single().Volume.Split('/')[1] + ".qcow2");
+        Assert.True(File.Exists(edgeFile), edgeFile);
+        Assert.False(File.Exists(localFile), "the disk's old file stayed on the source host");
+        Assert.Equal(1, (await client.ListPoolsAsync()).Single(p => p.Name == "edge-1-local").Volumes);
+
+        // The guest reads on the new host what it wrote on the old one, and writes more.
+        await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "carrier"))
+        {
+            await console.RunAsync("echo \"got-$(dd if=/dev/vda bs=9 count=1 2>/dev/null)\"", "got-first-42");
+            await console.RunAsync("echo second-$((6*7)) | dd of=/dev/vda bs=1M seek=1 conv=fsync 2>/dev/null; echo stored-$((6*7))", "stored-42");
+        }
+
+        // A VM whose disk is on the agent's host's own pool is placed there, and moves back the same way.
+        OperationInfo back = await client.WaitAsync(await client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = HostService.LocalAlias }));
+        Assert.True(back.Status == OperationStatuses.Succeeded, $"{back.Error}\n{string.Join("\n", back.Log)}\n{manager.Serve.Log}\n{pair.Agent.Log}");
+        VmDetails home = await client.GetVmAsync("carrier");
+        Assert.NotEqual("edge-1", home.Host);
+        Assert.StartsWith("default/", home.Disks.Single().Volume, StringComparison.Ordinal);
+        Assert.False(File.Exists(edgeFile), "the disk's file stayed on the agent's host");
+        await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "carrier"))
+        {
+            await console.RunAsync("echo \"both-$(dd if=/dev/vda bs=9 count=1 2>/dev/null)+$(dd if=/dev/vda bs=1M skip=1 count=1 2>/dev/null | head -c 9)\"", "both-first-42+second-42");
+        }
+
+        await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "stop"));
+        VesselApiException offline = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = "edge-1" }));
+        Assert.Contains("which only the manager's host sees", offline.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ACancelledMigrationLeavesTheVmRunningOnItsSourceAndEndsTheWaitingVmm()
     {
         using EdgePair pair = await EdgePair.StartAsync();

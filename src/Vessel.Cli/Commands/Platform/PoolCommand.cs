@@ -21,8 +21,8 @@ internal static class PoolCommand
                 return 0;
             }
 
-            Table.Write(["NAME", "PATH", "VOLUMES", "ALLOCATED", "AVAILABLE", "CAPACITY"], pools.Select(p => (IReadOnlyList<string>)
-                [p.Name, p.Path, p.Volumes.ToString(CultureInfo.InvariantCulture), ClientCommand.Size(p.AllocatedBytes), ClientCommand.Size(p.AvailableBytes), ClientCommand.Size(p.CapacityBytes)]));
+            Table.Write(["NAME", "HOST", "PATH", "VOLUMES", "ALLOCATED", "AVAILABLE", "CAPACITY"], pools.Select(p => (IReadOnlyList<string>)
+                [p.Name, p.Shared ? "(every host)" : p.Host ?? "-", p.Path, p.Volumes.ToString(CultureInfo.InvariantCulture), ClientCommand.Size(p.AllocatedBytes), ClientCommand.Size(p.AvailableBytes), ClientCommand.Size(p.CapacityBytes)]));
             return 0;
         });
         return command;

@@ -69,6 +69,12 @@ public sealed class AgentVmms(ServerOptions options, TextWriter log)
                 case Command.KindOneofCase.EndIncoming:
                     EndIncoming(ParseVm(command.EndIncoming.VmId));
                     break;
+                case Command.KindOneofCase.PrepareDisks:
+                    PrepareDisks(command.PrepareDisks);
+                    break;
+                case Command.KindOneofCase.RemoveFiles:
+                    RemoveFiles(command.RemoveFiles);
+                    break;
                 default:
                     result.Error = "This agent does not know that command; update it to the manager's version.";
                     break;
@@ -134,6 +140,58 @@ public sealed class AgentVmms(ServerOptions options, TextWriter log)
         }
 
         Kill(vmId);
+    }
+
+    /// <summary>
+    /// Empty images for a block migration's disks: each written under a temporary name and renamed
+    /// into place, never over a file that exists; if one cannot be made, those made before go too.
+    /// </summary>
+    private void PrepareDisks(PrepareDisks prepare)
+    {
+        var made = new List<string>();
+        try
+        {
+            foreach (DiskImage image in prepare.Images)
+            {
+                if (!Path.IsPathFullyQualified(image.Path) || image.VirtualBytes <= 0 || image.Format is not ("qcow2" or "raw"))
+                {
+                    throw new FormatException("The manager asked for a disk image without a full path, a size or a known format.");
+                }
+
+                if (File.Exists(image.Path))
+                {
+                    throw new OperationFailedException($"There is a file at {image.Path} already; a migration's disk never replaces one.");
+                }
+
+                Directory.CreateDirectory(Path.GetDirectoryName(image.Path)!);
+                string part = Path.Combine(Path.GetDirectoryName(image.Path)!, "." + Path.GetFileName(image.Path) + ".part");
+                Vessel.Storage.Operations.ImageCreator.Create(part, image.Format == "raw" ? Vessel.Storage.ImageFormat.Raw : Vessel.Storage.ImageFormat.Qcow2, image.VirtualBytes);
+                File.Move(part, image.Path);
+                made.Add(image.Path);
+            }
+        }
+        catch
+        {
+            made.ForEach(File.Delete);
+            throw;
+        }
+
+        log.WriteLine($"vessel: prepared {made.Count} empty disk image(s) for an incoming migration");
+    }
+
+    /// <summary>Removes files that are no longer a VM's (a file already gone is fine).</summary>
+    private void RemoveFiles(RemoveFiles remove)
+    {
+        foreach (string path in remove.Paths)
+        {
+            if (!Path.IsPathFullyQualified(path) || Directory.Exists(path))
+            {
+                throw new FormatException($"'{path}' is not a file's full path.");
+            }
+
+            File.Delete(path);
+            log.WriteLine($"vessel: removed {path}");
+        }
     }
 
     private async Task OpenTunnelAsync(OpenTunnel open, HostAgent.HostAgentClient client, CancellationToken cancellationToken)

@@ -167,7 +167,7 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
         var client = new HostAgent.HostAgentClient(channel);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using AsyncDuplexStreamingCall<AgentMessage, ManagerMessage> call = client.Connect(cancellationToken: stop.Token);
-        var hello = new Hello { HostId = identity.HostId.ToString("D"), AgentVersion = AgentVersion.Current };
+        var hello = new Hello { HostId = identity.HostId.ToString("D"), AgentVersion = AgentVersion.Current, DataDir = Path.GetFullPath(dataDirectory) };
         hello.Vmms.AddRange(Vmms.Running());
         hello.Capacity = HostCapacity.Read(hello.Vmms.Count);
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, cancellationToken);
