@@ -51,8 +51,9 @@ public sealed class AgentChannelService(HostCertificateAuthority authority, Host
         try
         {
             session.RunningVmms = RunningOf(hello.Vmms);
-            await registry.ReportAsync(hostId, hello.Capacity ?? new Capacity(), hello.AgentVersion, address, context.CancellationToken);
+            // Its pool first: a host shown up has its pool.
             await registry.EnsureHostPoolAsync(hostId, hostName, hello.DataDir, context.CancellationToken);
+            await registry.ReportAsync(hostId, hello.Capacity ?? new Capacity(), hello.AgentVersion, address, context.CancellationToken);
             await session.WriteAsync(new ManagerMessage { Welcome = new Welcome { HostName = hostName, HeartbeatSeconds = registry.HeartbeatInterval.TotalSeconds } }, context.CancellationToken);
             registry.Announce(session);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Cut);

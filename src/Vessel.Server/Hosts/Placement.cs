@@ -150,8 +150,8 @@ public static class Placement
             if (pool.HostId != key && !(needs.CopyDisks && pool.Copyable))
             {
                 return pool.HostId is null
-                    ? $"its disks are in the pool '{pool.Name}', which only the manager's host sees (make VMs that move on a shared pool, or migrate them live with their disks)"
-                    : $"its disks are in the pool '{pool.Name}' of another host (VMs there move live with their disks)";
+                    ? $"its disks are in the pool '{pool.Name}', which only the manager's host sees (a migration carries them along; VMs on a shared pool start on any host)"
+                    : $"its disks are in the pool '{pool.Name}' of another host (a migration carries them along)";
             }
         }
 

@@ -1,7 +1,9 @@
 using Microsoft.EntityFrameworkCore;
+using Vessel.Client.Contracts;
 using Vessel.Server.Api;
 using Vessel.Server.Hosts.Channel;
 using Vessel.Server.Inventory;
+using Vessel.Server.Operations;
 using Vessel.Server.Storage;
 
 namespace Vessel.Server.Vmm;
@@ -70,6 +72,34 @@ public sealed partial class VmMigration
         }
 
         return (pool, copies);
+    }
+
+    /// <summary>
+    /// A stopped VM's disks go the same way as a running one's: a VMM started paused on its host
+    /// (its guest never runs) migrates with them to the destination, where it is stopped again.
+    /// Whatever happens, the VM ends stopped, on its destination only if the migration completed.
+    /// </summary>
+    private async Task CarryStoppedAsync(OperationContext context, VmRecord vm, Guid? destinationId, string destinationName, PoolRecord pool, List<DiskCopy> copies)
+    {
+        context.Log($"VM '{vm.Name}' is stopped: a paused VMM on its host carries its disks (the guest does not run).");
+        await lifecycle.StartNowAsync(context, vm.Id, paused: true);
+        try
+        {
+            await MigrateLiveAsync(context, vm, destinationId, destinationName, null, pool, copies);
+        }
+        finally
+        {
+            InventoryContext db = context.Services.GetRequiredService<InventoryContext>();
+            VmRecord now = await db.Vms.AsNoTracking().FirstAsync(v => v.Id == vm.Id);
+            if (VmStates.HasProcess(now.State))
+            {
+                VmmSupervisor.VmmInstance carrier = lifecycle.RequireProcess(now);
+                await supervisor.SetStateAsync(vm.Id, vm.Name, VmStates.Stopping, carrier.ProcessId);
+                await supervisor.QuitAsync(carrier, VmLifecycle.QuitTimeout);
+            }
+        }
+
+        context.Log($"VM '{vm.Name}' is stopped on host '{destinationName}' with its disks; it starts there.");
     }
 
     /// <summary>The command that makes the destination's empty images.</summary>

@@ -49,8 +49,8 @@ public sealed partial class VmMigration(OperationManager operations, VmmSupervis
             throw ApiException.BadRequest($"A migration's bandwidth is between 1 MiB/s and 1 TiB/s, and {bandwidth} bytes/s is not.");
         }
 
-        // Live, the disks a destination does not see can go along with the memory.
-        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id) with { CopyDisks = live };
+        // The disks a destination does not see can go along (with the memory, or carried by a paused VMM).
+        Placement.Needs needs = await Placement.NeedsOfAsync(db, vm.Id) with { CopyDisks = true };
         Guid sourceId = vm.HostId ?? await LocalHostIdAsync(db);
         Guid? destination = await Placement.ChooseAsync(db, vm.Name, needs, request.Host, excluding: sourceId);
         if (destination is null && vm.HostId is null)
@@ -59,10 +59,16 @@ public sealed partial class VmMigration(OperationManager operations, VmmSupervis
         }
 
         string destinationName = await db.Hosts.Where(h => destination == null ? h.IsLocal : h.Id == destination).Select(h => h.Name).FirstAsync();
-        (PoolRecord? pool, List<DiskCopy> copies) = live ? await PlanDiskCopiesAsync(db, vm, destination, destinationName) : (null, []);
+        (PoolRecord? pool, List<DiskCopy> copies) = await PlanDiskCopiesAsync(db, vm, destination, destinationName);
         var target = new OperationManager.Target("VM", vm.Name, vm.Id);
         return await operations.StartAsync("vm.migrate", target, mayCancel: live, async context =>
         {
+            if (!live && copies.Count > 0)
+            {
+                await CarryStoppedAsync(context, vm, destination, destinationName, pool!, copies);
+                return vm.Name;
+            }
+
             if (!live)
             {
                 InventoryContext opDb = context.Services.GetRequiredService<InventoryContext>();

@@ -35,7 +35,10 @@ public sealed class PlacementTests : IDisposable
         Assert.Equal(local, (await client.GetVmAsync("local-disk")).Host);
         VesselApiException notThere = await Assert.ThrowsAsync<VesselApiException>(() =>
             client.CreateVmAsync(Guest("pinned-disk") with { Host = "roomy", Disks = [new DiskRequest { SizeBytes = 16L << 20 }] }));
-        Assert.Equal("VM 'pinned-disk' cannot go to host 'roomy': its disks are in the pool 'default', which only the manager's host sees (make VMs that move on a shared pool).", notThere.Message);
+        Assert.Equal("VM 'pinned-disk' cannot go to host 'roomy': its disks are in the pool 'default', which only the manager's host sees (a migration carries them along; VMs on a shared pool start on any host).", notThere.Message);
+        // A migration would carry the disks along, to a pool of the destination's own (which an agent's host gets when its agent first says where its data is).
+        VesselApiException noPool = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("local-disk", new VmMigrateRequest { Host = "roomy" }));
+        Assert.Equal("Host 'roomy' has no pool of its own for the disks of VM 'local-disk'.", noPool.Message);
 
         // Kept apart from a running VM: not on its host; kept together: on it, and nowhere else.
         await SetStateAsync("first", VmStates.Running);

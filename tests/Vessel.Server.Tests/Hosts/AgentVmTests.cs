@@ -205,9 +205,24 @@ public sealed class AgentVmTests
             await console.RunAsync("echo \"both-$(dd if=/dev/vda bs=9 count=1 2>/dev/null)+$(dd if=/dev/vda bs=1M skip=1 count=1 2>/dev/null | head -c 9)\"", "both-first-42+second-42");
         }
 
+        // Stopped, a paused VMM carries the disk (the guest does not run), and the VM starts there.
         await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "stop"));
-        VesselApiException offline = await Assert.ThrowsAsync<VesselApiException>(() => client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = "edge-1" }));
-        Assert.Contains("which only the manager's host sees", offline.Message, StringComparison.Ordinal);
+        string homeFile = Path.Combine(data, "pools", "default", home.Disks.Single().Volume.Split('/')[1] + ".qcow2");
+        OperationInfo offline = await client.WaitAsync(await client.MigrateVmAsync("carrier", new VmMigrateRequest { Host = "edge-1" }));
+        Assert.True(offline.Status == OperationStatuses.Succeeded, $"{offline.Error}\n{string.Join("\n", offline.Log)}\n{manager.Serve.Log}\n{pair.Agent.Log}");
+        VmDetails parked = await client.GetVmAsync("carrier");
+        Assert.Equal(("edge-1", VmStates.Stopped), (parked.Host, parked.State));
+        Assert.StartsWith("edge-1-local/", parked.Disks.Single().Volume, StringComparison.Ordinal);
+        Assert.False(File.Exists(homeFile), "the disk's file stayed on the manager's host");
+        await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "start"));
+        Assert.Equal("edge-1", (await client.GetVmAsync("carrier")).Host);
+        await using (ConsoleSession console = await ConsoleSession.AttachAsync(client, "carrier"))
+        {
+            console.WaitFor(TestFiles.Prompt, Patience);
+            await console.RunAsync("echo \"again-$(dd if=/dev/vda bs=9 count=1 2>/dev/null)+$(dd if=/dev/vda bs=1M skip=1 count=1 2>/dev/null | head -c 9)\"", "again-first-42+second-42", Patience);
+        }
+
+        await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "stop"));
     }
 
     [Fact]
