@@ -71,6 +71,8 @@ export function StoragePage({ name }: { name: string }) {
       <ErrorLine error={pool.error} />
       {info && (
         <dl className="facts" aria-label="Capacity">
+          <dt>Host</dt>
+          <dd>{info.shared ? "every host (shared)" : (info.host ?? "—")}</dd>
           <dt>Path</dt>
           <dd>{info.path}</dd>
           <dt>Capacity</dt>
