@@ -10,9 +10,10 @@ namespace Vessel.Server.Hosts;
 /// the agents' code (one <see cref="AgentVmms"/> for the manager's host, which holds the gates of
 /// migrations arriving there). A failed command throws its sentence.
 /// </summary>
-public sealed class HostCommands(ServerOptions options, HostRegistry hosts)
+public sealed class HostCommands(ServerOptions options, HostRegistry hosts, HostCertificateAuthority authority)
 {
-    private readonly AgentVmms _local = new(options, TextWriter.Null);
+    // The manager's own host takes part in migrations with a certificate of its CA, as agents do with theirs.
+    private readonly Lazy<AgentVmms> _local = new(() => new AgentVmms(options, new MigrationTls(authority.IssueEndpointCertificate(), authority.Certificate), TextWriter.Null));
 
     /// <param name="hostId">An agent's host, or null for the manager's own.</param>
     public async Task<CommandResult> SendAsync(Guid? hostId, Command command, TimeSpan timeout, CancellationToken cancellationToken)
@@ -24,7 +25,7 @@ public sealed class HostCommands(ServerOptions options, HostRegistry hosts)
         }
 
         command.Id = Guid.NewGuid().ToString("N");
-        CommandResult result = await _local.ExecuteAsync(command, null, cancellationToken);
+        CommandResult result = await _local.Value.ExecuteAsync(command, null, cancellationToken);
         return result.Error.Length > 0 ? throw new OperationFailedException(result.Error) : result;
     }
 

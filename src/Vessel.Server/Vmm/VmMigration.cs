@@ -119,7 +119,7 @@ public sealed partial class VmMigration(OperationManager operations, VmmSupervis
         try
         {
             string gate = FormatEndpoint(await DestinationAddressAsync(db, destinationId, source.HostId), int.Parse(launched.Address, CultureInfo.InvariantCulture));
-            CommandResult relay = await commands.SendAsync(source.HostId, new Command { RelayMigration = new RelayMigration { VmId = vm.Id.ToString("D"), Destination = gate, Ticket = ticket } }, TimeSpan.FromSeconds(30), context.CancellationToken);
+            CommandResult relay = await commands.SendAsync(source.HostId, new Command { RelayMigration = new RelayMigration { VmId = vm.Id.ToString("D"), Destination = gate, Ticket = ticket, DestinationPeer = MigrationTls.PeerOf(destinationId) } }, TimeSpan.FromSeconds(30), context.CancellationToken);
             context.Log($"Migrating the memory of VM '{vm.Name}' to host '{destinationName}' ({gate}).");
             source.Emigrating = true;
             if (maxBandwidth is { } limit)

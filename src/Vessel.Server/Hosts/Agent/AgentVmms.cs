@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Google.Protobuf;
@@ -19,7 +20,7 @@ namespace Vessel.Server.Hosts.Agent;
 /// agents: the destination accepts one connection that presents the manager's one-time ticket,
 /// the source relays the VMM's outgoing stream to it.
 /// </summary>
-public sealed class AgentVmms(ServerOptions options, TextWriter log)
+public sealed class AgentVmms(ServerOptions options, MigrationTls migrationTls, TextWriter log)
 {
     private readonly ConcurrentDictionary<Guid, MigrationGate> _incoming = new();
 
@@ -108,7 +109,7 @@ public sealed class AgentVmms(ServerOptions options, TextWriter log)
             }
 
             spec = spec with { Incoming = $"unix:{incoming}" };
-            gate = new MigrationGate(launch.MigrationTicket, incoming, log);
+            gate = new MigrationGate(launch.MigrationTicket, incoming, migrationTls, log);
         }
 
         result.ProcessId = await VmmLauncher.LaunchAsync(options, spec, cancellationToken);
@@ -283,12 +284,14 @@ public sealed class AgentVmms(ServerOptions options, TextWriter log)
                 using Socket vmm = await listener.AcceptAsync(timeout.Token);
                 listener.Dispose();
                 File.Delete(path);
-                using var destination = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                var destination = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 await destination.ConnectAsync(IPEndPoint.Parse(relay.Destination), timeout.Token);
-                await destination.SendAsync(Encoding.ASCII.GetBytes(relay.Ticket + "\n"), SocketFlags.None, timeout.Token);
-                await Splice.BothWaysAsync(vmm, destination);
+                using SslStream secured = await migrationTls.ConnectAsync(new NetworkStream(destination, ownsSocket: true), relay.DestinationPeer);
+                await secured.WriteAsync(Encoding.ASCII.GetBytes(relay.Ticket + "\n"), timeout.Token);
+                using var vmmStream = new NetworkStream(vmm, ownsSocket: false);
+                await Splice.BothWaysAsync(vmmStream, secured);
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or FormatException or IOException)
+            catch (Exception e) when (e is SocketException or OperationCanceledException or FormatException or IOException or System.Security.Authentication.AuthenticationException)
             {
                 // The VMM sees its stream end, reports the migration failed and runs on.
                 log.WriteLine($"vessel: the migration relay of VM {relay.VmId} to {relay.Destination} ended: {e.Message}");

@@ -29,7 +29,9 @@ public sealed class HostAgentRunner(string dataDirectory, TextWriter log)
     private AgentVmms CreateVmms()
     {
         (string program, string[] prefix) = Hosting.ServerOptions.FindVessel();
-        return new AgentVmms(new Hosting.ServerOptions { DataDirectory = dataDirectory, VesselProgram = program, VesselPrefixArguments = prefix }, log);
+        // Migration streams to and from this host go over TLS with its host certificate.
+        var tls = new MigrationTls(AgentIdentity.LoadCertificate(dataDirectory), AgentIdentity.LoadCa(dataDirectory));
+        return new AgentVmms(new Hosting.ServerOptions { DataDirectory = dataDirectory, VesselProgram = program, VesselPrefixArguments = prefix }, tls, log);
     }
 
     /// <summary>The longest pause between two attempts to reach the manager (VESSEL_AGENT_RETRY_MAX_SECONDS changes it).</summary>

@@ -7,11 +7,12 @@ namespace Vessel.Server.Hosts.Agent;
 
 /// <summary>
 /// The destination's half of a migration between hosts: a TCP port on every address of the host that takes exactly one
-/// connection presenting the ticket (compared in constant time) and splices it to the waiting
-/// VMM's incoming socket. A wrong ticket is dropped; after the right one the port closes, so a
-/// replayed ticket finds nobody listening.
+/// connection, over TLS from another host of this manager (<see cref="MigrationTls"/>),
+/// presenting the ticket (compared in constant time) and splices it to the waiting VMM's
+/// incoming socket. A peer without such a certificate or with a wrong ticket is dropped; after
+/// the right one the port closes, so a replayed ticket finds nobody listening.
 /// </summary>
-internal sealed class MigrationGate(string ticket, string incomingSocket, TextWriter log) : IDisposable
+internal sealed class MigrationGate(string ticket, string incomingSocket, MigrationTls tls, TextWriter log) : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Any, 0);
     private readonly CancellationTokenSource _end = new(TimeSpan.FromMinutes(5));
@@ -35,20 +36,38 @@ internal sealed class MigrationGate(string ticket, string incomingSocket, TextWr
             {
                 Socket peer = await _listener.AcceptSocketAsync(_end.Token);
                 peer.NoDelay = true;
-                byte[]? presented = await ReadLineAsync(peer);
-                if (presented is null || !CryptographicOperations.FixedTimeEquals(presented, expected))
+                EndPoint? from = peer.RemoteEndPoint;
+                System.Net.Security.SslStream? secured = null;
+                byte[]? presented = null;
+                try
                 {
-                    log.WriteLine($"vessel: refused a migration connection from {peer.RemoteEndPoint}: its ticket is not the one the manager issued");
+                    secured = await tls.AcceptAsync(new NetworkStream(peer, ownsSocket: true));
+                    presented = await ReadLineAsync(secured);
+                }
+                catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+                {
+                    log.WriteLine($"vessel: refused a migration connection from {from}: it did not present a certificate of this manager's hosts ({e.Message.TrimEnd('.')})");
+                }
+
+                if (secured is null || presented is null || !CryptographicOperations.FixedTimeEquals(presented, expected))
+                {
+                    if (secured is not null)
+                    {
+                        log.WriteLine($"vessel: refused a migration connection from {from}: its ticket is not the one the manager issued");
+                    }
+
+                    secured?.Dispose();
                     peer.Dispose();
                     continue;
                 }
 
                 _listener.Stop();
-                using (peer)
+                using (secured)
                 using (var vmm = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
                 {
                     await vmm.ConnectAsync(new UnixDomainSocketEndPoint(incomingSocket), _end.Token);
-                    await Splice.BothWaysAsync(peer, vmm);
+                    using var vmmStream = new NetworkStream(vmm, ownsSocket: false);
+                    await Splice.BothWaysAsync(secured, vmmStream);
                 }
 
                 return;
@@ -65,7 +84,7 @@ internal sealed class MigrationGate(string ticket, string incomingSocket, TextWr
     }
 
     /// <summary>The ticket line: at most 256 bytes, within 10 seconds, byte by byte so nothing of the stream after it is consumed.</summary>
-    private static async Task<byte[]?> ReadLineAsync(Socket peer)
+    private static async Task<byte[]?> ReadLineAsync(Stream peer)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var line = new List<byte>(64);
@@ -74,7 +93,7 @@ internal sealed class MigrationGate(string ticket, string incomingSocket, TextWr
         {
             while (line.Count < 256)
             {
-                if (await peer.ReceiveAsync(one, SocketFlags.None, timeout.Token) == 0)
+                if (await peer.ReadAsync(one, timeout.Token) == 0)
                 {
                     return null;
                 }
@@ -87,7 +106,7 @@ internal sealed class MigrationGate(string ticket, string incomingSocket, TextWr
                 line.Add(one[0]);
             }
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
         }
 
