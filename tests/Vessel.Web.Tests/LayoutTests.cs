@@ -77,6 +77,11 @@ public sealed class LayoutTests
 
         // Bulk delete of both from the host's table: the tree empties as the deletions finish.
         await page.GotoAsync(web.Url + "#/");
+        // The hosts this manager drives, its own among them, with maintenance at hand.
+        ILocator hosts = page.GetByRole(AriaRole.Table, new() { Name = "Hosts" });
+        ILocator manager = hosts.GetByRole(AriaRole.Row).Filter(new() { HasText = "(manager)" });
+        await Expect(manager).ToContainTextAsync("up");
+        await Expect(manager.GetByRole(AriaRole.Button, new() { Name = "Enter maintenance" })).ToBeEnabledAsync();
         ILocator table = page.GetByRole(AriaRole.Table, new() { Name = "Virtual machines" });
         await table.GetByRole(AriaRole.Checkbox, new() { Name = "Select all" }).CheckAsync();
         page.Dialog += (_, dialog) => dialog.AcceptAsync();

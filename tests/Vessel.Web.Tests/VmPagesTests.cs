@@ -144,6 +144,7 @@ public sealed class VmPagesTests
         ILocator aliceActions = alice.GetByRole(AriaRole.Toolbar, new() { Name = "VM actions" });
         await Expect(aliceActions.GetByRole(AriaRole.Button, new() { Name = "Start" })).ToBeVisibleAsync();
         await Expect(aliceActions.GetByRole(AriaRole.Button, new() { Name = "Delete" })).ToHaveCountAsync(0);
+        await Expect(aliceActions.GetByRole(AriaRole.Button, new() { Name = "Migrate…" })).ToHaveCountAsync(0);
         // VMUser changes no hardware but the disc: the memory's input is read-only for alice.
         await alice.GetByRole(AriaRole.Tab, new() { Name = "Hardware" }).ClickAsync();
         await Expect(alice.GetByLabel("Memory (MiB)")).ToBeDisabledAsync();
@@ -163,6 +164,12 @@ public sealed class VmPagesTests
         ILocator adminActions = admin.GetByRole(AriaRole.Toolbar, new() { Name = "VM actions" });
         await Expect(adminActions.GetByRole(AriaRole.Button, new() { Name = "Delete" })).ToBeVisibleAsync();
         await Expect(adminActions.GetByRole(AriaRole.Button, new() { Name = "Start" })).ToBeVisibleAsync();
+        // Migrate offers the hosts that could take the VM (none but its own here) or the best fit.
+        await adminActions.GetByRole(AriaRole.Button, new() { Name = "Migrate…" }).ClickAsync();
+        ILocator migrate = admin.GetByRole(AriaRole.Dialog, new() { Name = "Migrate mine" });
+        await Expect(migrate.GetByLabel("Destination host").Locator("option")).ToHaveTextAsync(["Best fit (most free memory)"]);
+        await migrate.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        await Expect(migrate).ToHaveCountAsync(0);
 
         // The administrator sees alice's permission on the Permissions tab and takes it away.
         await admin.GetByRole(AriaRole.Tab, new() { Name = "Permissions" }).ClickAsync();

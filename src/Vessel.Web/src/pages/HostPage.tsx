@@ -7,6 +7,7 @@ import { href } from "../routes";
 import { useState } from "react";
 import { NewNetworkButton } from "./storage/NetworkPage";
 import { CreateNetworkDialog } from "./storage/NetworkDialogs";
+import { HostsSection } from "./HostsSection";
 
 /** The host's page: its version, data directory and counts, and every VM in a table. */
 export function HostPage() {
@@ -45,6 +46,7 @@ export function HostPage() {
           )}
         </dl>
       )}
+      <HostsSection />
       <h2>Virtual machines</h2>
       {loaded ? <VmTable vms={vms} label="Virtual machines" /> : <p className="loading">Loading…</p>}
     </section>

@@ -1,6 +1,7 @@
 import { actionsFor, deleteVm, powerAction, type PowerAction } from "../../api/vmActions";
 import type { OperationInfo, VmDetails } from "../../api/client";
 import { navigate } from "../../routes";
+import { MigrateButton } from "./MigrateButton";
 import { OperationProgress } from "./OperationProgress";
 import { useOperation } from "./useOperation";
 
@@ -33,6 +34,7 @@ export function PowerButtons({ vm, may, onChanged }: { vm: VmDetails; may: (priv
             {labels[a]}
           </button>
         ))}
+      {!vm.isTemplate && may("VM.Migrate") && <MigrateButton vm={vm} tracker={tracker} onChanged={onChanged} />}
       {may("VM.Allocate") && (
         <button
           type="button"
