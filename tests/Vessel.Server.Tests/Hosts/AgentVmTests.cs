@@ -223,6 +223,13 @@ public sealed class AgentVmTests
         }
 
         await client.WaitForSuccessAsync(await client.VmActionAsync("carrier", "stop"));
+
+        // Deleted with its disks, its volume's file goes on the host that holds it.
+        string parkedFile = Path.Combine(agentData, "pools", "default", parked.Disks.Single().Volume.Split('/')[1] + ".qcow2");
+        Assert.True(File.Exists(parkedFile), parkedFile);
+        await client.WaitForSuccessAsync(await client.DeleteVmAsync("carrier", deleteDisks: true));
+        Assert.False(File.Exists(parkedFile), "the disk's file stayed on the agent's host after the VM was deleted with its disks");
+        Assert.Equal(0, (await client.ListPoolsAsync()).Single(p => p.Name == "edge-1-local").Volumes);
     }
 
     [Fact]
