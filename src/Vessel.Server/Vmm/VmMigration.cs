@@ -21,8 +21,9 @@ namespace Vessel.Server.Vmm;
 /// the source host relays its VMM's pre-copy stream there (agent to agent, the manager only
 /// drives both ends and watches the progress). Until the destination runs, the VM runs on its
 /// source: a failure on either side, a cut connection or a cancel leaves it there, and the waiting
-/// VMM ends. Disks the destination does not see go along with the memory (see
-/// <c>VmMigration.Disks.cs</c>). A stopped VM moves offline (its disks are where both hosts see them).
+/// VMM ends. A stopped VM moves offline: only its record when both hosts see its disks. Disks
+/// the destination does not see go along, with the memory or carried by a paused VMM (see
+/// <c>VmMigration.Disks.cs</c>).
 /// </summary>
 public sealed partial class VmMigration(OperationManager operations, VmmSupervisor supervisor, VmLifecycle lifecycle, HostRegistry hosts, HostCommands commands, EventHub events, ILogger<VmMigration> logger)
 {

@@ -285,7 +285,17 @@ public sealed class AgentVmms(ServerOptions options, MigrationTls migrationTls, 
                 listener.Dispose();
                 File.Delete(path);
                 var destination = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await destination.ConnectAsync(IPEndPoint.Parse(relay.Destination), timeout.Token);
+                try
+                {
+                    await destination.ConnectAsync(IPEndPoint.Parse(relay.Destination), timeout.Token);
+                }
+                catch
+                {
+                    destination.Dispose();
+                    throw;
+                }
+
+                // From here the TLS stream owns the socket (and closes it if the handshake fails).
                 using SslStream secured = await migrationTls.ConnectAsync(new NetworkStream(destination, ownsSocket: true), relay.DestinationPeer);
                 await secured.WriteAsync(Encoding.ASCII.GetBytes(relay.Ticket + "\n"), timeout.Token);
                 using var vmmStream = new NetworkStream(vmm, ownsSocket: false);

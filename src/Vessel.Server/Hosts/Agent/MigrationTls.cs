@@ -20,34 +20,50 @@ public sealed class MigrationTls(X509Certificate2 certificate, X509Certificate2 
     public static string PeerOf(Guid? hostId) =>
         hostId is { } id ? HostCertificateAuthority.HostUriPrefix + id.ToString("D") : HostCertificateAuthority.ManagerUri;
 
-    /// <summary>The destination's side: a client certificate of this CA, naming a host or the manager, is required.</summary>
+    /// <summary>The destination's side: a client certificate of this CA, naming a host or the manager, is required; a failed handshake closes <paramref name="connection"/>.</summary>
     public async Task<SslStream> AcceptAsync(Stream connection)
     {
         var tls = new SslStream(connection, leaveInnerStreamOpen: false);
         using var timeout = new CancellationTokenSource(s_handshakeTimeout);
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        try
         {
-            ServerCertificate = certificate,
-            ClientCertificateRequired = true,
-            EnabledSslProtocols = SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, presented, _, _) => IsOfThisCa(presented, expected: null),
-        }, timeout.Token);
-        return tls;
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                ClientCertificateRequired = true,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, presented, _, _) => IsOfThisCa(presented, expected: null),
+            }, timeout.Token);
+            return tls;
+        }
+        catch
+        {
+            tls.Dispose(); // and the connection under it
+            throw;
+        }
     }
 
-    /// <summary>The source's side: the destination must present the certificate of <paramref name="expectedPeer"/>.</summary>
+    /// <summary>The source's side: the destination must present the certificate of <paramref name="expectedPeer"/>; a failed handshake closes <paramref name="connection"/>.</summary>
     public async Task<SslStream> ConnectAsync(Stream connection, string expectedPeer)
     {
         var tls = new SslStream(connection, leaveInnerStreamOpen: false);
         using var timeout = new CancellationTokenSource(s_handshakeTimeout);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        try
         {
-            TargetHost = "vessel-migration",
-            ClientCertificates = [certificate],
-            EnabledSslProtocols = SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, presented, _, _) => IsOfThisCa(presented, expectedPeer),
-        }, timeout.Token);
-        return tls;
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "vessel-migration",
+                ClientCertificates = [certificate],
+                EnabledSslProtocols = SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, presented, _, _) => IsOfThisCa(presented, expectedPeer),
+            }, timeout.Token);
+            return tls;
+        }
+        catch
+        {
+            tls.Dispose(); // and the connection under it
+            throw;
+        }
     }
 
     /// <summary>
