@@ -9,6 +9,7 @@ using Buffer = Vessel.Machine.Tests.Virtio.Support.Buffer;
 namespace Vessel.Machine.Tests.Virtio;
 
 /// <summary>Virtqueue processing must not allocate per request: measured on the thread that does the work.</summary>
+[Collection(Vessel.Machine.Tests.Virtio.Support.AllocationMeasurements.Name)]
 public sealed class AllocationTests
 {
     [Fact]

@@ -11,6 +11,7 @@ using Buffer = Vessel.Machine.Tests.Virtio.Support.Buffer;
 namespace Vessel.Machine.Tests.Virtio.Gpu;
 
 /// <summary>Every virtio-gpu command, as a driver written from the specification uses it, and what the console shows.</summary>
+[Collection(Vessel.Machine.Tests.Virtio.Support.AllocationMeasurements.Name)]
 public sealed class VirtioGpuDeviceTests
 {
     [Fact]
