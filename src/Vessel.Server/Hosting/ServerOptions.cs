@@ -67,7 +67,10 @@ public sealed class ServerOptions
 
     public string RunDirectory => Path.Combine(DataDirectory, "run");
 
-    public string DefaultPoolPath => Path.Combine(DataDirectory, "pools", "default");
+    public string DefaultPoolPath => DefaultPoolPathOf(DataDirectory);
+
+    /// <summary>The default pool's directory in a data directory (the daemon's own, or an agent's, whose host pool it is).</summary>
+    public static string DefaultPoolPathOf(string dataDirectory) => Path.Combine(dataDirectory, "pools", "default");
 
     public string StatesDirectory => Path.Combine(DataDirectory, "states");
 

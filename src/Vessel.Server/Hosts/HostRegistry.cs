@@ -144,7 +144,7 @@ public sealed class HostRegistry(IServiceScopeFactory scopes, EventHub events, A
             return; // an agent of an earlier version says nothing of its data directory
         }
 
-        string path = Path.Combine(dataDirectory, "pools", "default");
+        string path = ServerOptions.DefaultPoolPathOf(dataDirectory);
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         InventoryContext db = scope.ServiceProvider.GetRequiredService<InventoryContext>();
         PoolRecord? pool = await db.Pools.FirstOrDefaultAsync(p => p.HostId == hostId, cancellationToken);

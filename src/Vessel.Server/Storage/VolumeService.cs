@@ -383,6 +383,7 @@ public sealed class VolumeService(InventoryContext db, Hosts.HostCommands? hosts
         CreatedAt = DateTime.UtcNow,
     };
 
-    private static string PartPath(string target) =>
+    /// <summary>Where a file is written before it is renamed into place (<c>.NAME.part</c> beside it); an agent preparing a migration's disk images uses it too.</summary>
+    public static string PartPath(string target) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(target)!, "." + System.IO.Path.GetFileName(target) + ".part");
 }

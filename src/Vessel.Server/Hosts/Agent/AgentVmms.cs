@@ -165,7 +165,7 @@ public sealed class AgentVmms(ServerOptions options, MigrationTls migrationTls, 
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(image.Path)!);
-                string part = Path.Combine(Path.GetDirectoryName(image.Path)!, "." + Path.GetFileName(image.Path) + ".part");
+                string part = Storage.VolumeService.PartPath(image.Path);
                 Vessel.Storage.Operations.ImageCreator.Create(part, image.Format == "raw" ? Vessel.Storage.ImageFormat.Raw : Vessel.Storage.ImageFormat.Qcow2, image.VirtualBytes);
                 File.Move(part, image.Path);
                 made.Add(image.Path);
