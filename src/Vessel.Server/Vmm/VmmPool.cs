@@ -23,9 +23,15 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
 {
     private const string DirectoryPrefix = "standby-";
 
+    /// <summary>How long launches must have paused before used standbys are replaced (while some are left).</summary>
+    private static readonly TimeSpan s_quietPeriod = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentQueue<Standby> _ready = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _refilling;
+
+    /// <summary>When a standby was last claimed (<see cref="Environment.TickCount64"/>).</summary>
+    private long _lastClaim = long.MinValue / 2;
     private volatile bool _stopped;
     private Task _refill = Task.CompletedTask;
 
@@ -75,6 +81,7 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
             standby = candidate;
         }
 
+        Volatile.Write(ref _lastClaim, Environment.TickCount64);
         Refill();
         if (standby is null)
         {
@@ -128,6 +135,7 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
             {
                 while (!_stopped && _ready.Count < options.VmmPoolSize)
                 {
+                    await WaitForQuietAsync(_stopping.Token);
                     _ready.Enqueue(await StartStandbyAsync(_stopping.Token));
                 }
             }
@@ -144,6 +152,26 @@ public sealed class VmmPool(ServerOptions options, ILogger<VmmPool> logger) : IH
                 Volatile.Write(ref _refilling, 0);
             }
         });
+    }
+
+    /// <summary>
+    /// While standbys are left and VMs are being launched, waits until launches have paused for
+    /// <see cref="s_quietPeriod"/>: a standby's start costs a few hundred milliseconds of CPU,
+    /// which would slow the very launches of a burst (50 instant clones) the pool is there for.
+    /// An empty pool refills at once.
+    /// </summary>
+    private async Task WaitForQuietAsync(CancellationToken cancellationToken)
+    {
+        while (!_ready.IsEmpty)
+        {
+            long quietFor = Environment.TickCount64 - Volatile.Read(ref _lastClaim);
+            if (quietFor >= s_quietPeriod.TotalMilliseconds)
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(s_quietPeriod.TotalMilliseconds - quietFor), cancellationToken);
+        }
     }
 
     private async Task<Standby> StartStandbyAsync(CancellationToken cancellationToken)
