@@ -151,9 +151,19 @@ public static class MachineSnapshot
                         throw new StateFormatException($"it has pages at 0x{reader.PagesAddress:x} outside this machine's RAM.");
                     }
 
+                    if (reader.PagesCopiedFrom is ulong copiedFrom && !memory.Contains(copiedFrom, length))
+                    {
+                        throw new StateFormatException($"it copies pages from 0x{copiedFrom:x}, outside this machine's RAM.");
+                    }
+
                     if (apply && reader.PagesAreZero)
                     {
                         memory.ZeroPages(reader.PagesAddress, length);
+                    }
+                    else if (apply && reader.PagesCopiedFrom is ulong from)
+                    {
+                        memory.PrepareForWrite(reader.PagesAddress, (int)length);
+                        memory.GetReadSpan(from, (int)length).CopyTo(memory.GetWriteSpan(reader.PagesAddress, (int)length));
                     }
                     else if (apply)
                     {
