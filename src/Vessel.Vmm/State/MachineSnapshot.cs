@@ -83,6 +83,9 @@ public static class MachineSnapshot
         Verify(machine, stream);
         stream.Position = 0;
         Restore(machine, stream);
+
+        // A machine that arrives may well leave again the same way.
+        SentPageHashes.StartWarmUp();
     }
 
     /// <summary>
@@ -101,6 +104,7 @@ public static class MachineSnapshot
         sink.WriteZeroPages(machine.Memory.Base, 1);
         MachineStateCodec.WriteParts(writer, state);
         writer.WriteEnd();
+        SentPageHashes.StartWarmUp();
     }
 
     /// <summary>Reads a whole state without changing the machine: whether it is complete, intact and of this machine's configuration.</summary>
