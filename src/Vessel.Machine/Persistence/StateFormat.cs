@@ -10,8 +10,12 @@ namespace Vessel.Machine.Persistence;
 /// records, each: tag (4 ASCII bytes) | body | CRC-32C of tag and body u32
 ///   "SECT"  name length u16 | name (UTF-8) | section version u32 | payload length u32 | payload
 ///           a named, individually versioned piece of state (JSON of a part's state record)
-///   "PAGE"  guest physical address u64 | page count u32 | kind u8 (0 data, 1 zero) | data
-///           guest RAM pages; a later record for the same page replaces an earlier one
+///   "PAGE"  guest physical address u64 | page count u32 | kind u8 (0 data, 1 zero, 2 copy) | data
+///           guest RAM pages; a later record for the same page replaces an earlier one. A copy
+///           (format 2 on) carries instead of data the guest physical address u64 of as many
+///           pages, not overlapping these, whose contents at that point of the state (after the
+///           records before) these pages take: a live migration's page whose bytes the
+///           destination holds already in another page
 ///   "RAMM"  RAM base u64 | RAM size u64 | file offset u64
 ///           all of RAM as one page-aligned region at that offset of the file (unwritten parts
 ///           are holes that read as zero), so a restore maps it copy-on-write instead of copying;
@@ -25,7 +29,8 @@ namespace Vessel.Machine.Persistence;
 public static class StateFormat
 {
     /// <summary>The format version this Vessel writes; it reads this one and every earlier one.</summary>
-    public const uint CurrentVersion = 1;
+    /// <remarks>2: PAGE records may be copies (kind 2); a Vessel that reads only format 1 refuses a format 2 state as newer, in one sentence.</remarks>
+    public const uint CurrentVersion = 2;
 
     public const int HeaderSize = 16;
 
@@ -46,4 +51,5 @@ public static class StateFormat
 
     public const byte PageData = 0;
     public const byte PageZero = 1;
+    public const byte PageCopy = 2;
 }

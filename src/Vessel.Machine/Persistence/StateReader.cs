@@ -63,8 +63,11 @@ public sealed class StateReader
     /// <summary>Whether the current PAGE record says its pages are zero (no data).</summary>
     public bool PagesAreZero { get; private set; }
 
-    /// <summary>The current PAGE record's data (valid until the next call to <see cref="Next"/>).</summary>
-    public ReadOnlySpan<byte> PageData => PagesAreZero ? default : _pages.AsSpan(0, PageCount * StateFormat.PageSize);
+    /// <summary>Where the current PAGE record's pages are copied from (a copy record: no data), or null.</summary>
+    public ulong? PagesCopiedFrom { get; private set; }
+
+    /// <summary>The current PAGE record's data (valid until the next call to <see cref="Next"/>; empty for zero pages and copies).</summary>
+    public ReadOnlySpan<byte> PageData => PagesAreZero || PagesCopiedFrom is not null ? default : _pages.AsSpan(0, PageCount * StateFormat.PageSize);
 
     /// <summary>The current RAMM record.</summary>
     public (ulong RamBase, ulong RamSize, long DataOffset) MappedRam { get; private set; }
@@ -199,20 +202,39 @@ public sealed class StateReader
 
     private void ReadPages()
     {
-        Span<byte> head = _head.AsSpan(0, 17);
-        ReadExactly(head[4..]);
+        Span<byte> head = _head.AsSpan(0, 25);
+        ReadExactly(head[4..17]);
         ulong address = BinaryPrimitives.ReadUInt64LittleEndian(head[4..]);
         uint count = BinaryPrimitives.ReadUInt32LittleEndian(head[12..]);
         byte kind = head[16];
-        if (count is 0 or > StateFormat.MaxPagesPerRecord || kind > StateFormat.PageZero || (address & (StateFormat.PageSize - 1)) != 0)
+        byte lastKind = FormatVersion >= 2 ? StateFormat.PageCopy : StateFormat.PageZero;
+        if (count is 0 or > StateFormat.MaxPagesPerRecord || kind > lastKind || (address & (StateFormat.PageSize - 1)) != 0)
         {
             throw new StateFormatException($"it has a corrupt page record at byte {Position - 17}.");
+        }
+
+        PagesCopiedFrom = null;
+        if (kind == StateFormat.PageCopy)
+        {
+            ReadExactly(head[17..]);
+            ulong source = BinaryPrimitives.ReadUInt64LittleEndian(head[17..]);
+            ulong length = (ulong)count * StateFormat.PageSize;
+            if ((source & (StateFormat.PageSize - 1)) != 0 || (source < address + length && address < source + length))
+            {
+                throw new StateFormatException($"it has a corrupt page copy record at byte {Position - 25}.");
+            }
+
+            PagesCopiedFrom = source;
+        }
+        else
+        {
+            head = head[..17];
         }
 
         PagesAddress = address;
         PageCount = (int)count;
         PagesAreZero = kind == StateFormat.PageZero;
-        Span<byte> data = PagesAreZero ? default : _pages.AsSpan(0, (int)count * StateFormat.PageSize);
+        Span<byte> data = kind == StateFormat.PageData ? _pages.AsSpan(0, (int)count * StateFormat.PageSize) : default;
         ReadExactly(data);
         CheckCrc(head, data);
     }

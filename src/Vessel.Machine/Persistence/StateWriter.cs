@@ -75,6 +75,22 @@ public sealed class StateWriter
         WriteRecord(PagesHead(address, count, StateFormat.PageZero), default);
     }
 
+    /// <summary>Records that <paramref name="count"/> pages from <paramref name="address"/> take the contents that the pages from <paramref name="source"/> have at this point of the state.</summary>
+    public void WriteCopiedPages(ulong address, uint count, ulong source)
+    {
+        ulong length = (ulong)count * StateFormat.PageSize;
+        if (count is 0 or > StateFormat.MaxPagesPerRecord || (source & (StateFormat.PageSize - 1)) != 0
+            || (source < address + length && address < source + length))
+        {
+            throw new ArgumentException("A copy record copies 1 to 256 pages from a page-aligned place that they do not overlap.", nameof(source));
+        }
+
+        Span<byte> head = _scratch.AsSpan(0, 25);
+        PagesHead(address, count, StateFormat.PageCopy);
+        BinaryPrimitives.WriteUInt64LittleEndian(head[17..], source);
+        WriteRecord(head, default);
+    }
+
     private Span<byte> PagesHead(ulong address, uint count, byte kind)
     {
         Span<byte> head = _scratch.AsSpan(0, 17);

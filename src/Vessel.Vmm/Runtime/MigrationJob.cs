@@ -117,7 +117,7 @@ internal sealed class MigrationJob
             MachineStateCodec.WriteIdentity(writer, _machine.Identity);
             IRamSink sink = channel.IsFile
                 ? new RegionRamSink(writer.BeginMappedRam(_machine.Memory.Base, _machine.Memory.Size))
-                : new StreamRamSink(writer);
+                : new StreamRamSink(writer) { Hashes = new SentPageHashes(_machine.Memory) };
             SetStatus(MigrationStatus.Active);
             _vm.Raise("MIGRATION", new JsonObject { ["status"] = "active" });
             _phases?.Mark("setup");

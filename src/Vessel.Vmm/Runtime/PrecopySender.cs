@@ -17,7 +17,10 @@ namespace Vessel.Vmm.Runtime;
 /// speed, and every device's state. A guest that dirties memory faster than it can be sent is throttled
 /// (auto-converge, as QEMU's cpu-throttle). With a <see cref="BlockSender"/> (block migration)
 /// the disks go along: all of them before the RAM, their dirty chunks with each round, and the
-/// last ones while stopped; the downtime estimate counts them too.
+/// last ones while stopped; the downtime estimate counts them too. Over a stream, a page whose
+/// bytes the destination holds already (<see cref="SentPageHashes"/>: the same page rewritten
+/// alike, or another page with those bytes) goes as nothing or as a copy record, and only the
+/// other pages count towards the rest.
 /// </summary>
 internal sealed class PrecopySender
 {
@@ -38,6 +41,7 @@ internal sealed class PrecopySender
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ulong[] _pending;
     private readonly BlockSender? _blocks;
+    private SentPageHashes? _hashes;
     private bool _logging;
     private long _bytesSent;
     private long _diskBytesSent;
@@ -87,6 +91,7 @@ internal sealed class PrecopySender
     {
         var counted = new CountingSink(sink, this);
         GuestMemory memory = _machine.Memory;
+        _hashes = (sink as StreamRamSink)?.Hashes;
         _machine.StartDirtyLog(_pending);
         _logging = true;
         Interlocked.Exchange(ref _remainingPages, (long)memory.PageCount);
@@ -132,18 +137,22 @@ internal sealed class PrecopySender
         while (true)
         {
             long dirty = _machine.TakeDirtyLog(_pending);
+
+            // A page rewritten with the bytes the destination has already (a file copied over
+            // again) is dirty but need not go: only the others count, now and when stopped.
+            long changed = _hashes is null ? dirty : RamTransfer.DropHeld(memory, _pending, _hashes, counted);
             long dirtyChunks = _blocks?.Harvest() ?? 0;
             double seconds = Math.Max(Stopwatch.GetElapsedTime(lastHarvest).TotalSeconds, 1e-3);
             lastHarvest = Stopwatch.GetTimestamp();
             Rounds++;
             double bandwidth = _parameters.MaxBandwidth > 0 ? Math.Min(Math.Max(Rate, 1 << 20), _parameters.MaxBandwidth) : Math.Max(Rate, 1 << 20);
-            double dirtyBytesPerSecond = dirty * PageSize / seconds;
+            double dirtyBytesPerSecond = changed * PageSize / seconds;
             DirtyPagesRate = (long)(dirty / seconds);
-            ExpectedDowntimeMs = (long)(((dirty * PageSize) + (dirtyChunks * Vessel.Vmm.Storage.DiskDirtyLog.ChunkSize)) / bandwidth * 1000);
-            Interlocked.Exchange(ref _remainingPages, dirty);
+            ExpectedDowntimeMs = (long)(((changed * PageSize) + (dirtyChunks * Vessel.Vmm.Storage.DiskDirtyLog.ChunkSize)) / bandwidth * 1000);
+            Interlocked.Exchange(ref _remainingPages, changed);
             if (ExpectedDowntimeMs <= _parameters.DowntimeLimitMs || Rounds >= MaxRounds)
             {
-                Phases?.Mark("dirty rounds", $"{Rounds} rounds, {BytesSent >> 10} KiB in all, {dirty} pages left");
+                Phases?.Mark("dirty rounds", $"{Rounds} rounds, {BytesSent >> 10} KiB in all, {changed} of {dirty} dirty pages left");
                 return; // _pending keeps the pages of this last harvest for FinishStopped
             }
 
@@ -181,8 +190,11 @@ internal sealed class PrecopySender
             _pending[i] |= last[i];
         }
 
-        RamTransfer.SendBitmap(_machine.Memory, _pending, new CountingSink(sink, this));
-        Phases?.Mark("last pages");
+        long dirty = CountFrom(_pending, 0);
+        var counted = new CountingSink(sink, this);
+        long changed = _hashes is null ? dirty : RamTransfer.DropHeld(_machine.Memory, _pending, _hashes, counted);
+        RamTransfer.SendBitmap(_machine.Memory, _pending, counted);
+        Phases?.Mark("last pages", $"{changed} of {dirty} dirty pages sent with their data");
         MachineStateCodec.WriteParts(writer, _machine.SaveState());
         writer.WriteEnd();
         Phases?.Mark("devices");
@@ -307,6 +319,13 @@ internal sealed class PrecopySender
             inner.WritePages(address, data);
             Interlocked.Add(ref sender._dataPages, data.Length / PageSize);
             Account(data.Length + RecordOverhead);
+        }
+
+        public void WriteCopiedPage(ulong address, ulong source)
+        {
+            sender.CheckCancelled();
+            inner.WriteCopiedPage(address, source);
+            Account(RecordOverhead + sizeof(ulong));
         }
 
         public void WriteZeroPages(ulong address, int count)

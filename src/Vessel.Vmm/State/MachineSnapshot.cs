@@ -83,6 +83,9 @@ public static class MachineSnapshot
         Verify(machine, stream);
         stream.Position = 0;
         Restore(machine, stream);
+
+        // A machine that arrives may well leave again the same way.
+        SentPageHashes.StartWarmUp();
     }
 
     /// <summary>
@@ -101,6 +104,7 @@ public static class MachineSnapshot
         sink.WriteZeroPages(machine.Memory.Base, 1);
         MachineStateCodec.WriteParts(writer, state);
         writer.WriteEnd();
+        SentPageHashes.StartWarmUp();
     }
 
     /// <summary>Reads a whole state without changing the machine: whether it is complete, intact and of this machine's configuration.</summary>
@@ -151,9 +155,19 @@ public static class MachineSnapshot
                         throw new StateFormatException($"it has pages at 0x{reader.PagesAddress:x} outside this machine's RAM.");
                     }
 
+                    if (reader.PagesCopiedFrom is ulong copiedFrom && !memory.Contains(copiedFrom, length))
+                    {
+                        throw new StateFormatException($"it copies pages from 0x{copiedFrom:x}, outside this machine's RAM.");
+                    }
+
                     if (apply && reader.PagesAreZero)
                     {
                         memory.ZeroPages(reader.PagesAddress, length);
+                    }
+                    else if (apply && reader.PagesCopiedFrom is ulong from)
+                    {
+                        memory.PrepareForWrite(reader.PagesAddress, (int)length);
+                        memory.GetReadSpan(from, (int)length).CopyTo(memory.GetWriteSpan(reader.PagesAddress, (int)length));
                     }
                     else if (apply)
                     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Vessel.Machine.Memory;
 using Vessel.Machine.Persistence;
@@ -12,6 +13,9 @@ internal interface IRamSink
 
     /// <summary>Takes <paramref name="count"/> pages that are now zero but may not have been before.</summary>
     void WriteZeroPages(ulong address, int count);
+
+    /// <summary>Takes the page at <paramref name="address"/> as a copy of the destination's page at <paramref name="source"/> (only where <see cref="StreamRamSink.Hashes"/> are kept).</summary>
+    void WriteCopiedPage(ulong address, ulong source);
 }
 
 /// <summary>Page records on a state stream (files without a RAM region, sockets, qcow2 VM state).</summary>
@@ -27,6 +31,13 @@ internal sealed class StreamRamSink(StateWriter writer) : IRamSink
     /// <summary>Set once the guest is stopped (a migration's last round): nothing writes its pages any more, so they go without the copy.</summary>
     public bool GuestStopped { get; set; }
 
+    /// <summary>
+    /// The hashes of the pages sent, kept while the guest runs (a live migration), so that the
+    /// rounds after can leave out the pages the destination holds already; null: not kept.
+    /// Not kept once the guest is stopped: its round compares all its pages before it sends any.
+    /// </summary>
+    public SentPageHashes? Hashes { get; init; }
+
     public void WritePages(ulong address, ReadOnlySpan<byte> data)
     {
         if (GuestStopped)
@@ -37,10 +48,21 @@ internal sealed class StreamRamSink(StateWriter writer) : IRamSink
 
         Span<byte> copy = _copy.AsSpan(0, data.Length);
         data.CopyTo(copy);
+        Hashes?.Sent(address, copy);
         writer.WritePages(address, copy);
     }
 
-    public void WriteZeroPages(ulong address, int count) => writer.WriteZeroPages(address, (uint)count);
+    public void WriteZeroPages(ulong address, int count)
+    {
+        if (!GuestStopped)
+        {
+            Hashes?.SentZero(address, count);
+        }
+
+        writer.WriteZeroPages(address, (uint)count);
+    }
+
+    public void WriteCopiedPage(ulong address, ulong source) => writer.WriteCopiedPages(address, 1, source);
 }
 
 /// <summary>Pages written in place into a file's RAM region (so a restore can map it).</summary>
@@ -52,6 +74,9 @@ internal sealed class RegionRamSink(MappedRamRegion region) : IRamSink
 
     public void WriteZeroPages(ulong address, int count) =>
         StateWriter.WriteRegionPages(region, address, s_zeroes.AsSpan(0, count * StateFormat.PageSize));
+
+    public void WriteCopiedPage(ulong address, ulong source) =>
+        throw new NotSupportedException("A RAM region takes pages, not copies (no page hashes are kept for it).");
 }
 
 /// <summary>
@@ -82,6 +107,11 @@ internal static class RamTransfer
     /// page it names. Returns the page it stopped before (the pages from there on are not
     /// sent), or the page count when it sent them all; <paramref name="sent"/> counts the pages.
     /// </summary>
+    /// <remarks>
+    /// No copy records here (<see cref="DropHeld"/>): hashing every page before it goes cost
+    /// the busy 256 MiB guest's first pass more CPU time than its 40 % fewer bytes saved, and
+    /// made the first pass's rest (counted in pages) a poor guess of its bytes.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
     public static ulong SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Func<ulong, bool>? stopBefore)
     {
@@ -167,6 +197,49 @@ internal static class RamTransfer
         }
 
         return sent;
+    }
+
+    /// <summary>
+    /// Leaves out of <paramref name="bitmap"/> (dirty pages) those whose bytes the destination
+    /// holds already, as <paramref name="sent"/> knows it: in the page itself (rewritten with the
+    /// same bytes), or in another page, which it is told to copy (one small record instead of
+    /// the page). Returns how many pages are left to send. A page the guest writes after this
+    /// is dirty again, so a page it writes while being hashed goes in a later round.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
+    public static long DropHeld(GuestMemory memory, Span<ulong> bitmap, SentPageHashes sent, IRamSink sink)
+    {
+        long left = 0;
+        for (int i = 0; i < bitmap.Length; i++)
+        {
+            ulong word = bitmap[i];
+            for (ulong bits = word; bits != 0; bits &= bits - 1)
+            {
+                ulong page = ((ulong)i << 6) + (ulong)BitOperations.TrailingZeroCount(bits);
+                UInt128 hash = SentPageHashes.Hash(Span(memory, page, 1));
+                if (sent.Holds(page, hash))
+                {
+                    word &= ~(1UL << (int)(page & 63));
+                }
+                else if (sent.TryFindCopy(page, hash, out ulong source))
+                {
+                    SendCopy(memory, sent, sink, page, source);
+                    word &= ~(1UL << (int)(page & 63));
+                }
+            }
+
+            bitmap[i] = word;
+            left += BitOperations.PopCount(word);
+        }
+
+        return left;
+    }
+
+    /// <summary>Sends page <paramref name="page"/> as a copy of <paramref name="source"/>, whose bytes it had when hashed (a write since makes it dirty again).</summary>
+    private static void SendCopy(GuestMemory memory, SentPageHashes copies, IRamSink sink, ulong page, ulong source)
+    {
+        sink.WriteCopiedPage(memory.Base + (page * GuestMemory.PageSize), memory.Base + (source * GuestMemory.PageSize));
+        copies.Copied(page, copies.HashOf(source));
     }
 
     private static bool IsZero(GuestMemory memory, ulong page) => !Span(memory, page, 1).ContainsAnyExcept((byte)0);

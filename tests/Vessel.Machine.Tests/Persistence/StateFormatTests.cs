@@ -58,6 +58,60 @@ public sealed class StateFormatTests
     }
 
     [Fact]
+    public void ACopyRecordReadsBackWithItsSource()
+    {
+        using var stream = new MemoryStream();
+        var writer = new StateWriter(stream);
+        writer.WritePages(0x8000_0000, new byte[Page]);
+        writer.WriteCopiedPages(0x8000_2000, 2, 0x8000_8000);
+        writer.WriteEnd();
+        var reader = new StateReader(new MemoryStream(stream.ToArray()));
+        Assert.Equal(StateRecordKind.Pages, reader.Next());
+        Assert.Null(reader.PagesCopiedFrom);
+        Assert.Equal(StateRecordKind.Pages, reader.Next());
+        Assert.Equal(0x8000_2000UL, reader.PagesAddress);
+        Assert.Equal(2, reader.PageCount);
+        Assert.False(reader.PagesAreZero);
+        Assert.Equal(0x8000_8000UL, reader.PagesCopiedFrom);
+        Assert.True(reader.PageData.IsEmpty);
+        Assert.Equal(StateRecordKind.End, reader.Next());
+
+        // A copy onto itself is no copy: neither written nor read.
+        Assert.Throws<ArgumentException>(() => writer.WriteCopiedPages(0x8000_2000, 2, 0x8000_3000));
+    }
+
+    [Fact]
+    public void AFormat1StateStillReadsAndMayHoldNoCopy()
+    {
+        // Format 1 (before copy records) is this format without them: the same sample, relabelled.
+        byte[] state = SampleState(out byte[] pages);
+        Relabel(state, 1);
+        var reader = new StateReader(new MemoryStream(state));
+        Assert.Equal(1u, reader.FormatVersion);
+        Assert.Equal(StateRecordKind.Section, reader.Next());
+        Assert.Equal(StateRecordKind.Pages, reader.Next());
+        Assert.Equal(pages, reader.PageData.ToArray());
+        Assert.Equal(StateRecordKind.Pages, reader.Next());
+        Assert.True(reader.PagesAreZero);
+        Assert.Equal(StateRecordKind.Section, reader.Next());
+        Assert.Equal(StateRecordKind.End, reader.Next());
+
+        using var stream = new MemoryStream();
+        var writer = new StateWriter(stream);
+        writer.WriteCopiedPages(0x8000_2000, 1, 0x8000_8000);
+        writer.WriteEnd();
+        byte[] withCopy = stream.ToArray();
+        Relabel(withCopy, 1);
+        Assert.Throws<StateFormatException>(() => ReadAll(withCopy));
+    }
+
+    private static void Relabel(byte[] state, uint version)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(state.AsSpan(8), version);
+        BinaryPrimitives.WriteUInt32LittleEndian(state.AsSpan(12), Crc32C.Compute(state.AsSpan(0, 12)));
+    }
+
+    [Fact]
     public void AStateCutAnywhereIsRefused()
     {
         byte[] state = SampleState(out _);
