@@ -174,7 +174,8 @@ public sealed partial class VirtualMachine
         _incomingPhases?.Mark("waiting for the source");
 
         using var stream = new NetworkStream(connection, ownsSocket: true);
-        using var buffered = new BufferedStream(stream, 1 << 20);
+        // Small, as the source's: a state read ahead but not yet applied is downtime at the end.
+        using var buffered = new BufferedStream(stream, 1 << 16);
         ReceiveOnThread(buffered, $"the state from {address}", acknowledge: () => connection.Send([OutgoingStateChannel.StateReceived]));
     }
 

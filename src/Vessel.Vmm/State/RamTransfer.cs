@@ -97,15 +97,14 @@ internal static class RamTransfer
         var mayHoldData = new ulong[memory.DirtyBitmapWords];
         memory.FindPagesThatMayHoldData(mayHoldData);
         long sent = 0;
-        SendNonZero(memory, mayHoldData, sink, ref sent, stopBefore: null);
+        SendNonZero(memory, mayHoldData, sink, ref sent, afterRecord: null);
         return sent;
     }
 
     /// <summary>
-    /// Sends the pages of <paramref name="mayHoldData"/> that are not zero, asking
-    /// <paramref name="stopBefore"/> (when given) after each record whether to stop before the
-    /// page it names. Returns the page it stopped before (the pages from there on are not
-    /// sent), or the page count when it sent them all; <paramref name="sent"/> counts the pages.
+    /// Sends the pages of <paramref name="mayHoldData"/> that are not zero, calling
+    /// <paramref name="afterRecord"/> (when given) after each record with the page it goes on
+    /// from; <paramref name="sent"/> counts the pages.
     /// </summary>
     /// <remarks>
     /// No copy records here (<see cref="DropHeld"/>): hashing every page before it goes cost
@@ -113,7 +112,7 @@ internal static class RamTransfer
     /// made the first pass's rest (counted in pages) a poor guess of its bytes.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs over every page: no slow first compilation
-    public static ulong SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Func<ulong, bool>? stopBefore)
+    public static void SendNonZero(GuestMemory memory, ReadOnlySpan<ulong> mayHoldData, IRamSink sink, ref long sent, Action<ulong>? afterRecord)
     {
         ulong pages = memory.PageCount;
         ulong page = 0;
@@ -140,13 +139,11 @@ internal static class RamTransfer
 
             sink.WritePages(memory.Base + (first * GuestMemory.PageSize), Span(memory, first, page - first));
             sent += (long)(page - first);
-            if (stopBefore is not null && page < pages && stopBefore(page))
+            if (page < pages)
             {
-                return page;
+                afterRecord?.Invoke(page);
             }
         }
-
-        return pages;
     }
 
     /// <summary>
