@@ -270,7 +270,9 @@ internal sealed class PrecopySender
         ExpectedDowntimeMs = (long)((double)left * PageSize / _parameters.MaxBandwidth * 1000);
         if (left * PageSize <= _parameters.MaxBandwidth * RateWindowSeconds && ExpectedDowntimeMs * 10 <= _parameters.DowntimeLimitMs)
         {
+            // Decided once: the records after this one are not asked again.
             _unthrottled = true;
+            _windowSpent = false;
             return;
         }
 
