@@ -52,4 +52,11 @@ public static class StateFormat
     public const byte PageData = 0;
     public const byte PageZero = 1;
     public const byte PageCopy = 2;
+
+    /// <summary>Whether a copy record's source is page-aligned and clear of the <paramref name="count"/> pages at <paramref name="address"/> it fills (the writer and the reader hold records to this).</summary>
+    public static bool IsCopySourceValid(ulong address, uint count, ulong source)
+    {
+        ulong length = (ulong)count * PageSize;
+        return (source & (PageSize - 1)) == 0 && (source >= address + length || address >= source + length);
+    }
 }

@@ -218,8 +218,7 @@ public sealed class StateReader
         {
             ReadExactly(head[17..]);
             ulong source = BinaryPrimitives.ReadUInt64LittleEndian(head[17..]);
-            ulong length = (ulong)count * StateFormat.PageSize;
-            if ((source & (StateFormat.PageSize - 1)) != 0 || (source < address + length && address < source + length))
+            if (!StateFormat.IsCopySourceValid(address, count, source))
             {
                 throw new StateFormatException($"it has a corrupt page copy record at byte {Position - 25}.");
             }

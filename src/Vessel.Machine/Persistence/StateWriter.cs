@@ -78,9 +78,7 @@ public sealed class StateWriter
     /// <summary>Records that <paramref name="count"/> pages from <paramref name="address"/> take the contents that the pages from <paramref name="source"/> have at this point of the state.</summary>
     public void WriteCopiedPages(ulong address, uint count, ulong source)
     {
-        ulong length = (ulong)count * StateFormat.PageSize;
-        if (count is 0 or > StateFormat.MaxPagesPerRecord || (source & (StateFormat.PageSize - 1)) != 0
-            || (source < address + length && address < source + length))
+        if (count is 0 or > StateFormat.MaxPagesPerRecord || !StateFormat.IsCopySourceValid(address, count, source))
         {
             throw new ArgumentException("A copy record copies 1 to 256 pages from a page-aligned place that they do not overlap.", nameof(source));
         }
